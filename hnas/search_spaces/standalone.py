@@ -1,0 +1,103 @@
+"""Plain (non-elastic) ResNet for one subnet: the network that is trained stand-alone.
+
+Parameter names mirror the elastic supernet (``stem.conv``, ``stages.0.0.conv1``, ...), so
+weights sliced out of a supernet load into it by name (see ``Supernet.export``).
+"""
+
+from __future__ import annotations
+
+import paddle
+from paddle import nn
+
+from hnas.search_spaces.spec import (
+    BlockShape,
+    SpaceDef,
+    SubnetSpec,
+    block_shapes,
+    final_channels,
+    stem_channels,
+)
+
+
+class ConvBN(nn.Layer):
+    """Conv (no bias) followed by BatchNorm."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2D(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=kernel_size // 2,
+            bias_attr=False,
+        )
+        self.bn = nn.BatchNorm2D(out_channels)
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        return self.bn(self.conv(x))
+
+
+class BasicBlock(nn.Layer):
+    """Two 3x3 convs with a residual connection (projection when shapes change)."""
+
+    def __init__(self, shape: BlockShape) -> None:
+        super().__init__()
+        self.conv1 = ConvBN(shape.in_channels, shape.mid_channels, 3, shape.stride)
+        self.conv2 = ConvBN(shape.mid_channels, shape.out_channels, 3, 1)
+        self.downsample = (
+            ConvBN(shape.in_channels, shape.out_channels, 1, shape.stride) if shape.downsample else None
+        )
+        self.relu = nn.ReLU()
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.conv1(x))
+        return self.relu(self.conv2(out) + identity)
+
+
+class Stem(nn.Layer):
+    def __init__(self, space: SpaceDef, out_channels: int) -> None:
+        super().__init__()
+        self.conv = ConvBN(space.in_channels, out_channels, space.stem_kernel_size, space.stem_stride)
+        self.relu = nn.ReLU()
+        self.pool = nn.MaxPool2D(3, stride=2, padding=1) if space.stem_max_pool else None
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        x = self.relu(self.conv(x))
+        return x if self.pool is None else self.pool(x)
+
+
+class StandaloneResNet(nn.Layer):
+    """The static network of ``spec`` in ``space``.
+
+    Input: ``[N, space.in_channels, spec.resolution, spec.resolution]``; output: logits
+    ``[N, space.num_classes]``.
+    """
+
+    def __init__(self, space: SpaceDef, spec: SubnetSpec) -> None:
+        super().__init__()
+        self.space = space
+        self.spec = spec
+        self.stem = Stem(space, stem_channels(space, spec))
+        shapes = block_shapes(space, spec)
+        self.stages = nn.LayerList(
+            [
+                nn.Sequential(*[BasicBlock(shape) for shape in shapes if shape.stage == stage])
+                for stage in range(space.num_stages)
+            ]
+        )
+        self.pool = nn.AdaptiveAvgPool2D(1)
+        self.fc = nn.Linear(final_channels(space, spec), space.num_classes)
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        x = self.stem(x)
+        for stage in self.stages:
+            x = stage(x)
+        return self.fc(paddle.flatten(self.pool(x), 1))
+
+
+def build_standalone(space: SpaceDef, spec: SubnetSpec) -> StandaloneResNet:
+    """A freshly initialised stand-alone network for ``spec``."""
+    spec.validate(space)
+    return StandaloneResNet(space, spec)
