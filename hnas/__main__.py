@@ -1,0 +1,5 @@
+import sys
+
+from hnas.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``hnas`` subcommand; see :mod:`hnas.cli`."""

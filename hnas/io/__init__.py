@@ -1,0 +1,1 @@
+"""Reading and writing hnas files: arch JSON files, atomic writes."""
