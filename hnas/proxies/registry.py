@@ -1,0 +1,38 @@
+"""``PROXIES``: training-free priors of a subnet, by config name.
+
+Each entry maps ``(space, spec)`` to a float where higher means "expected to be more
+accurate"; the pairwise rank loss (:mod:`hnas.losses.pairwise_rank`) orders subnet pairs by
+it. Build-free entries cost microseconds; ``"zen"`` builds a small network per new arch and
+caches the result (see :mod:`hnas.proxies.zen_score`).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from hnas.proxies.flops import count_flops, count_params
+from hnas.proxies.zen_score import zen_score
+from hnas.registry import Registry
+from hnas.search_spaces.spec import SpaceDef, SubnetSpec
+
+Prior = Callable[[SpaceDef, SubnetSpec], float]
+
+PROXIES: Registry[Prior] = Registry("proxy")
+
+
+@PROXIES.register("flops")
+def flops_prior(space: SpaceDef, spec: SubnetSpec) -> float:
+    """FLOPs of the stand-alone subnet (``paddle.flops`` convention)."""
+    return float(count_flops(space, spec))
+
+
+@PROXIES.register("params")
+def params_prior(space: SpaceDef, spec: SubnetSpec) -> float:
+    """Parameter count of the stand-alone subnet."""
+    return float(count_params(space, spec))
+
+
+@PROXIES.register("zen")
+def zen_prior(space: SpaceDef, spec: SubnetSpec) -> float:
+    """Mean ZenScore with the reference settings (batch 16, 32 repeats, gamma 0.01, seed 0)."""
+    return zen_score(space, spec).mean

@@ -1,0 +1,135 @@
+"""The sampler interface: which subnets one optimizer step trains, and how.
+
+A sampler returns, for every optimizer step, the list of :class:`SampledNet` the step loops
+over. It never touches layers; the step applies each spec to the supernet, runs the forward
+pass and picks the loss from the net's role:
+
+========== ==================================================================================
+role       how the step trains it
+========== ==================================================================================
+teacher    the largest subnet: cross-entropy with the labels. Its logits, detached, are the
+           distillation target of the ``student`` nets of the same step, so it comes first.
+student    distillation to the teacher's detached logits (``LOSSES``: ``"kd"`` or
+           ``"alpha"``); no labels.
+rank       cross-entropy with the labels plus the pairwise rank loss against the other
+           member of its pair (same ``pair`` index), ordered by a prior from ``PROXIES``.
+single     cross-entropy with the labels only (single-path one-shot, no teacher).
+========== ==================================================================================
+
+Distributed training needs every rank to draw the same subnets at every step. The per-step
+RNG is therefore derived from ``(seed, epoch, step)`` alone (:meth:`Sampler.step_rng`), so
+sampling does not depend on call history and a resumed run replays the same sequence.
+Adaptive samplers keep extra state (pools, scores) and extend :meth:`Sampler.state_dict`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from hnas.errors import HnasError
+from hnas.registry import Registry
+from hnas.search_spaces.sampling import DISTRIBUTIONS, sample_spec
+from hnas.search_spaces.spec import SpaceDef, SubnetSpec
+
+logger = logging.getLogger(__name__)
+
+#: Role name -> how the training step treats a net with that role (see the module docstring).
+ROLES: dict[str, str] = {
+    "teacher": "largest subnet; cross-entropy with labels; its detached logits teach the students",
+    "student": "distilled to the teacher's detached logits",
+    "rank": "cross-entropy with labels plus the pairwise rank loss within its pair",
+    "single": "cross-entropy with labels only",
+}
+
+
+@dataclass(frozen=True)
+class SampledNet:
+    """One subnet of an optimizer step.
+
+    Attributes:
+        spec: the subnet.
+        role: one of :data:`ROLES`.
+        pair: for ``role == "rank"``, the index of its pair (two nets share it); else ``None``.
+    """
+
+    spec: SubnetSpec
+    role: str
+    pair: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r}; known: {', '.join(ROLES)}")
+        if (self.role == "rank") != (self.pair is not None):
+            raise ValueError(f"role {self.role!r} with pair={self.pair}: exactly rank nets carry a pair index")
+
+
+class Sampler(ABC):
+    """Chooses the subnets of each optimizer step.
+
+    Args:
+        space: the search space the specs belong to.
+        seed: base seed; with ``(epoch, step)`` it fixes every draw.
+        distribution: how random subnets are drawn, a key of
+            :data:`hnas.search_spaces.sampling.DISTRIBUTIONS` (``"uniform"`` or
+            ``"competition"``).
+    """
+
+    def __init__(self, space: SpaceDef, seed: int, distribution: str = "uniform") -> None:
+        if distribution not in DISTRIBUTIONS:
+            raise HnasError(f"unknown arch distribution {distribution!r}; known: {', '.join(DISTRIBUTIONS)}")
+        self.space = space
+        self.seed = int(seed)
+        self.distribution = distribution
+
+    @abstractmethod
+    def sample(self, step: int, epoch: int) -> list[SampledNet]:
+        """Every subnet of optimizer step ``step`` of ``epoch``, in training order."""
+
+    def observe(self, nets: Sequence[SampledNet], losses: Sequence[float]) -> None:
+        """Feedback after a step: the loss of each net of :meth:`sample`'s list. No-op here."""
+        if len(nets) != len(losses):
+            raise ValueError(f"{len(nets)} nets but {len(losses)} losses")
+
+    def step_rng(self, step: int, epoch: int) -> random.Random:
+        """A fresh RNG determined by ``(seed, epoch, step)`` only.
+
+        Seeding with a string makes ``random.Random`` hash it with SHA-512, independent of
+        ``PYTHONHASHSEED``, and distinct triples never collide (unlike a linear mix of ints).
+        """
+        return random.Random(f"hnas-sampler/{self.seed}/{int(epoch)}/{int(step)}")
+
+    def random_spec(self, rng: random.Random) -> SubnetSpec:
+        """One subnet drawn from the sampler's distribution."""
+        return sample_spec(self.space, rng, self.distribution)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain-Python state (JSON- and ``paddle.save``-able) that replays the sequence."""
+        return {"sampler": type(self).__name__, "seed": self.seed, "distribution": self.distribution}
+
+    def set_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`; the checkpoint's seed wins over the configured one."""
+        kind = state.get("sampler")
+        if kind != type(self).__name__:
+            raise HnasError(f"sampler state is for {kind!r}, but this sampler is {type(self).__name__!r}")
+        for key in ("seed", "distribution"):
+            if key not in state:
+                raise HnasError(f"sampler state lacks {key!r}")
+        if state["seed"] != self.seed or state["distribution"] != self.distribution:
+            logger.warning(
+                "resuming sampler with seed %s / %s from the checkpoint (configured: %s / %s)",
+                state["seed"],
+                state["distribution"],
+                self.seed,
+                self.distribution,
+            )
+        if state["distribution"] not in DISTRIBUTIONS:
+            raise HnasError(f"sampler state has unknown distribution {state['distribution']!r}")
+        self.seed = int(state["seed"])
+        self.distribution = state["distribution"]
+
+
+SAMPLERS: Registry[type[Sampler]] = Registry("sampler")

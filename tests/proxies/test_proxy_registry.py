@@ -1,0 +1,31 @@
+"""Every registered proxy maps (space, spec) to a float that grows with the subnet."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+from hnas.errors import HnasError
+from hnas.proxies import PROXIES, count_flops
+from hnas.search_spaces import SPACES, max_spec, min_spec
+
+#: The tiny space shrunk further so the ZenScore prior's default settings run in a blink.
+MICRO = dataclasses.replace(SPACES.get("resnet48_tiny"), base_channels=(4, 4, 8, 8), resolutions=(8,))
+
+
+@pytest.mark.parametrize("name", PROXIES.names())
+def test_prior_is_a_float_ordering_largest_above_smallest(name: str) -> None:
+    prior = PROXIES.get(name)
+    largest, smallest = prior(MICRO, max_spec(MICRO)), prior(MICRO, min_spec(MICRO))
+    assert isinstance(largest, float) and isinstance(smallest, float)
+    assert math.isfinite(largest) and math.isfinite(smallest)
+    assert largest > smallest
+
+
+def test_registry_lists_the_documented_priors() -> None:
+    assert PROXIES.names() == ["flops", "params", "zen"]
+    assert PROXIES.get("flops")(MICRO, max_spec(MICRO)) == float(count_flops(MICRO, max_spec(MICRO)))
+    with pytest.raises(HnasError, match="flops, params, zen"):
+        PROXIES.get("synflow")

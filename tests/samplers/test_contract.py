@@ -1,0 +1,142 @@
+"""Contract of every registered sampler: determinism, rank agreement, resumability, validity."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from hnas.errors import HnasError
+from hnas.samplers import ROLES, SAMPLERS, SampledNet, Sampler
+from hnas.search_spaces import SPACES, decode, encode, max_spec
+from hnas.search_spaces.sampling import DISTRIBUTIONS
+
+SPACE = SPACES.get("resnet48_tiny")
+
+#: Extra constructor arguments exercised per sampler, besides the defaults.
+EXTRA_ARGS: dict[str, list[dict]] = {
+    "uniform": [{"num_subnets": 3}],
+    "sandwich": [{"num_random": 1, "rank_pairs": 2, "min_hamming": 20}],
+}
+
+CASES = [
+    pytest.param(name, args, distribution, id=f"{name}-{distribution}-{index}")
+    for name in SAMPLERS.names()
+    for index, args in enumerate([{}, *EXTRA_ARGS.get(name, [])])
+    for distribution in DISTRIBUTIONS
+]
+
+STEPS = [(epoch, step) for epoch in range(2) for step in range(4)]
+
+
+def _build(name: str, args: dict, distribution: str, seed: int) -> Sampler:
+    return SAMPLERS.build(name, space=SPACE, seed=seed, distribution=distribution, **args)
+
+
+def _codes(nets: list[SampledNet]) -> list[tuple[str, str, int | None]]:
+    return [(encode(net.spec, SPACE), net.role, net.pair) for net in nets]
+
+
+@pytest.mark.parametrize(("name", "args", "distribution"), CASES)
+def test_two_ranks_with_the_same_seed_agree_at_every_step(name: str, args: dict, distribution: str) -> None:
+    rank0 = _build(name, args, distribution, seed=3)
+    rank1 = _build(name, args, distribution, seed=3)
+    for epoch, step in STEPS:
+        assert _codes(rank0.sample(step, epoch)) == _codes(rank1.sample(step, epoch))
+
+
+@pytest.mark.parametrize(("name", "args", "distribution"), CASES)
+def test_sampling_does_not_depend_on_call_history(name: str, args: dict, distribution: str) -> None:
+    warm = _build(name, args, distribution, seed=5)
+    for epoch, step in STEPS:
+        warm.sample(step, epoch)
+    fresh = _build(name, args, distribution, seed=5)
+    assert _codes(warm.sample(2, 1)) == _codes(fresh.sample(2, 1))
+
+
+@pytest.mark.parametrize(("name", "args", "distribution"), CASES)
+def test_seed_and_step_change_the_draw(name: str, args: dict, distribution: str) -> None:
+    sampler = _build(name, args, distribution, seed=0)
+    other_seed = _build(name, args, distribution, seed=1)
+    sequence = [_codes(sampler.sample(step, epoch)) for epoch, step in STEPS]
+    assert sequence != [_codes(other_seed.sample(step, epoch)) for epoch, step in STEPS]
+    assert len({json.dumps(draw) for draw in sequence}) > 1
+
+
+@pytest.mark.parametrize(("name", "args", "distribution"), CASES)
+def test_state_dict_round_trip_replays_the_sequence(name: str, args: dict, distribution: str) -> None:
+    original = _build(name, args, distribution, seed=11)
+    for epoch, step in STEPS[:3]:
+        original.sample(step, epoch)
+    state = json.loads(json.dumps(original.state_dict()))  # plain data, survives JSON
+    resumed = _build(name, args, distribution, seed=999)
+    resumed.set_state_dict(state)
+    for epoch, step in STEPS[3:]:
+        assert _codes(resumed.sample(step, epoch)) == _codes(original.sample(step, epoch))
+
+
+@pytest.mark.parametrize(("name", "args", "distribution"), CASES)
+def test_specs_are_members_of_the_space(name: str, args: dict, distribution: str) -> None:
+    sampler = _build(name, args, distribution, seed=2)
+    for epoch, step in STEPS:
+        for net in sampler.sample(step, epoch):
+            net.spec.validate(SPACE)
+            assert decode(encode(net.spec, SPACE), SPACE) == net.spec
+
+
+@pytest.mark.parametrize(("name", "args", "distribution"), CASES)
+def test_roles_follow_the_documented_contract(name: str, args: dict, distribution: str) -> None:
+    sampler = _build(name, args, distribution, seed=4)
+    for epoch, step in STEPS:
+        nets = sampler.sample(step, epoch)
+        assert nets
+        roles = [net.role for net in nets]
+        assert set(roles) <= set(ROLES)
+        if "teacher" in roles:
+            assert roles.count("teacher") == 1 and roles[0] == "teacher"
+            assert nets[0].spec == max_spec(SPACE)
+        if "student" in roles:
+            assert "teacher" in roles
+        pairs = Counter(net.pair for net in nets if net.role == "rank")
+        assert all(count == 2 for count in pairs.values())
+        assert sorted(pairs) == list(range(len(pairs)))
+
+
+@pytest.mark.parametrize("name", SAMPLERS.names())
+def test_observe_accepts_one_loss_per_net(name: str) -> None:
+    sampler = _build(name, {}, "uniform", seed=0)
+    nets = sampler.sample(0, 0)
+    sampler.observe(nets, [1.0] * len(nets))
+    with pytest.raises(ValueError):
+        sampler.observe(nets, [1.0] * (len(nets) + 1))
+
+
+def test_state_of_another_sampler_is_rejected() -> None:
+    uniform = _build("uniform", {}, "uniform", seed=0)
+    sandwich = _build("sandwich", {}, "uniform", seed=0)
+    with pytest.raises(HnasError, match="UniformSampler"):
+        sandwich.set_state_dict(uniform.state_dict())
+
+
+def test_unknown_distribution_and_sampler_are_user_errors() -> None:
+    with pytest.raises(HnasError, match="competition"):
+        _build("uniform", {}, "gaussian", seed=0)
+    with pytest.raises(HnasError, match="sandwich"):
+        SAMPLERS.build("fairnas", space=SPACE, seed=0)
+
+
+def test_sampled_net_checks_role_and_pair() -> None:
+    spec = max_spec(SPACE)
+    with pytest.raises(ValueError, match="role"):
+        SampledNet(spec, "tutor")
+    with pytest.raises(ValueError, match="pair"):
+        SampledNet(spec, "rank")
+    with pytest.raises(ValueError, match="pair"):
+        SampledNet(spec, "student", pair=0)
+
+
+def test_uniform_sampler_trains_single_paths() -> None:
+    nets = _build("uniform", {"num_subnets": 3}, "uniform", seed=0).sample(0, 0)
+    assert [net.role for net in nets] == ["single"] * 3
+    assert len({encode(net.spec, SPACE) for net in nets}) == 3
