@@ -1,0 +1,113 @@
+"""``hnas flops``: analytic FLOPs and parameters of arch codes or of a whole arch file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from hnas.errors import ArchCodeError, HnasError
+from hnas.io.archs import load_arch_file
+from hnas.io.atomic import atomic_write_text
+from hnas.proxies.flops import CONVENTIONS, count_flops, count_params
+from hnas.search_spaces.spaces import SPACES
+from hnas.search_spaces.spec import SpaceDef, SubnetSpec, decode
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "flops",
+        help="FLOPs and parameters of arch codes, computed from the codes alone",
+        description=(
+            "Print FLOPs and parameters of each arch, computed analytically (no model is built). "
+            "Give arch codes, or an arch file with --json. The 'paddle' convention equals "
+            "paddle.flops on the stand-alone network; 'macs' counts conv and linear "
+            "multiply-accumulates only."
+        ),
+    )
+    parser.add_argument("archs", nargs="*", metavar="ARCH", help="arch codes, keyed arch1, arch2, ... in order")
+    parser.add_argument("--json", dest="json_file", type=Path, metavar="FILE",
+                        help='arch file {"arch1": {"acc": ..., "arch": "..."}, ...} (instead of ARCH codes)')
+    parser.add_argument("--space", default="resnet48", help="search space name (default: resnet48)")
+    parser.add_argument("--resolution", type=int, metavar="R",
+                        help="input size in pixels (default: the resolution the code encodes)")
+    parser.add_argument("--convention", choices=CONVENTIONS, default="paddle",
+                        help="what is counted (default: paddle)")
+    parser.add_argument("--out", type=Path, metavar="FILE",
+                        help='also write {key: {"arch": ..., "flops": ..., "params": ...}} as JSON')
+    parser.set_defaults(func=run)
+
+
+def _codes_from_arguments(codes: list[str], space: SpaceDef) -> dict[str, tuple[str, SubnetSpec]]:
+    """Decode every code given on the command line, reporting all bad ones at once."""
+    archs: dict[str, tuple[str, SubnetSpec]] = {}
+    problems: list[str] = []
+    for index, code in enumerate(codes, start=1):
+        key = f"arch{index}"
+        try:
+            archs[key] = (code, decode(code, space))
+        except ArchCodeError as error:
+            problems.append(f"  {key} (argument {index}): {error}")
+    if problems:
+        noun = "code" if len(problems) == 1 else "codes"
+        raise HnasError("\n".join([f"{len(problems)} bad arch {noun} on the command line:", *problems]))
+    return archs
+
+
+def _load_archs(args: argparse.Namespace, space: SpaceDef) -> dict[str, tuple[str, SubnetSpec]]:
+    if args.json_file is not None and args.archs:
+        raise HnasError("give arch codes or --json FILE, not both")
+    if args.json_file is not None:
+        return {key: (entry.arch, entry.spec) for key, entry in load_arch_file(args.json_file, space).items()}
+    if not args.archs:
+        raise HnasError("nothing to count: give arch codes or --json FILE")
+    return _codes_from_arguments(args.archs, space)
+
+
+def _format_number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _print_table(rows: Mapping[str, dict[str, Any]]) -> None:
+    key_width = max(len("key"), *(len(key) for key in rows))
+    arch_width = max(len("arch"), *(len(row["arch"]) for row in rows.values()))
+    print(f"{'key':<{key_width}}  {'arch':<{arch_width}}  {'flops':>15}  {'params':>12}")
+    for key, row in rows.items():
+        print(f"{key:<{key_width}}  {row['arch']:<{arch_width}}  {row['flops']:>15,}  {row['params']:>12,}")
+
+
+def _print_summary(rows: Mapping[str, dict[str, Any]], seconds: float) -> None:
+    print(f"n: {len(rows)}")
+    for column in ("flops", "params"):
+        values = [row[column] for row in rows.values()]
+        print(
+            f"{column} min / median / max: {min(values):,} / "
+            f"{_format_number(statistics.median(values))} / {max(values):,}"
+        )
+    rate = len(rows) / seconds if seconds > 0 else float("inf")
+    print(f"time: {seconds:.3f} s ({rate:,.0f} archs/s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    space = SPACES.get(args.space)
+    archs = _load_archs(args, space)
+    start = time.perf_counter()
+    rows = {
+        key: {
+            "arch": code,
+            "flops": count_flops(space, spec, args.resolution, args.convention),
+            "params": count_params(space, spec),
+        }
+        for key, (code, spec) in archs.items()
+    }
+    seconds = time.perf_counter() - start
+    _print_table(rows)
+    if args.json_file is not None:
+        _print_summary(rows, seconds)
+    if args.out is not None:
+        atomic_write_text(args.out, json.dumps(rows, indent=1) + "\n")
+        print(f"wrote {len(rows)} entries to {args.out}")
+    return 0

@@ -1,0 +1,106 @@
+"""``hnas flops``: table output, arch files, --out and exit code 2 on bad codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hnas.cli import main
+from hnas.proxies import count_flops, count_params
+from hnas.search_spaces import SPACES, decode
+
+LARGEST = "1558511111111111111111111111111111111111111111111111"
+SMALLEST = "1222277777000000777700000077770000000000007777000000"
+ARCH1 = "1252233313000000223212122253130000000000006515000000"
+FIGURES = {LARGEST: (5_292_349_440, 34_067_880), SMALLEST: (946_450_400, 5_839_800), ARCH1: (2_110_725_120, 9_631_120)}
+
+
+def _write_arch_file(path: Path, codes: list[str]) -> Path:
+    entries = {f"arch{index}": {"acc": 0.0, "arch": code} for index, code in enumerate(codes, start=1)}
+    path.write_text(json.dumps(entries))
+    return path
+
+
+def test_codes_print_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flops", LARGEST, SMALLEST]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["key", "arch", "flops", "params"]
+    assert lines[1].split() == ["arch1", LARGEST, "5,292,349,440", "34,067,880"]
+    assert lines[2].split() == ["arch2", SMALLEST, "946,450,400", "5,839,800"]
+    assert len(lines) == 3  # no summary for codes on the command line
+
+
+def test_out_file_has_exact_integers(tmp_path: Path) -> None:
+    out = tmp_path / "flops.json"
+    assert main(["flops", ARCH1, LARGEST, "--out", str(out)]) == 0
+    assert json.loads(out.read_text()) == {
+        "arch1": {"arch": ARCH1, "flops": 2_110_725_120, "params": 9_631_120},
+        "arch2": {"arch": LARGEST, "flops": 5_292_349_440, "params": 34_067_880},
+    }
+    assert [path.name for path in tmp_path.iterdir()] == ["flops.json"]  # no temp file left
+
+
+def test_arch_file_prints_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archs = _write_arch_file(tmp_path / "test.json", [LARGEST, SMALLEST, ARCH1])
+    out = tmp_path / "flops.json"
+    assert main(["flops", "--json", str(archs), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "n: 3" in printed
+    assert "flops min / median / max: 946,450,400 / 2,110,725,120 / 5,292,349,440" in printed
+    assert "params min / median / max: 5,839,800 / 9,631,120 / 34,067,880" in printed
+    assert "archs/s" in printed
+    rows = json.loads(out.read_text())
+    assert list(rows) == ["arch1", "arch2", "arch3"]
+    assert {row["arch"]: (row["flops"], row["params"]) for row in rows.values()} == FIGURES
+
+
+def test_resolution_space_and_convention_options(tmp_path: Path) -> None:
+    out = tmp_path / "flops.json"
+    assert main(["flops", LARGEST, "--resolution", "112", "--out", str(out)]) == 0
+    at_112 = json.loads(out.read_text())["arch1"]["flops"]
+    assert main(["flops", LARGEST, "--convention", "macs", "--out", str(out)]) == 0
+    macs = json.loads(out.read_text())["arch1"]["flops"]
+    assert main(["flops", LARGEST, "--space", "resnet48_tiny", "--out", str(out)]) == 0
+    tiny = json.loads(out.read_text())["arch1"]
+    space, tiny_space = SPACES.get("resnet48"), SPACES.get("resnet48_tiny")
+    assert at_112 == count_flops(space, decode(LARGEST, space), resolution=112) < 5_292_349_440
+    assert macs == count_flops(space, decode(LARGEST, space), convention="macs") < 5_292_349_440
+    tiny_spec = decode(LARGEST, tiny_space)
+    assert tiny["flops"] == count_flops(tiny_space, tiny_spec)
+    assert tiny["params"] == count_params(tiny_space, tiny_spec)
+
+
+def test_bad_code_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "flops.json"
+    bad = ARCH1[:19] + "1" + ARCH1[20:]
+    assert main(["flops", LARGEST, bad, "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "arch2 (argument 2)" in error
+    assert "position 19" in error
+    assert "residual additions tie" in error
+    assert not out.exists()
+
+
+def test_bad_entry_in_arch_file_names_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archs = _write_arch_file(tmp_path / "test.json", [LARGEST, "1" * 51])
+    out = tmp_path / "flops.json"
+    assert main(["flops", "--json", str(archs), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "arch2" in error and "length 51, expected 52" in error
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["flops"], "nothing to count"),
+        (["flops", LARGEST, "--json", "x.json"], "not both"),
+        (["flops", LARGEST, "--space", "vgg"], "unknown search space 'vgg'"),
+        (["flops", LARGEST, "--resolution", "0"], "resolution must be a positive"),
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
