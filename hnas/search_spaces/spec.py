@@ -18,6 +18,7 @@ Width codes 1..7 index ``SpaceDef.width_ratios`` (1.0, 0.95, ..., 0.7).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Sequence
 
 from hnas.errors import ArchCodeError
@@ -96,11 +97,11 @@ class SpaceDef:
     def num_stages(self) -> int:
         return len(self.stage_blocks)
 
-    @property
+    @cached_property
     def width_codes(self) -> range:
         return range(1, len(self.width_ratios) + 1)
 
-    @property
+    @cached_property
     def code_length(self) -> int:
         return 1 + self.num_stages + 1 + 2 * sum(self.stage_blocks)
 

@@ -1,0 +1,123 @@
+"""Elastic conv / BN / linear: slicing equals a plain layer of the smaller size."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+import pytest
+from paddle import nn
+
+from hnas.search_spaces.ops import ElasticBatchNorm2D, ElasticConv2D, ElasticLinear
+
+
+def _randomize_bn(bn: nn.BatchNorm2D) -> None:
+    size = bn.weight.shape[0]
+    bn.weight.set_value(paddle.rand([size]) + 0.5)
+    bn.bias.set_value(paddle.randn([size]))
+    bn._mean.set_value(paddle.randn([size]))
+    bn._variance.set_value(paddle.rand([size]) + 0.5)
+
+
+def test_defaults_initialise_like_the_plain_layers() -> None:
+    pairs = [
+        (lambda: nn.Conv2D(6, 10, 3, bias_attr=False), lambda: ElasticConv2D(6, 10, 3)),
+        (lambda: nn.BatchNorm2D(10), lambda: ElasticBatchNorm2D(10)),
+        (lambda: nn.Linear(12, 5), lambda: ElasticLinear(12, 5)),
+    ]
+    for make_plain, make_elastic in pairs:
+        paddle.seed(3)
+        plain = make_plain().state_dict()
+        paddle.seed(3)
+        elastic = make_elastic().state_dict()
+        assert list(plain) == list(elastic)
+        for name in plain:
+            np.testing.assert_array_equal(plain[name].numpy(), elastic[name].numpy())
+
+
+def test_conv_slices_leading_filters_and_input_channels() -> None:
+    conv = ElasticConv2D(6, 10, 3, stride=2)
+    x = paddle.randn([2, 4, 9, 9])
+    out = conv(x, 7)
+    expected = F.conv2d(x, paddle.to_tensor(conv.weight.numpy()[:7, :4]), stride=2, padding=1)
+    assert out.shape == [2, 7, 5, 5]
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), atol=1e-5)
+
+
+def test_conv_at_full_width_uses_the_parameter_itself() -> None:
+    conv = ElasticConv2D(6, 10, 3)
+    assert conv.active_weight(6, 10) is conv.weight
+    plain = nn.Conv2D(6, 10, 3, padding=1, bias_attr=False)
+    plain.weight.set_value(conv.weight)
+    x = paddle.randn([2, 6, 5, 5])
+    np.testing.assert_array_equal(conv(x).numpy(), plain(x).numpy())
+
+
+def test_bn_eval_uses_the_active_slice_of_every_statistic() -> None:
+    elastic = ElasticBatchNorm2D(8)
+    _randomize_bn(elastic)
+    elastic.eval()
+    plain = nn.BatchNorm2D(5)
+    plain.set_state_dict({name: value[:5] for name, value in elastic.state_dict().items()})
+    plain.eval()
+    x = paddle.randn([3, 5, 4, 4])
+    np.testing.assert_allclose(elastic(x).numpy(), plain(x).numpy(), atol=1e-6)
+
+
+@pytest.fixture(params=[True, False], ids=["slice-is-view", "slice-is-copy"])
+def stride_kernels(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run with Paddle's view slicing on and off: the running-stat write-back must work both ways."""
+    flag = "FLAGS_use_stride_kernel"
+    previous = paddle.get_flags([flag])[flag]
+    paddle.set_flags({flag: request.param})
+    yield
+    paddle.set_flags({flag: previous})
+
+
+@pytest.mark.usefixtures("stride_kernels")
+def test_bn_train_updates_only_the_active_running_stats_like_the_plain_layer() -> None:
+    elastic = ElasticBatchNorm2D(8)
+    _randomize_bn(elastic)
+    before = {name: value.numpy().copy() for name, value in elastic.state_dict().items()}
+    plain = nn.BatchNorm2D(5)
+    plain.set_state_dict({name: value[:5] for name, value in elastic.state_dict().items()})
+    for _ in range(2):  # two updates: momentum compounds the same way
+        x = paddle.randn([4, 5, 3, 3]) * 2 + 1
+        np.testing.assert_allclose(elastic(x).numpy(), plain(x).numpy(), atol=1e-5)
+    for name in ("_mean", "_variance"):
+        full = getattr(elastic, name).numpy()
+        np.testing.assert_allclose(full[:5], getattr(plain, name).numpy(), atol=1e-6)
+        np.testing.assert_array_equal(full[5:], before[name][5:])
+        assert not np.allclose(full[:5], before[name][:5])
+
+
+def test_bn_full_width_train_equals_plain_layer() -> None:
+    elastic = ElasticBatchNorm2D(6, momentum=0.5)
+    plain = nn.BatchNorm2D(6, momentum=0.5)
+    x = paddle.randn([4, 6, 3, 3]) + 2
+    np.testing.assert_allclose(elastic(x).numpy(), plain(x).numpy(), atol=1e-6)
+    np.testing.assert_allclose(elastic._mean.numpy(), plain._mean.numpy(), atol=1e-6)
+    np.testing.assert_allclose(elastic._variance.numpy(), plain._variance.numpy(), atol=1e-6)
+
+
+def test_linear_slices_input_features_and_keeps_outputs() -> None:
+    linear = ElasticLinear(12, 5)
+    linear.bias.set_value(paddle.randn([5]))
+    x = paddle.randn([3, 9])
+    expected = x.numpy() @ linear.weight.numpy()[:9] + linear.bias.numpy()
+    np.testing.assert_allclose(linear(x).numpy(), expected, atol=1e-5)
+    full = paddle.randn([3, 12])
+    np.testing.assert_allclose(
+        linear(full).numpy(), full.numpy() @ linear.weight.numpy() + linear.bias.numpy(), atol=1e-5
+    )
+
+
+def test_gradient_of_a_slice_is_zero_outside_it() -> None:
+    conv = ElasticConv2D(6, 10, 3)
+    conv(paddle.randn([2, 4, 5, 5]), 7).sum().backward()
+    grad = conv.weight.grad.numpy()
+    assert grad.shape == (10, 6, 3, 3)
+    assert np.abs(grad[:7, :4]).sum() > 0
+    assert not grad[7:].any() and not grad[:, 4:].any()
