@@ -1,0 +1,216 @@
+"""The config schema of ``hnas train``: the shared sections plus the trainer's own.
+
+``space``, ``data`` and ``sampler`` are the shared sections of :mod:`hnas.config`; this
+module adds the optimizer, loss, checkpoint, logging and evaluation sections and the
+top-level :class:`SupernetTrainConfig` (a superset of :class:`hnas.config.TrainConfig`).
+Load it with ``load_config(path, overrides, schema=SupernetTrainConfig)``; unknown keys,
+wrong types and bad values raise :class:`hnas.config.ConfigError` naming the key (the range
+checks below raise ``ValueError``, which the loader turns into that error).
+
+Derived quantities (the batch-scaled learning rate, warm-up and total steps) are computed
+by :mod:`hnas.engine.optim` from these fields and never written back.
+
+The defaults are those of ``configs/embedded.yaml`` (a test keeps the two equal), so
+``hnas train`` without ``--config`` trains the embedded default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from hnas.config import DataCfg, SamplerCfg, SpaceCfg
+
+
+def _check(condition: bool, message: str) -> None:
+    # ValueError raised in __post_init__ becomes a ConfigError naming the section.
+    if not condition:
+        raise ValueError(message)
+
+
+@dataclass(frozen=True)
+class OptimCfg:
+    """SGD with momentum and a warm-up + cosine learning rate, stepped per iteration.
+
+    Attributes:
+        lr: learning rate at ``reference_batch`` images per step; the rate used is
+            ``lr * batch_size * world_size / reference_batch``.
+        reference_batch: global batch at which ``lr`` applies.
+        momentum: SGD momentum.
+        nesterov: Nesterov momentum.
+        weight_decay: L2 weight decay on conv / FC weights (never on BN or biases).
+        warmup_epochs: linear warm-up length in epochs (fractions allowed), converted to
+            iterations with the real dataset size.
+        min_lr: learning rate at the end of the cosine decay.
+        grad_clip_norm: clip the global gradient norm to this value; None = no clipping.
+    """
+
+    lr: float = 0.02
+    reference_batch: int = 64
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    warmup_epochs: float = 0.3
+    min_lr: float = 0.0
+    grad_clip_norm: float | None = None
+
+    def __post_init__(self) -> None:
+        _check(self.lr > 0, f"lr must be positive, got {self.lr}")
+        _check(self.reference_batch >= 1, f"reference_batch must be >= 1, got {self.reference_batch}")
+        _check(0 <= self.momentum < 1, f"momentum must lie in [0, 1), got {self.momentum}")
+        _check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
+        _check(self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        _check(self.min_lr >= 0, f"min_lr must be >= 0, got {self.min_lr}")
+        _check(self.grad_clip_norm is None or self.grad_clip_norm > 0, "grad_clip_norm must be positive")
+
+
+@dataclass(frozen=True)
+class LossCfg:
+    """How each role's loss is formed (see :mod:`hnas.engine.step`).
+
+    Attributes:
+        label_smoothing: epsilon of every cross-entropy term.
+        distill: ``LOSSES`` name of the student loss: ``kd`` (in-place distillation) or
+            ``alpha`` (AlphaNet adaptive alpha-divergence).
+        distill_args: keyword arguments of that loss (``temperature``; ``alpha_min``,
+            ``alpha_max``, ``iw_clip``).
+        rank_prior: ``PROXIES`` name of the rank-pair prior (``flops``, ``params``, ``zen``).
+        rank_prior_args: keyword arguments of the prior.
+        rank_w_max: final weight of the pairwise rank loss.
+        rank_ramp: epochs over which the weight ramps up: ``min(rank_w_max, epoch / rank_ramp)``.
+        rank_margin: hinge margin.
+    """
+
+    label_smoothing: float = 0.0
+    distill: str = "kd"
+    distill_args: dict[str, Any] = field(default_factory=dict)
+    rank_prior: str = "flops"
+    rank_prior_args: dict[str, Any] = field(default_factory=dict)
+    rank_w_max: float = 1.0
+    rank_ramp: float = 1.0
+    rank_margin: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.label_smoothing < 1, f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
+        _check(self.rank_w_max >= 0, f"rank_w_max must be >= 0, got {self.rank_w_max}")
+        _check(self.rank_margin >= 0, f"rank_margin must be >= 0, got {self.rank_margin}")
+
+
+@dataclass(frozen=True)
+class CheckpointCfg:
+    """Where and when checkpoints are written.
+
+    Attributes:
+        dir: folder holding ``last/`` and ``epoch_NNNN/`` checkpoints.
+        keep_epochs: how many ``epoch_NNNN`` copies to keep (newest first); 0 keeps all,
+            -1 writes none (only ``last``).
+        every_steps: also write ``last`` every this many optimizer steps; 0 = only at the
+            end of each epoch (and when training stops).
+        init_from: stand-alone ResNet ``.pdparams`` (official competition naming or hnas
+            naming) to initialise the supernet from; ignored when resuming.
+        reorder: after ``init_from``, sort each block's middle channels by L1 importance.
+    """
+
+    dir: Path = Path("runs/embedded")
+    keep_epochs: int = 0
+    every_steps: int = 0
+    init_from: Path | None = None
+    reorder: bool = True
+
+    def __post_init__(self) -> None:
+        _check(self.keep_epochs >= -1, f"keep_epochs must be >= -1, got {self.keep_epochs}")
+        _check(self.every_steps >= 0, f"every_steps must be >= 0, got {self.every_steps}")
+
+
+@dataclass(frozen=True)
+class LogCfg:
+    """Console and VisualDL logging.
+
+    Attributes:
+        every_steps: console line and VisualDL scalars every this many steps.
+        visualdl_dir: VisualDL log folder; None = ``<checkpoint.dir>/visualdl``.
+        visualdl: write VisualDL logs at all.
+    """
+
+    every_steps: int = 10
+    visualdl_dir: Path | None = None
+    visualdl: bool = True
+
+    def __post_init__(self) -> None:
+        _check(self.every_steps >= 1, f"every_steps must be >= 1, got {self.every_steps}")
+
+
+@dataclass(frozen=True)
+class EvalCfg:
+    """Validation of the largest and smallest subnets at the end of epochs.
+
+    Attributes:
+        every_epochs: evaluate after every this many epochs (and after the last); 0 = never.
+        batch_size: validation batch size; None = the training batch size.
+        max_batches: validation batches per subnet; 0 = the whole split.
+        bn_recal_batches: training batches used to re-estimate each evaluated subnet's BN
+            statistics before scoring (restored afterwards); 0 = use the shared running
+            statistics as trained.
+    """
+
+    every_epochs: int = 1
+    batch_size: int | None = 250
+    max_batches: int = 0
+    bn_recal_batches: int = 5
+
+    def __post_init__(self) -> None:
+        _check(self.every_epochs >= 0, f"every_epochs must be >= 0, got {self.every_epochs}")
+        _check(self.batch_size is None or self.batch_size >= 1, "batch_size must be >= 1")
+        _check(self.max_batches >= 0, f"max_batches must be >= 0, got {self.max_batches}")
+        _check(self.bn_recal_batches >= 0, f"bn_recal_batches must be >= 0, got {self.bn_recal_batches}")
+
+
+def _embedded_sampler() -> SamplerCfg:
+    """Sandwich: largest + smallest + one rank pair (see ``configs/embedded.yaml``)."""
+    return SamplerCfg(
+        name="sandwich",
+        args={"distribution": "uniform", "num_random": 0, "rank_pairs": 1, "min_hamming": 0, "include_min": True},
+    )
+
+
+@dataclass(frozen=True)
+class SupernetTrainConfig:
+    """Everything ``hnas train`` needs; the defaults are the embedded default (``configs/embedded.yaml``).
+
+    Attributes:
+        space: search space name and field overrides.
+        data: dataset and loader settings.
+        sampler: registered sampler name and its arguments.
+        seed: seed of weights, sampler and data order.
+        epochs: training epochs.
+        max_steps: stop after this many optimizer steps in total (0 = no limit); the state
+            is checkpointed so ``--resume`` continues exactly.
+        nan_policy: on a NaN / inf loss or gradient, ``stop`` (error, no checkpoint) or
+            ``skip`` the batch.
+        device: ``cpu``, ``gpu`` or ``auto`` (GPU when Paddle was built with CUDA and sees one).
+        optim: optimizer and LR schedule.
+        loss: per-role losses and the rank loss.
+        checkpoint: checkpoint folder and frequency.
+        log: console and VisualDL logging.
+        eval: end-of-epoch validation of the largest and smallest subnets.
+    """
+
+    space: SpaceCfg = field(default_factory=SpaceCfg)
+    data: DataCfg = field(default_factory=DataCfg)
+    sampler: SamplerCfg = field(default_factory=_embedded_sampler)
+    seed: int = 0
+    epochs: int = 2
+    max_steps: int = 0
+    nan_policy: Literal["stop", "skip"] = "stop"
+    device: Literal["cpu", "gpu", "auto"] = "cpu"
+    optim: OptimCfg = field(default_factory=OptimCfg)
+    loss: LossCfg = field(default_factory=LossCfg)
+    checkpoint: CheckpointCfg = field(default_factory=CheckpointCfg)
+    log: LogCfg = field(default_factory=LogCfg)
+    eval: EvalCfg = field(default_factory=EvalCfg)
+
+    def __post_init__(self) -> None:
+        _check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
+        _check(self.max_steps >= 0, f"max_steps must be >= 0, got {self.max_steps}")
+        _check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")

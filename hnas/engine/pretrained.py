@@ -1,0 +1,143 @@
+"""Initialising a supernet from a stand-alone ResNet state dict (e.g. the competition's ``resnet48.pdparams``).
+
+The competition shipped ImageNet weights of the full ResNet48 under the official model's
+names (the baseline's ``hnas/models/resnet.py``): one flat ``blocks`` list holding the stem,
+the 23 BasicBlocks of all stages in order, then the head. hnas names the same tensors by
+stage and block. The mapping, for a space with ``stage_blocks = (5, 5, 8, 5)``::
+
+    official                                   hnas (supernet / StandaloneResNet)
+    blocks.0.conv.weight                       stem.conv.conv.weight
+    blocks.0.bn.{weight,bias,_mean,_variance}  stem.conv.bn.{...}
+    blocks.{i}.conv1.weight                    stages.{s}.{b}.conv1.conv.weight
+    blocks.{i}.bn1.{...}                       stages.{s}.{b}.conv1.bn.{...}
+    blocks.{i}.conv2.weight                    stages.{s}.{b}.conv2.conv.weight
+    blocks.{i}.bn2.{...}                       stages.{s}.{b}.conv2.bn.{...}
+    blocks.{i}.downsample.0.weight             stages.{s}.{b}.downsample.conv.weight
+    blocks.{i}.downsample.1.{...}              stages.{s}.{b}.downsample.bn.{...}
+    blocks.24.fc.{weight,bias}                 fc.{weight,bias}
+
+with ``i = 1 + sum(stage_blocks[:s]) + b`` (so stage 2 block 0 is ``blocks.6``) and the head
+at ``1 + sum(stage_blocks)``. A ``model.`` prefix and DataParallel ``_layers.`` components
+are dropped first. State dicts already in hnas naming load unchanged.
+
+After loading, :meth:`ResNetSupernet.reorder_channels` sorts each block's middle channels by
+L1 importance, so that slicing the first ``k`` channels keeps the most important ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import paddle
+
+from hnas.errors import HnasError
+from hnas.evaluation.checkpoint_keys import load_into, strip_data_parallel
+from hnas.search_spaces.spec import SpaceDef
+
+logger = logging.getLogger(__name__)
+
+_OFFICIAL_KEY = re.compile(r"^blocks\.(\d+)\.(.+)$")
+_BLOCK_PARTS = {
+    "conv1.": "conv1.conv.",
+    "bn1.": "conv1.bn.",
+    "conv2.": "conv2.conv.",
+    "bn2.": "conv2.bn.",
+    "downsample.0.": "downsample.conv.",
+    "downsample.1.": "downsample.bn.",
+}
+_STEM_PARTS = {"conv.": "stem.conv.conv.", "bn.": "stem.conv.bn."}
+
+
+def official_block_index(space: SpaceDef, stage: int, block: int) -> int:
+    """Index in the official flat ``blocks`` list of block ``block`` of ``stage`` (0-based)."""
+    return 1 + sum(space.stage_blocks[:stage]) + block
+
+
+def _block_positions(space: SpaceDef) -> dict[int, tuple[int, int]]:
+    return {
+        official_block_index(space, stage, block): (stage, block)
+        for stage in range(space.num_stages)
+        for block in range(space.stage_blocks[stage])
+    }
+
+
+def official_to_hnas_key(key: str, space: SpaceDef) -> str:
+    """The hnas name of official key ``key``.
+
+    Raises:
+        HnasError: for a key the official ResNet does not have.
+    """
+    match = _OFFICIAL_KEY.match(key)
+    if match is None:
+        raise HnasError(f"stand-alone weights: key {key!r} is not an official 'blocks.N....' name")
+    index, rest = int(match.group(1)), match.group(2)
+    head = 1 + sum(space.stage_blocks)
+    parts: Mapping[str, str]
+    if index == 0:
+        prefix, parts = "", _STEM_PARTS
+    elif index == head:
+        prefix, parts = "", {"fc.": "fc."}
+    elif index in _block_positions(space):
+        stage, block = _block_positions(space)[index]
+        prefix, parts = f"stages.{stage}.{block}.", _BLOCK_PARTS
+    else:
+        raise HnasError(f"stand-alone weights: key {key!r} names block {index}, but the space has blocks 0..{head}")
+    for old, new in parts.items():
+        if rest.startswith(old):
+            return prefix + new + rest[len(old):]
+    raise HnasError(f"stand-alone weights: key {key!r} has no counterpart in the hnas ResNet")
+
+
+def hnas_to_official_key(key: str, space: SpaceDef) -> str:
+    """Inverse of :func:`official_to_hnas_key` (used to build official-style test fixtures)."""
+    for old, new in _STEM_PARTS.items():
+        if key.startswith(new):
+            return f"blocks.0.{old}{key[len(new):]}"
+    if key.startswith("fc."):
+        return f"blocks.{1 + sum(space.stage_blocks)}.{key}"
+    match = re.match(r"^stages\.(\d+)\.(\d+)\.(.+)$", key)
+    if match is None:
+        raise HnasError(f"key {key!r} is not an hnas ResNet name")
+    stage, block, rest = int(match.group(1)), int(match.group(2)), match.group(3)
+    for old, new in _BLOCK_PARTS.items():
+        if rest.startswith(new):
+            return f"blocks.{official_block_index(space, stage, block)}.{old}{rest[len(new):]}"
+    raise HnasError(f"key {key!r} has no official counterpart")
+
+
+def to_hnas_naming(state: Mapping[str, Any], space: SpaceDef) -> dict[str, Any]:
+    """``state`` with official keys renamed; hnas-named state dicts pass through."""
+    state = strip_data_parallel(state)
+    state = {key[len("model."):] if key.startswith("model.") else key: value for key, value in state.items()}
+    if not any(key.startswith("blocks.") for key in state):
+        return dict(state)
+    return {official_to_hnas_key(key, space): value for key, value in state.items()}
+
+
+def init_from_standalone(
+    supernet: paddle.nn.Layer, path: str | os.PathLike[str], space: SpaceDef, reorder: bool = True
+) -> None:
+    """Load full-width stand-alone weights into ``supernet``, then optionally reorder channels.
+
+    Raises:
+        HnasError: unreadable file, unknown keys, or keys / shapes that do not match the
+            supernet (the message lists the first mismatches).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise HnasError(f"checkpoint.init_from: {path} is not a file")
+    try:
+        state = paddle.load(str(path))
+    except Exception as error:  # paddle raises assorted types for corrupt or foreign files
+        raise HnasError(f"checkpoint.init_from: cannot read {path} ({error})") from None
+    if not isinstance(state, Mapping):
+        raise HnasError(f"checkpoint.init_from: {path} holds a {type(state).__name__}, not a state dict")
+    load_into(supernet, to_hnas_naming(state, space), source=f"checkpoint.init_from {path}")
+    logger.info("initialised the supernet from %s", path)
+    if reorder:
+        supernet.reorder_channels()
+        logger.info("reordered middle channels by L1 importance")

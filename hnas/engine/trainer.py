@@ -1,0 +1,387 @@
+"""Supernet training on top of ``paddle.Model`` (hapi).
+
+:class:`SupernetModel` is a ``paddle.Model`` whose only override, ``train_batch``, delegates
+to a :class:`~hnas.engine.step.SupernetStep`. Logging, LR stepping, evaluation and
+checkpoints are ``paddle.callbacks.Callback`` objects (:mod:`hnas.engine.callbacks`).
+
+The epoch loop is :func:`fit` here rather than ``paddle.Model.fit``, for three reasons:
+hapi's loop does not hand ``train_batch`` the epoch and global step the sampler and the
+rank-loss schedule need; it cannot start an epoch at batch ``k``, which exact mid-epoch
+resume requires; and it counts the steps of an epoch itself, which breaks ``max_steps``
+stops at a checkpointable point. ``fit`` is a short loop that calls the same hapi hooks in
+the same order (``on_train_begin``, ``on_epoch_begin``, ``on_train_batch_begin/end``,
+``on_epoch_end``, ``on_train_end``) and honours ``model.stop_training``; no private hapi
+code is copied or patched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import paddle
+import yaml
+from paddle.callbacks import Callback
+
+from hnas.config import config_to_dict
+from hnas.data import build_dataset, make_loader, set_epoch
+from hnas.engine.callbacks import (
+    Checkpointer,
+    MaxSteps,
+    ProgressLogger,
+    SubnetEvaluator,
+    SyncBatchNormStats,
+    VisualDLLogger,
+)
+from hnas.engine.checkpoint import LAST, Progress, TrainingState, load_checkpoint, resolve_checkpoint
+from hnas.engine.config import LossCfg, SupernetTrainConfig
+from hnas.engine.distributed import DistInfo, broadcast_state, init_distributed
+from hnas.engine.optim import ScheduleLengths, WarmupCosine, build_optimizer, scaled_lr, schedule_lengths
+from hnas.engine.pretrained import init_from_standalone
+from hnas.engine.step import Objective, PriorFn, StepResult, SupernetStep
+from hnas.errors import HnasError
+from hnas.losses import LOSSES
+from hnas.proxies import PROXIES
+from hnas.samplers import SAMPLERS, Sampler
+from hnas.search_spaces.sampling import smallest_spec
+from hnas.search_spaces.spaces import resolve_space
+from hnas.search_spaces.spec import SpaceDef, max_spec
+from hnas.search_spaces.supernet import ResNetSupernet
+
+logger = logging.getLogger(__name__)
+
+
+class SupernetModel(paddle.Model):
+    """``paddle.Model`` whose ``train_batch`` runs one supernet step.
+
+    ``progress`` tells the step which epoch and global step it is in; the fit loop advances
+    it. ``last_result`` holds the named loss terms of the latest step.
+    """
+
+    def __init__(self, supernet: ResNetSupernet, supernet_step: SupernetStep) -> None:
+        super().__init__(supernet)
+        self.supernet_step = supernet_step
+        self.progress = Progress()
+        self.last_result: StepResult | None = None
+
+    def train_batch(self, inputs: Any, labels: Any = None, update: bool = True) -> list[float]:
+        """Train on one batch; returns ``[total loss]`` like hapi (terms in ``last_result``)."""
+        if not update:
+            raise NotImplementedError("gradient accumulation across batches is not supported by SupernetStep")
+        images = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+        targets = labels[0] if isinstance(labels, (list, tuple)) else labels
+        result = self.supernet_step(images, targets, step=self.progress.global_step, epoch=self.progress.epoch)
+        self.last_result = result
+        return [result.terms.get("loss", float("nan"))]
+
+
+def _call(callbacks: Sequence[Callback], hook: str, *args: Any) -> None:
+    for callback in callbacks:
+        getattr(callback, hook)(*args)
+
+
+def fit(
+    model: SupernetModel,
+    loader: paddle.io.DataLoader,
+    callbacks: Sequence[Callback],
+    epochs: int,
+    steps_per_epoch: int,
+) -> Progress:
+    """Train from ``model.progress`` to the end of ``epochs`` (or until a callback stops it).
+
+    Raises whatever the step raises (e.g. :class:`~hnas.engine.step.NonFiniteLossError`)
+    without calling ``on_train_end``, so no checkpoint of a failed state is written.
+    """
+    params = {"epochs": epochs, "steps": steps_per_epoch, "verbose": 0, "metrics": ["loss"]}
+    for callback in callbacks:
+        callback.set_model(model)
+        callback.set_params(params)
+    model.stop_training = False
+    logs: dict[str, Any] = {}
+    _call(callbacks, "on_train_begin", logs)
+    while model.progress.epoch < epochs and not model.stop_training:
+        epoch = model.progress.epoch
+        set_epoch(loader, epoch, start_batch=model.progress.step_in_epoch)
+        _call(callbacks, "on_epoch_begin", epoch, logs)
+        for images, labels in loader:
+            step = model.progress.step_in_epoch
+            _call(callbacks, "on_train_batch_begin", step, logs)
+            lr = model._optimizer.get_lr()
+            model.train_batch([images], [labels])
+            model.progress = Progress(epoch, step + 1, model.progress.global_step + 1)
+            logs = {f"train/{key}": value for key, value in model.last_result.terms.items()}
+            logs.update({"train/lr": lr, "step": step, "batch_size": int(images.shape[0])})
+            _call(callbacks, "on_train_batch_end", step, logs)
+            if model.stop_training:
+                break
+        if model.progress.step_in_epoch >= steps_per_epoch:
+            model.progress = Progress(epoch + 1, 0, model.progress.global_step)
+            _call(callbacks, "on_epoch_end", epoch, logs)
+    _call(callbacks, "on_train_end", logs)
+    return model.progress
+
+
+# --- building the pieces from the config -----------------------------------------------------
+
+
+def select_device(device: str, dist_info: DistInfo) -> str:
+    """Set Paddle's device from ``cpu`` / ``gpu`` / ``auto`` and return its name."""
+    has_gpu = paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    if device == "gpu" and not has_gpu:
+        raise HnasError("device: gpu requested, but Paddle sees no CUDA device")
+    if device == "gpu" or (device == "auto" and has_gpu):
+        name = f"gpu:{paddle.distributed.ParallelEnv().dev_id if dist_info.enabled else 0}"
+    else:
+        name = "cpu"
+    paddle.set_device(name)
+    return name
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and Paddle (the supernet's initial weights depend on it)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    paddle.seed(seed)
+
+
+def _data_fields(cfg: SupernetTrainConfig) -> tuple[str, Path | None, dict[str, Any]]:
+    """``(dataset name, root, args)`` of the data section (``name``/``kind`` spellings both accepted)."""
+    data = cfg.data
+    name = getattr(data, "name", None) or getattr(data, "kind")
+    return name, data.root, dict(getattr(data, "args", None) or {})
+
+
+def build_space(cfg: SupernetTrainConfig, info: Any) -> SpaceDef:
+    """The configured space, with classes and channels following the data unless overridden."""
+    space = resolve_space(cfg.space.name, {**info.space_overrides(), **dict(cfg.space.overrides)})
+    if info.resolution not in space.resolutions or info.in_channels != space.in_channels:
+        raise HnasError(
+            f"data {info.name!r} gives {info.in_channels}x{info.resolution}px images, but space {space.name!r} takes "
+            f"{space.in_channels} channels at {list(space.resolutions)} px (set space.overrides.resolutions)"
+        )
+    return space
+
+
+def build_objective(cfg: LossCfg) -> Objective:
+    try:
+        distill = LOSSES.build(cfg.distill, **cfg.distill_args)
+    except (TypeError, ValueError) as error:
+        raise HnasError(f"loss.distill_args for {cfg.distill!r}: {error}") from None
+    return Objective(
+        distill=distill,
+        distill_name=cfg.distill,
+        label_smoothing=cfg.label_smoothing,
+        rank_w_max=cfg.rank_w_max,
+        rank_ramp=cfg.rank_ramp,
+        rank_margin=cfg.rank_margin,
+    )
+
+
+def build_prior(cfg: LossCfg, space: SpaceDef) -> PriorFn:
+    """``spec -> float`` from the ``PROXIES`` entry ``cfg.rank_prior``, with a per-run cache."""
+    proxy = PROXIES.get(cfg.rank_prior)
+    cache: dict[Any, float] = {}
+
+    def prior(spec: Any) -> float:
+        if spec not in cache:
+            try:
+                cache[spec] = float(proxy(space, spec, **cfg.rank_prior_args))
+            except TypeError as error:
+                raise HnasError(f"loss.rank_prior_args for {cfg.rank_prior!r}: {error}") from None
+        return cache[spec]
+
+    return prior
+
+
+def build_sampler(cfg: SupernetTrainConfig, space: SpaceDef) -> Sampler:
+    try:
+        return SAMPLERS.build(cfg.sampler.name, space=space, seed=cfg.seed, **cfg.sampler.args)
+    except TypeError as error:
+        raise HnasError(f"sampler.args for {cfg.sampler.name!r}: {error}") from None
+
+
+def config_text(cfg: SupernetTrainConfig) -> str:
+    """The resolved config as YAML (what every checkpoint stores)."""
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, default_flow_style=False)
+
+
+@dataclass
+class TrainSummary:
+    """What a training run did.
+
+    Attributes:
+        progress: where training stopped.
+        history: per evaluated epoch, ``{"epoch": n, "val/max_acc": ..., "val/min_acc": ...}``.
+        checkpoints: directories written by the last save.
+        seconds: wall time of :func:`train`.
+        lengths: steps per epoch, total and warm-up steps.
+        lr: the batch-scaled peak learning rate.
+        supernet: the trained supernet (for programmatic use; not serialised).
+        rank: this process's rank (0 when not distributed).
+    """
+
+    progress: Progress
+    history: list[dict[str, float]] = field(default_factory=list)
+    checkpoints: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+    lengths: ScheduleLengths | None = None
+    lr: float = 0.0
+    supernet: ResNetSupernet | None = None
+    rank: int = 0
+
+
+def _check_checkpoint_dir(root: Path, resume: bool, overwrite: bool) -> None:
+    exists = (root / LAST).exists()
+    if resume and not exists:
+        resolve_checkpoint(root)  # raises with the paths it looked at
+    if not resume and exists and not overwrite:
+        raise HnasError(
+            f"checkpoint.dir {root} already holds a checkpoint ({root / LAST}); pass --resume to continue it, "
+            "--overwrite to start again, or choose another --checkpoint.dir"
+        )
+
+
+@dataclass
+class _Run:
+    """The pieces of one training run, built from the config."""
+
+    dist_info: DistInfo
+    space: SpaceDef
+    train_set: Any
+    val_set: Any
+    loader: paddle.io.DataLoader
+    lengths: ScheduleLengths
+    peak_lr: float
+    model: SupernetModel
+    state: TrainingState
+
+    def current_state(self) -> TrainingState:
+        return dataclasses.replace(self.state, progress=self.model.progress)
+
+
+def _build_run(cfg: SupernetTrainConfig, resume: bool, root: Path) -> _Run:
+    """Data, space, supernet, optimizer, sampler and step; the checkpoint loaded if resuming."""
+    dist_info = init_distributed()
+    select_device(cfg.device, dist_info)
+    seed_everything(cfg.seed)
+    name, data_root, data_args = _data_fields(cfg)
+    train_set = build_dataset(name, data_root, "train", **data_args)
+    val_set = build_dataset(name, data_root, "val", **data_args)
+    space = build_space(cfg, train_set.info)
+    batch_size = cfg.data.batch_size
+    loader = make_loader(train_set, batch_size, shuffle=True, drop_last=True, num_workers=cfg.data.num_workers,
+                         seed=cfg.seed, distributed=dist_info.enabled)
+    lengths = schedule_lengths(len(train_set), batch_size, dist_info.world_size, cfg.epochs,
+                               cfg.optim.warmup_epochs, drop_last=True)
+    if len(loader) != lengths.steps_per_epoch:
+        raise HnasError(f"loader gives {len(loader)} batches per epoch, schedule expects {lengths.steps_per_epoch}")
+    peak_lr = scaled_lr(cfg.optim.lr, batch_size, dist_info.world_size, cfg.optim.reference_batch)
+
+    supernet = ResNetSupernet(space)
+    if cfg.checkpoint.init_from is not None and not resume:
+        # Before the optimizer exists: reordering permutes weights, not momentum buffers.
+        init_from_standalone(supernet, cfg.checkpoint.init_from, space, cfg.checkpoint.reorder)
+    scheduler = WarmupCosine(peak_lr, lengths.warmup_steps, lengths.total_steps, cfg.optim.min_lr)
+    optimizer = build_optimizer(supernet, scheduler, cfg.optim.momentum, cfg.optim.weight_decay,
+                                cfg.optim.nesterov, cfg.optim.grad_clip_norm)
+    sampler = build_sampler(cfg, space)
+    step = SupernetStep(supernet, sampler, optimizer, build_objective(cfg.loss), build_prior(cfg.loss, space),
+                        dist_info, cfg.nan_policy)
+    model = SupernetModel(supernet, step)
+    model.prepare(optimizer)
+    state = TrainingState(supernet, optimizer, scheduler, sampler, space, Progress())
+    if resume:
+        model.progress = load_checkpoint(root, state)
+    broadcast_state(supernet, dist_info)
+    return _Run(dist_info, space, train_set, val_set, loader, lengths, peak_lr, model, state)
+
+
+def _callbacks(
+    cfg: SupernetTrainConfig, run: _Run, root: Path
+) -> tuple[list[Callback], SubnetEvaluator, Checkpointer | None]:
+    """The callbacks in the order :mod:`hnas.engine.callbacks` documents; writers on rank 0 only."""
+    evaluator = _evaluator(cfg, run.space, run.state.sampler, run.val_set, run.train_set)
+    callbacks: list[Callback] = [
+        paddle.callbacks.LRScheduler(by_step=True, by_epoch=False),
+        MaxSteps(cfg.max_steps),
+        SyncBatchNormStats(run.dist_info, cfg.checkpoint.every_steps),
+    ]
+    if not run.dist_info.is_main:
+        return callbacks, evaluator, None
+    checkpointer = Checkpointer(
+        root, run.current_state, config_text(cfg), cfg.checkpoint.keep_epochs, cfg.checkpoint.every_steps,
+        extra_meta=lambda: {"val_history": evaluator.history},
+    )
+    callbacks += [evaluator, ProgressLogger(cfg.log.every_steps, run.lengths.total_steps,
+                                            run.lengths.steps_per_epoch, cfg.epochs)]
+    if cfg.log.visualdl:
+        callbacks.append(VisualDLLogger(cfg.log.visualdl_dir or root / "visualdl", cfg.log.every_steps))
+    callbacks.append(checkpointer)
+    return callbacks, evaluator, checkpointer
+
+
+def train(cfg: SupernetTrainConfig, resume: bool = False, overwrite: bool = False) -> TrainSummary:
+    """Train a supernet as configured; the entry point of ``hnas train``.
+
+    Args:
+        cfg: the resolved config.
+        resume: continue from ``<checkpoint.dir>/last`` exactly where it stopped.
+        overwrite: allow a fresh run to replace an existing ``last`` checkpoint.
+
+    Raises:
+        HnasError: bad data folder, space / checkpoint mismatch, an existing checkpoint
+            without ``--resume`` / ``--overwrite``, or a non-finite loss (``nan_policy: stop``).
+    """
+    started = time.perf_counter()
+    root = Path(cfg.checkpoint.dir)
+    _check_checkpoint_dir(root, resume, overwrite)
+    run = _build_run(cfg, resume, root)
+    callbacks, evaluator, checkpointer = _callbacks(cfg, run, root)
+    logger.info("peak lr %.5g (batch %d x %d ranks), %d warm-up steps of %d", run.peak_lr, cfg.data.batch_size,
+                run.dist_info.world_size, run.lengths.warmup_steps, run.lengths.total_steps)
+    try:
+        progress = fit(run.model, run.loader, callbacks, cfg.epochs, run.lengths.steps_per_epoch)
+    finally:
+        for callback in callbacks:
+            if isinstance(callback, VisualDLLogger):
+                callback.close()
+    return TrainSummary(
+        progress=progress,
+        history=list(evaluator.history),
+        checkpoints=list(checkpointer.written) if checkpointer is not None else [],
+        seconds=time.perf_counter() - started,
+        lengths=run.lengths,
+        lr=run.peak_lr,
+        supernet=run.model.network,
+        rank=run.dist_info.rank,
+    )
+
+
+def _evaluator(
+    cfg: SupernetTrainConfig, space: SpaceDef, sampler: Sampler, val_set: Any, train_set: Any
+) -> SubnetEvaluator:
+    """Largest and smallest subnet (of the sampler's distribution) on the val split."""
+    batch_size = cfg.data.batch_size
+    eval_batch = cfg.eval.batch_size or batch_size
+    val_loader = make_loader(val_set, eval_batch, shuffle=False, num_workers=cfg.data.num_workers)
+    recal_loader = make_loader(train_set, batch_size, shuffle=True, drop_last=True,
+                               num_workers=cfg.data.num_workers, seed=cfg.seed + 1)
+
+    def val_batches() -> Any:
+        set_epoch(val_loader, 0)
+        return val_loader
+
+    def recal_batches() -> Any:
+        set_epoch(recal_loader, 0)
+        return recal_loader
+
+    distribution = getattr(sampler, "distribution", "uniform")
+    subnets = {"max": max_spec(space), "min": smallest_spec(space, distribution)}
+    return SubnetEvaluator(subnets, val_batches, cfg.epochs, cfg.eval.every_epochs, cfg.eval.max_batches,
+                           recal_batches, cfg.eval.bn_recal_batches)

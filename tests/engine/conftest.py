@@ -1,0 +1,13 @@
+"""Fixtures of the engine tests (helpers live in ``tests/engine/tiny.py``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hnas.search_spaces.spec import SpaceDef
+from tests.engine.tiny import TINY_SPACE
+
+
+@pytest.fixture
+def tiny_space() -> SpaceDef:
+    return TINY_SPACE

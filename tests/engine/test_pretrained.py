@@ -1,0 +1,94 @@
+"""Tests of hnas/engine/pretrained.py: official key mapping and init with channel reordering."""
+
+from __future__ import annotations
+
+import numpy as np
+import paddle
+import pytest
+
+from hnas.engine.pretrained import (
+    hnas_to_official_key,
+    init_from_standalone,
+    official_block_index,
+    official_to_hnas_key,
+    to_hnas_naming,
+)
+from hnas.errors import HnasError
+from hnas.search_spaces import SPACES
+from hnas.search_spaces.spec import max_spec
+from hnas.search_spaces.standalone import build_standalone
+from hnas.search_spaces.supernet import ResNetSupernet
+
+
+def test_official_names_of_resnet48() -> None:
+    space = SPACES.get("resnet48")
+    assert official_block_index(space, 0, 0) == 1
+    assert official_block_index(space, 1, 0) == 6
+    assert official_block_index(space, 3, 4) == 23
+    assert official_to_hnas_key("blocks.0.conv.weight", space) == "stem.conv.conv.weight"
+    assert official_to_hnas_key("blocks.0.bn._variance", space) == "stem.conv.bn._variance"
+    assert official_to_hnas_key("blocks.6.downsample.1._mean", space) == "stages.1.0.downsample.bn._mean"
+    assert official_to_hnas_key("blocks.19.bn2.weight", space) == "stages.3.0.conv2.bn.weight"
+    assert official_to_hnas_key("blocks.24.fc.bias", space) == "fc.bias"
+    with pytest.raises(HnasError, match="blocks 0..24"):
+        official_to_hnas_key("blocks.25.fc.bias", space)
+    with pytest.raises(HnasError, match="no counterpart"):
+        official_to_hnas_key("blocks.3.se.weight", space)
+
+
+def test_every_resnet48_key_maps_both_ways() -> None:
+    space = SPACES.get("resnet48")
+    keys = list(build_standalone(space, max_spec(space)).state_dict())
+    official = [hnas_to_official_key(key, space) for key in keys]
+    assert len(set(official)) == len(keys) == 252
+    assert {int(key.split(".")[1]) for key in official} == set(range(25))
+    assert [official_to_hnas_key(key, space) for key in official] == keys
+
+
+def _official_file(tmp_path, space, prefix: str = ""):
+    paddle.seed(1)
+    standalone = build_standalone(space, max_spec(space))
+    state = standalone.state_dict()
+    for name, tensor in state.items():
+        if name.endswith(("_mean", "_variance")):  # non-trivial BN statistics
+            tensor.set_value(paddle.rand(tensor.shape) + 0.5)
+    path = tmp_path / "resnet.pdparams"
+    paddle.save({prefix + hnas_to_official_key(name, space): value for name, value in state.items()}, str(path))
+    return standalone, path
+
+
+def test_init_loads_official_weights_exactly(tmp_path, tiny_space) -> None:
+    standalone, path = _official_file(tmp_path, tiny_space, prefix="model._layers.")
+    supernet = ResNetSupernet(tiny_space)
+    init_from_standalone(supernet, path, tiny_space, reorder=False)
+    loaded = supernet.state_dict()
+    for name, tensor in standalone.state_dict().items():
+        np.testing.assert_array_equal(loaded[name].numpy(), tensor.numpy(), err_msg=name)
+
+
+def test_reordered_supernet_computes_the_same_full_network(tmp_path, tiny_space) -> None:
+    standalone, path = _official_file(tmp_path, tiny_space)
+    supernet = ResNetSupernet(tiny_space)
+    init_from_standalone(supernet, path, tiny_space, reorder=True)
+    assert not np.array_equal(
+        supernet.state_dict()["stages.0.0.conv1.conv.weight"].numpy(),
+        standalone.state_dict()["stages.0.0.conv1.conv.weight"].numpy(),
+    )
+    importance = np.abs(supernet.state_dict()["stages.0.0.conv2.conv.weight"].numpy()).sum(axis=(0, 2, 3))
+    assert np.all(np.diff(importance) <= 1e-6)  # most important middle channels first
+    images = paddle.randn([2, tiny_space.in_channels, 16, 16])
+    supernet.eval()
+    standalone.eval()
+    supernet.apply(max_spec(tiny_space))
+    np.testing.assert_allclose(supernet(images).numpy(), standalone(images).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_hnas_named_weights_pass_through_and_bad_files_fail(tmp_path, tiny_space) -> None:
+    state = {"stem.conv.conv.weight": 1, "fc.bias": 2}
+    assert to_hnas_naming(state, tiny_space) == state
+    with pytest.raises(HnasError, match="is not a file"):
+        init_from_standalone(ResNetSupernet(tiny_space), tmp_path / "missing.pdparams", tiny_space)
+    partial = tmp_path / "partial.pdparams"
+    paddle.save({"blocks.0.conv.weight": paddle.zeros([8, 3, 3, 3])}, str(partial))
+    with pytest.raises(HnasError):
+        init_from_standalone(ResNetSupernet(tiny_space), partial, tiny_space)

@@ -1,0 +1,166 @@
+"""Tests of hnas/engine/step.py: roles, unused parameters, rank pairs and the NaN guard."""
+
+from __future__ import annotations
+
+import numpy as np
+import paddle
+import pytest
+
+from hnas.engine.optim import build_optimizer
+from hnas.engine.step import NonFiniteLossError, Objective, SupernetStep
+from hnas.losses import InplaceKDLoss
+from hnas.samplers.base import SampledNet
+from hnas.search_spaces.spec import SubnetSpec, max_spec, min_spec
+from hnas.search_spaces.supernet import ResNetSupernet
+from tests.engine.tiny import FixedSampler
+
+
+def _batch(space, size: int = 8, seed: int = 0) -> tuple[paddle.Tensor, paddle.Tensor]:
+    rng = np.random.default_rng(seed)
+    images = rng.standard_normal((size, space.in_channels, 16, 16)).astype("float32")
+    labels = rng.integers(0, space.num_classes, size).astype("int64")
+    return paddle.to_tensor(images), paddle.to_tensor(labels)
+
+
+class SwitchableNaN(InplaceKDLoss):
+    """In-place KD that returns NaN while ``poisoned`` is set."""
+
+    poisoned = False
+
+    def forward(self, student_logits, teacher_logits):
+        loss = super().forward(student_logits, teacher_logits)
+        return loss * float("nan") if self.poisoned else loss
+
+
+def _step(space, nets, weight_decay: float = 0.1, nan_policy: str = "stop", prior=None, rank_ramp: float = 0.0):
+    supernet = ResNetSupernet(space)
+    sampler = FixedSampler(space, nets)
+    optimizer = build_optimizer(supernet, learning_rate=0.1, momentum=0.9, weight_decay=weight_decay)
+    objective = Objective(distill=SwitchableNaN(), rank_w_max=1.0, rank_ramp=rank_ramp)
+    step = SupernetStep(supernet, sampler, optimizer, objective, prior=prior, nan_policy=nan_policy)
+    return step, supernet, sampler
+
+
+def _state(net) -> dict[str, np.ndarray]:
+    return {name: tensor.numpy().copy() for name, tensor in net.state_dict().items()}
+
+
+def test_parameters_a_step_did_not_use_do_not_move(tiny_space) -> None:
+    big, small = max_spec(tiny_space), min_spec(tiny_space)
+    step, supernet, sampler = _step(tiny_space, [SampledNet(big, "single")])
+    images, labels = _batch(tiny_space)
+    step(images, labels, step=0, epoch=0)  # momentum buffers now exist for every block
+    sampler.nets = [SampledNet(small, "single")]
+    before = _state(supernet)
+    for index in range(3):
+        step(images, labels, step=1 + index, epoch=0)
+    after = _state(supernet)
+    unused = [name for name in before if name.startswith(("stages.0.1.", "stages.1.1."))]
+    assert unused and all(np.array_equal(before[name], after[name]) for name in unused)
+    assert not np.array_equal(before["stages.0.0.conv1.conv.weight"], after["stages.0.0.conv1.conv.weight"])
+    assert all(param.grad is None for param in supernet.parameters())  # cleared without zero tensors
+
+
+def test_sandwich_roles_and_observe(tiny_space) -> None:
+    nets = [
+        SampledNet(max_spec(tiny_space), "teacher"),
+        SampledNet(min_spec(tiny_space), "student"),
+        SampledNet(min_spec(tiny_space), "single"),
+    ]
+    step, _, sampler = _step(tiny_space, nets)
+    result = step(*_batch(tiny_space), step=0, epoch=0)
+    assert set(result.terms) == {"teacher/ce", "student/kd", "single/ce", "loss"}
+    assert len(result.net_losses) == 3 and sampler.observed == [result.net_losses]
+    assert result.terms["loss"] == pytest.approx(sum(result.net_losses))
+    assert not result.skipped
+
+
+def test_student_without_teacher_learns_from_labels(tiny_space) -> None:
+    step, _, _ = _step(tiny_space, [SampledNet(min_spec(tiny_space), "student")])
+    result = step(*_batch(tiny_space), step=0, epoch=0)
+    assert set(result.terms) == {"student/ce", "loss"}
+
+
+def _rank_nets(space) -> list[SampledNet]:
+    return [SampledNet(max_spec(space), "rank", 0), SampledNet(min_spec(space), "rank", 0)]
+
+
+def test_rank_pair_adds_the_weighted_hinge_to_the_higher_prior_net(tiny_space) -> None:
+    big = max_spec(tiny_space)
+    prior = lambda spec: 2.0 if spec == big else 1.0  # noqa: E731 - the max net should reach the lower loss
+    step, _, _ = _step(tiny_space, _rank_nets(tiny_space), prior=prior, rank_ramp=0.0)
+    result = step(*_batch(tiny_space), step=0, epoch=3)
+    big_ce, small_ce = result.net_losses
+    assert result.terms["rank/weight"] == 1.0
+    assert result.terms["rank/hinge"] == pytest.approx(max(0.0, big_ce - small_ce), abs=1e-5)
+    assert result.terms["rank/ce"] == pytest.approx((big_ce + small_ce) / 2)
+    assert result.terms["loss"] == pytest.approx(big_ce + small_ce + result.terms["rank/hinge"], abs=1e-5)
+
+
+def test_rank_gradient_reaches_only_the_higher_prior_loss(tiny_space) -> None:
+    """Running the low-prior net first with a detached loss equals back-propagating the summed pair loss."""
+    big, small = max_spec(tiny_space), min_spec(tiny_space)
+    prior = lambda spec: 2.0 if spec == big else 1.0  # noqa: E731
+    images, labels = _batch(tiny_space)
+    step, supernet, _ = _step(tiny_space, _rank_nets(tiny_space), weight_decay=0.0, prior=prior)
+    start = _state(supernet)
+    step.optimizer.step = lambda: None  # keep the gradients of the step for inspection
+    step.optimizer.clear_grad = lambda set_to_zero=True: None
+    step(images, labels, step=0, epoch=0)
+    grads = {name: p.grad.numpy().copy() for name, p in supernet.named_parameters() if p.grad is not None}
+
+    reference = ResNetSupernet(tiny_space)
+    reference.set_state_dict({name: paddle.to_tensor(value) for name, value in start.items()})
+    reference.apply(big)
+    big_ce = paddle.nn.functional.cross_entropy(reference(images), labels)
+    reference.apply(small)
+    small_ce = paddle.nn.functional.cross_entropy(reference(images), labels)
+    total = big_ce + small_ce + paddle.nn.functional.relu(big_ce - small_ce.detach())
+    total.backward()
+    for name, param in reference.named_parameters():
+        if param.grad is not None:
+            np.testing.assert_allclose(grads[name], param.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_rank_pairs_need_a_prior(tiny_space) -> None:
+    step, _, _ = _step(tiny_space, _rank_nets(tiny_space), prior=None)
+    with pytest.raises(ValueError, match="prior"):
+        step(*_batch(tiny_space), step=0, epoch=0)
+
+
+def _sandwich(space) -> list[SampledNet]:
+    return [SampledNet(max_spec(space), "teacher"), SampledNet(min_spec(space), "student")]
+
+
+def test_non_finite_loss_stops_by_default(tiny_space) -> None:
+    step, supernet, _ = _step(tiny_space, _sandwich(tiny_space))
+    images, labels = _batch(tiny_space)
+    before = _state(supernet)
+    step.objective.distill.poisoned = True
+    with pytest.raises(NonFiniteLossError, match="non-finite loss at epoch 2, step 7: student net"):
+        step(images, labels, step=7, epoch=2)
+    params = {name for name, p in supernet.named_parameters() if not p.stop_gradient}
+    after = _state(supernet)
+    assert all(np.array_equal(before[name], after[name]) for name in params)
+
+
+def test_non_finite_loss_skip_drops_the_batch_and_restores_bn_statistics(tiny_space) -> None:
+    step, supernet, sampler = _step(tiny_space, _sandwich(tiny_space), nan_policy="skip")
+    images, labels = _batch(tiny_space)
+    step(images, labels, step=0, epoch=0)
+    before = _state(supernet)
+    step.objective.distill.poisoned = True
+    result = step(images, labels, step=1, epoch=0)
+    step.objective.distill.poisoned = False
+    assert result.skipped and step.skipped_batches == 1
+    after = _state(supernet)
+    assert all(np.array_equal(before[name], after[name]) for name in before)  # BN statistics included
+    assert len(sampler.observed) == 1  # the skipped batch is not reported to the sampler
+    assert not step(images, labels, step=2, epoch=0).skipped
+
+
+def test_spec_outside_the_space_is_rejected(tiny_space) -> None:
+    bad = SubnetSpec(resolution=16, depths=(3, 1), out_codes=(1, 1), mid_codes=((1, 1, 1), (1,)))
+    step, _, _ = _step(tiny_space, [SampledNet(bad, "single")])
+    with pytest.raises(Exception, match="does not belong"):
+        step(*_batch(tiny_space), step=0, epoch=0)
