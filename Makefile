@@ -9,7 +9,7 @@ TEST_JSON ?= ../shared/data/CVPR_2022_NAS_Track1_test.json
 DEMO_DIR ?= checkpoints/demo
 
 # The demo runs these steps in order; later work appends train -> eval -> score steps here.
-DEMO_STEPS := demo-flops demo-smoke
+DEMO_STEPS := demo-flops demo-smoke demo-train
 
 .PHONY: venv test demo $(DEMO_STEPS) lint clean
 
@@ -42,6 +42,10 @@ demo-flops: venv $(DEMO_ARCHS)
 # Builds a few subnets of the embedded default space and runs one forward pass each.
 demo-smoke: venv
 	$(BIN)/python utils/smoke_subnets.py --space resnet48_tiny --n 4
+
+# Trains the embedded-default supernet (configs/embedded.yaml; about 6 minutes on 2 CPU cores).
+demo-train: venv
+	bash train_supernet.sh --checkpoint.dir $(DEMO_DIR)/supernet --overwrite
 
 lint: venv
 	@if [ -x $(BIN)/ruff ]; then $(BIN)/ruff check hnas paddleslim_ext tests utils; \

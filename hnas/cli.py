@@ -17,6 +17,15 @@ from hnas.errors import USAGE_EXIT_CODE, HnasError
 
 #: Command modules, in the order ``hnas --help`` lists them.
 COMMANDS: tuple[str, ...] = (
+    "train",
+    "flops",
+    "sample_archs",
+    "validate",
+    "zen",
+    "eval",
+    "score",
+    "split",
+    "merge",
 )
 
 
@@ -35,7 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Commands that set ``accepts_overrides`` (``hnas train``) receive the arguments argparse
+    # does not know (``--optim.lr 0.1``, ``epochs=3``) as ``args.overrides``; for every other
+    # command they are an error, exactly as with ``parse_args``.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if not getattr(args, "accepts_overrides", False):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.overrides = [*args.overrides, *unknown]
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -49,3 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hnas: interrupted", file=sys.stderr)
         return 130
+
+
+def run() -> None:
+    """Console-script entry point: exit with :func:`main`'s return code."""
+    sys.exit(main())

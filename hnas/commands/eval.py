@@ -1,0 +1,97 @@
+"""``hnas eval``: score every arch of a competition file with a trained supernet."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+from hnas.evaluation.bn_recal import BN_RECAL_MODES
+from hnas.errors import HnasError
+from hnas.evaluation.shards import Shard, parse_shard
+from hnas.evaluation.submission import DEFAULT_OUT, EvalRequest, check_request, evaluate_file
+
+def _shard(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except HnasError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="evaluate the archs of a JSON file with a trained supernet and write a submission",
+        description=(
+            "Validate the arch file, load the checkpoint, then for each arch activate the subnet in the "
+            "supernet, optionally recalibrate BN, and measure top-1/top-5 on a fixed validation subset. "
+            "Results are appended to <out>.progress.jsonl as they come, so a killed run restarted with the "
+            "same arguments resumes. The submission keeps the input's layout with acc = top-1 accuracy as a "
+            "fraction in [0, 1]. With --shard i/N only that contiguous part is evaluated and written to "
+            "<out stem>_part{i}of{N}.json (join with 'hnas merge')."
+        ),
+    )
+    parser.add_argument("json_file", type=Path, metavar="JSON", help="arch file, e.g. CVPR_2022_NAS_Track1_test.json")
+    parser.add_argument("--ckpt", type=Path, metavar="DIR_OR_FILE",
+                        help="checkpoint directory (or a root holding last/) or a state-dict file "
+                             "(default: checkpoint.dir of the config, runs/supernet)")
+    parser.add_argument("--config", type=Path, metavar="YAML",
+                        help="hnas train config overriding the checkpoint's (data section; space for state-dict files)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="FILE",
+                        help=f"submission path (default: {DEFAULT_OUT})")
+    parser.add_argument("--shard", type=_shard, default=Shard(0, 1), metavar="i/N",
+                        help="evaluate part i (0-based) of N; 'auto' takes PADDLE_TRAINER_ID/PADDLE_TRAINERS_NUM")
+    parser.add_argument("--val-images", type=int, metavar="K",
+                        help="seeded validation subset size (default: the whole validation split)")
+    parser.add_argument("--bn-recal", choices=BN_RECAL_MODES, default="reset",
+                        help="BN recalibration per arch (default: reset = cumulative mean over training batches)")
+    parser.add_argument("--recal-batches", type=int, default=8, metavar="N", help="recalibration batches (default: 8)")
+    parser.add_argument("--recal-batch-size", type=int, default=64, metavar="B",
+                        help="images per recalibration batch (default: 64)")
+    parser.add_argument("--batch-size", type=int, default=256, metavar="B",
+                        help="images per validation batch (default: 256)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S",
+                        help="selects the validation and recalibration images (default: 0)")
+    parser.add_argument("--restart", action="store_true", help="discard earlier progress instead of resuming")
+    parser.add_argument("--max-archs", type=int, metavar="N",
+                        help="evaluate at most N new archs in this run, then stop (resumable)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="only validate the arch file, config, data and checkpoint; write nothing")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    request = EvalRequest(
+        arch_file=args.json_file,
+        checkpoint=args.ckpt,
+        config=args.config,
+        out=args.out,
+        shard=args.shard,
+        val_images=args.val_images,
+        bn_recal=args.bn_recal,
+        recal_batches=args.recal_batches,
+        recal_batch_size=args.recal_batch_size,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        restart=args.restart,
+        max_archs=args.max_archs,
+    )
+    if args.dry_run:
+        plan = check_request(request)
+        print(f"ok: {len(plan.entries)} archs in shard {request.shard} of {args.json_file}, "
+              f"space {plan.space.name}, weights {plan.weights}; would write {request.result_path}")
+        return 0
+    outcome = evaluate_file(request)
+    run_info = outcome.run
+    print(
+        f"evaluated {run_info.evaluated} archs in {run_info.seconds:.1f} s ({run_info.rate:.2f} archs/s); "
+        f"{run_info.resumed} resumed from {outcome.progress_path}"
+    )
+    if not outcome.complete:
+        print(f"stopped with {len(run_info.results)} of {outcome.total} archs done; rerun to continue")
+        return 0
+    top1 = [result.top1 for result in run_info.results.values()]
+    if top1:
+        print(f"top-1: mean {statistics.fmean(top1):.4f}, min {min(top1):.4f}, max {max(top1):.4f}")
+    print(f"wrote {outcome.result_path} ({outcome.total} archs, acc = top-1 fraction)")
+    return 0

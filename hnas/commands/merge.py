@@ -1,0 +1,32 @@
+"""``hnas merge``: join part files (from ``hnas split`` or ``hnas eval --shard``) into one file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hnas.evaluation.shards import merge_files
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "merge",
+        help="merge part files into one arch file, checking every key appears once",
+        description=(
+            "Concatenate part files into one arch file (written atomically). Every key must appear in exactly "
+            "one part; parts named *_part{i}of{N}.json are ordered by i and must all be present. With "
+            "--against ORIGINAL the keys must be exactly the original's, arch strings must match it, and "
+            "the output follows its key order."
+        ),
+    )
+    parser.add_argument("parts", type=Path, nargs="+", metavar="PART", help="part files")
+    parser.add_argument("--out", type=Path, required=True, metavar="FILE", help="merged file")
+    parser.add_argument("--against", type=Path, metavar="ORIGINAL", help="the file that was split")
+    parser.add_argument("--space", default="resnet48", help="search space of the codes (default: resnet48)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    merged = merge_files(args.parts, args.out, args.space, against=args.against)
+    print(f"merged {len(merged)} entries from {len(args.parts)} part(s) into {args.out}")
+    return 0

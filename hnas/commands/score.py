@@ -1,0 +1,88 @@
+"""``hnas score``: ranking fidelity of predicted scores against ground-truth accuracies."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from hnas.errors import HnasError
+from hnas.evaluation.ranking import DEFAULT_TOP_K, RankReport, resolve_k, scatter_plot
+from hnas.evaluation.scoring import score_files
+from hnas.io.atomic import atomic_write_text
+
+#: Missing and extra keys printed before the rest are only counted.
+LISTED_KEYS = 20
+
+
+def _top_k(text: str) -> float:
+    try:
+        value = float(text)
+        resolve_k(value, 100)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a count (10) or a fraction of the shared keys in (0, 1) (0.2 = top 20%%)"
+        ) from None
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "score",
+        help="Kendall tau, Pearson, Spearman and top-k precision of predicted vs true scores",
+        description=(
+            "Join two score files on their keys and print n, Kendall's tau-b, Pearson's r, Spearman's rho "
+            "(scipy.stats) and the precision of the top-k, then list keys found in only one file. "
+            'Each file is the competition format {"key": {"acc": x, "arch": "..."}} or a plain {"key": x} map; '
+            "when both carry arch strings they must match."
+        ),
+    )
+    parser.add_argument("pred", type=Path, metavar="PRED", help="predicted scores (e.g. a submission)")
+    parser.add_argument("truth", type=Path, metavar="GT", help="ground-truth accuracies")
+    parser.add_argument("--top-k", type=_top_k, nargs="+", default=list(DEFAULT_TOP_K), metavar="K",
+                        help="top-set sizes: counts (10) or fractions (0.2); default: 10 0.2")
+    parser.add_argument("--plot", type=Path, metavar="FILE.png", help="write a predicted-vs-true scatter plot")
+    parser.add_argument("--pred-field", default="acc", metavar="NAME",
+                        help="entry field of PRED to score (default: acc)")
+    parser.add_argument("--truth-field", default="acc", metavar="NAME",
+                        help="entry field of GT, e.g. flops for 'hnas flops --out' files (default: acc)")
+    parser.add_argument("--title", default="", help="plot title (the figures are appended)")
+    parser.add_argument("--json", dest="json_out", type=Path, metavar="OUT", help="also write the figures as JSON")
+    parser.set_defaults(func=run)
+
+
+def _figure(value: float) -> str:
+    return "nan" if math.isnan(value) else f"{value:.6f}"
+
+
+def _key_list(label: str, keys: tuple[str, ...]) -> str:
+    shown = ", ".join(keys[:LISTED_KEYS])
+    more = f", ... ({len(keys) - LISTED_KEYS} more)" if len(keys) > LISTED_KEYS else ""
+    return f"{label}: {len(keys)}" + (f" ({shown}{more})" if keys else "")
+
+
+def print_report(report: RankReport) -> None:
+    print(f"n:           {report.n}")
+    print(f"kendall_tau: {_figure(report.kendall_tau)}")
+    print(f"pearson:     {_figure(report.pearson)}")
+    print(f"spearman:    {_figure(report.spearman)}")
+    for item in report.top_k:
+        print(f"precision@{item.label}: {_figure(item.precision)} (k={item.k})")
+    print(_key_list("missing (in GT, not in PRED)", report.missing))
+    print(_key_list("extra (in PRED, not in GT)", report.extra))
+
+
+def run(args: argparse.Namespace) -> int:
+    report, pred, truth = score_files(args.pred, args.truth, args.top_k, args.pred_field, args.truth_field)
+    print_report(report)
+    if report.n == 0:
+        raise HnasError(f"{args.pred} and {args.truth} share no keys; nothing to score")
+    if args.json_out is not None:
+        document = {"pred": str(args.pred), "truth": str(args.truth), **report.to_dict()}
+        atomic_write_text(args.json_out, json.dumps(document, indent=1) + "\n")
+        print(f"wrote {args.json_out}")
+    if args.plot is not None:
+        scatter_plot(pred, truth, args.plot, args.title or f"{args.pred.name} vs {args.truth.name}")
+        print(f"wrote {args.plot}")
+    return 0

@@ -1,0 +1,132 @@
+"""Finding what ``hnas eval`` evaluates: the checkpoint's weights, its search space and its config.
+
+Two kinds of checkpoint are accepted:
+
+- a training checkpoint directory (``hnas/engine/checkpoint.py``: ``model.pdparams``,
+  ``meta.json`` with the exact ``SpaceDef``, ``config.yaml``), or a root holding ``last/``;
+  the space comes from ``meta.json`` and the data from ``config.yaml`` unless ``--config``
+  is given;
+- a plain state-dict file (``paddle.save(supernet.state_dict(), path)``); the space and the
+  data come from ``--config`` (or the defaults) and the dataset's classes and channels.
+
+Nothing heavy happens until :func:`load_supernet`: the arch file can be validated against the
+space before any weights are read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import paddle
+
+from hnas.config import load_config
+from hnas.engine.checkpoint import CONFIG_FILE, MODEL_FILE, read_meta, resolve_checkpoint
+from hnas.engine.config import SupernetTrainConfig
+from hnas.errors import HnasError
+from hnas.evaluation.checkpoint_keys import load_into
+from hnas.search_spaces.spaces import resolve_space
+from hnas.search_spaces.spec import SpaceDef
+from hnas.search_spaces.supernet import ResNetSupernet
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvalSource:
+    """Where the weights, the space and the config of an evaluation come from.
+
+    Attributes:
+        weights: the state-dict file.
+        config: the run's config (data section and space name).
+        space: the exact search space of the weights, or ``None`` when it must be derived
+            from the config and the dataset (plain state-dict files).
+    """
+
+    weights: Path
+    config: Any
+    space: SpaceDef | None
+
+
+def space_from_fields(fields: Mapping[str, Any]) -> SpaceDef:
+    """Rebuild a :class:`SpaceDef` from its JSON form (lists back to tuples)."""
+    names = {field.name for field in dataclasses.fields(SpaceDef)}
+    values = {}
+    for key, value in fields.items():
+        if key not in names:
+            raise HnasError(f"checkpoint metadata: unknown search-space field {key!r}")
+        if key == "depth_choices":
+            value = tuple(tuple(choices) for choices in value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[key] = value
+    try:
+        return SpaceDef(**values)
+    except (TypeError, ValueError) as error:
+        raise HnasError(f"checkpoint metadata: bad search space ({error})") from None
+
+
+def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[str] | None) -> EvalSource:
+    """Resolve ``--ckpt`` and ``--config`` without loading weights.
+
+    Args:
+        checkpoint: checkpoint directory, a root holding ``last/``, or a state-dict file; None
+            means the config's ``checkpoint.dir`` (default ``runs/supernet``).
+        config: YAML in the ``hnas train`` schema; None means the checkpoint's own
+            ``config.yaml`` (directories) or the defaults (state-dict files).
+
+    Raises:
+        HnasError: no checkpoint at the path, unreadable metadata or config.
+    """
+    given = load_config(config, schema=SupernetTrainConfig) if config is not None else None
+    if checkpoint is None:
+        checkpoint = (given or SupernetTrainConfig()).checkpoint.dir
+    path = Path(checkpoint)
+    if path.is_file():
+        return EvalSource(weights=path, config=given or SupernetTrainConfig(), space=None)
+    if not path.exists():
+        raise HnasError(f"checkpoint {path}: no such file or directory (train first, or pass --ckpt DIR_OR_FILE)")
+    folder = resolve_checkpoint(path)
+    meta = read_meta(folder)
+    if "space" not in meta:
+        raise HnasError(f"checkpoint {folder}: meta.json has no 'space' entry")
+    cfg = given or load_config(folder / CONFIG_FILE, schema=SupernetTrainConfig)
+    return EvalSource(weights=folder / MODEL_FILE, config=cfg, space=space_from_fields(meta["space"]))
+
+
+def config_space(cfg: Any, data_overrides: Mapping[str, Any] | None = None) -> SpaceDef:
+    """The space a config names, adapted to the data (classes, channels) unless the config overrides them."""
+    overrides = {**dict(data_overrides or {}), **dict(cfg.space.overrides)}
+    return resolve_space(cfg.space.name, overrides)
+
+
+def fingerprint(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file, identifying the weights in progress-file settings."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_supernet(weights: str | os.PathLike[str], space: SpaceDef) -> ResNetSupernet:
+    """Build the supernet of ``space`` and load ``weights`` into it (eval mode).
+
+    A DataParallel ``_layers.`` prefix is removed with a notice; any other mismatch raises
+    :class:`HnasError` listing the first missing and unexpected keys and wrong shapes.
+    """
+    try:
+        state = paddle.load(str(weights))
+    except Exception as error:  # paddle raises assorted types for a corrupt or foreign file
+        raise HnasError(f"checkpoint {weights}: cannot read a Paddle state dict ({error})") from None
+    if not isinstance(state, Mapping):
+        raise HnasError(f"checkpoint {weights}: expected a state dict, found {type(state).__name__}")
+    supernet = ResNetSupernet(space)
+    load_into(supernet, state, source=f"checkpoint {weights}")
+    supernet.eval()
+    return supernet

@@ -1,0 +1,95 @@
+"""``eval_supernet.sh`` with 2 CPU workers, and ``hnas eval`` surviving ``kill -9``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import paddle
+import pytest
+
+from hnas.cli import main
+from hnas.search_spaces.sampling import sample_codes
+from hnas.search_spaces.spaces import SPACES
+from hnas.search_spaces.supernet import ResNetSupernet
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = ["--val-images", "32", "--batch-size", "32", "--bn-recal", "none"]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    folder = tmp_path_factory.mktemp("sh")
+    paddle.seed(0)
+    space = SPACES.get("resnet48_tiny")
+    weights = folder / "supernet.pdparams"
+    paddle.save(ResNetSupernet(space).state_dict(), str(weights))
+    codes = sample_codes(space, 16, seed=2, distribution="competition")
+    arch_file = folder / "test.json"
+    arch_file.write_text(json.dumps({f"arch{i}": {"acc": 0.0, "arch": c} for i, c in enumerate(codes, start=1)}))
+    reference = folder / "reference.json"
+    assert main(["eval", str(arch_file), "--ckpt", str(weights), "--out", str(reference), *FAST]) == 0
+    return weights, arch_file, reference
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHON": sys.executable, **extra}
+    env.pop("PADDLE_TRAINER_ID", None)
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    return env
+
+
+def test_two_workers_produce_the_single_process_submission(setup, tmp_path: Path) -> None:
+    weights, arch_file, reference = setup
+    out = tmp_path / "results" / "submit.json"
+    done = subprocess.run(
+        ["bash", str(REPO / "eval_supernet.sh"), str(arch_file), "--ckpt", str(weights), "--out", str(out), *FAST],
+        env=environment(HNAS_WORKERS="2"), capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 worker(s) on CPU" in done.stderr
+    assert out.read_bytes() == reference.read_bytes()
+    assert (tmp_path / "results" / "submit_part1of2.progress.jsonl").is_file()
+
+
+def test_bad_input_stops_the_script_before_anything_is_written(setup, tmp_path: Path) -> None:
+    weights, _, _ = setup
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"arch1": {"acc": 0.0, "arch": "12')
+    out = tmp_path / "results" / "submit.json"
+    done = subprocess.run(
+        ["bash", str(REPO / "eval_supernet.sh"), str(bad), "--ckpt", str(weights), "--out", str(out), *FAST],
+        env=environment(HNAS_WORKERS="2"), capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    assert "invalid JSON" in done.stderr
+    assert not out.parent.exists()
+
+
+def test_kill_9_mid_run_then_rerun_gives_an_identical_submission(setup, tmp_path: Path) -> None:
+    weights, arch_file, reference = setup
+    out = tmp_path / "submit.json"
+    command = [sys.executable, "-m", "hnas", "eval", str(arch_file), "--ckpt", str(weights), "--out", str(out), *FAST]
+    progress = tmp_path / "submit.progress.jsonl"
+    process = subprocess.Popen(command, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if progress.exists() and progress.read_text().count("\n") >= 4:  # header + 3 archs
+                break
+            time.sleep(0.02)
+        assert process.poll() is None, "the run finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    done_before = progress.read_text().count("\n") - 1
+    assert 3 <= done_before < 16 and not out.exists()
+    rerun = subprocess.run(command, env=environment(), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{done_before} resumed" in rerun.stdout
+    assert out.read_bytes() == reference.read_bytes()
