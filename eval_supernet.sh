@@ -5,6 +5,9 @@
 #   bash eval_supernet.sh JSON [--ckpt DIR] [--out FILE] [other `hnas eval` options]
 #   bash eval_supernet.sh JSON --launch "--ips=10.0.0.1,10.0.0.2 --nproc_per_node=8" [...]
 #
+# --ckpt defaults to checkpoint.dir of --config, else checkpoints/embedded (where
+# `bash train_supernet.sh` writes the embedded default).
+#
 # One machine: N workers each run `hnas eval JSON --shard i/N` (0-based i), then `hnas merge`
 # joins their part files into --out (default checkpoints/submit_results.json) and checks every
 # key is present exactly once with the input's arch strings.

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Train a weight-sharing supernet.
 #
-#   bash train_supernet.sh                                  # embedded default (MNIST digits, CPU, minutes)
+#   bash train_supernet.sh                                  # embedded default (MNIST digits, CPU, minutes),
+#                                                           # written to checkpoints/embedded
 #   CONFIG=configs/competition.yaml bash train_supernet.sh --data.root /data/imagenet-mini
-#   bash train_supernet.sh --epochs 1 --checkpoint.dir runs/quick   # any --section.key value override
+#   bash train_supernet.sh --epochs 1 --checkpoint.dir checkpoints/quick   # any --section.key value override
 #   bash train_supernet.sh --resume                          # continue <checkpoint.dir>/last exactly
 #
 # With more than one visible GPU the run is started with `python -m paddle.distributed.launch`
-# (one process per GPU, worker logs in $LAUNCH_LOG_DIR, default runs/launch_logs); NPROC=N
+# (one process per GPU, worker logs in $LAUNCH_LOG_DIR, default checkpoints/launch_logs); NPROC=N
 # forces N processes (also on CPU, e.g. NPROC=2). Uses .venv/bin/python when present, else python3.
 set -euo pipefail
 
@@ -32,6 +33,6 @@ if [[ "$NPROC" -gt 1 ]]; then
     # The launcher runs `-m hnas` as the file hnas/__main__.py, so the repository must be importable.
     export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
     exec "$PYTHON" -m paddle.distributed.launch --nproc_per_node "$NPROC" \
-        --log_dir "${LAUNCH_LOG_DIR:-runs/launch_logs}" -m hnas train --config "$CONFIG" "$@"
+        --log_dir "${LAUNCH_LOG_DIR:-checkpoints/launch_logs}" -m hnas train --config "$CONFIG" "$@"
 fi
 exec "$PYTHON" -m hnas train --config "$CONFIG" "$@"

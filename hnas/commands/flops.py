@@ -9,12 +9,10 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from hnas.errors import ArchCodeError, HnasError
-from hnas.io.archs import load_arch_file
+from hnas.commands._args import add_arch_arguments, entries_from_arguments
 from hnas.io.atomic import atomic_write_text
 from hnas.proxies.flops import CONVENTIONS, count_flops, count_params
 from hnas.search_spaces.spaces import SPACES
-from hnas.search_spaces.spec import SpaceDef, SubnetSpec, decode
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,10 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "multiply-accumulates only."
         ),
     )
-    parser.add_argument("archs", nargs="*", metavar="ARCH", help="arch codes, keyed arch1, arch2, ... in order")
-    parser.add_argument("--json", dest="json_file", type=Path, metavar="FILE",
-                        help='arch file {"arch1": {"acc": ..., "arch": "..."}, ...} (instead of ARCH codes)')
-    parser.add_argument("--space", default="resnet48", help="search space name (default: resnet48)")
+    add_arch_arguments(parser)
     parser.add_argument("--resolution", type=int, metavar="R",
                         help="input size in pixels (default: the resolution the code encodes)")
     parser.add_argument("--convention", choices=CONVENTIONS, default="paddle",
@@ -39,32 +34,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help='also write {key: {"arch": ..., "flops": ..., "params": ...}} as JSON')
     parser.set_defaults(func=run)
-
-
-def _codes_from_arguments(codes: list[str], space: SpaceDef) -> dict[str, tuple[str, SubnetSpec]]:
-    """Decode every code given on the command line, reporting all bad ones at once."""
-    archs: dict[str, tuple[str, SubnetSpec]] = {}
-    problems: list[str] = []
-    for index, code in enumerate(codes, start=1):
-        key = f"arch{index}"
-        try:
-            archs[key] = (code, decode(code, space))
-        except ArchCodeError as error:
-            problems.append(f"  {key} (argument {index}): {error}")
-    if problems:
-        noun = "code" if len(problems) == 1 else "codes"
-        raise HnasError("\n".join([f"{len(problems)} bad arch {noun} on the command line:", *problems]))
-    return archs
-
-
-def _load_archs(args: argparse.Namespace, space: SpaceDef) -> dict[str, tuple[str, SubnetSpec]]:
-    if args.json_file is not None and args.archs:
-        raise HnasError("give arch codes or --json FILE, not both")
-    if args.json_file is not None:
-        return {key: (entry.arch, entry.spec) for key, entry in load_arch_file(args.json_file, space).items()}
-    if not args.archs:
-        raise HnasError("nothing to count: give arch codes or --json FILE")
-    return _codes_from_arguments(args.archs, space)
 
 
 def _format_number(value: float) -> str:
@@ -93,15 +62,15 @@ def _print_summary(rows: Mapping[str, dict[str, Any]], seconds: float) -> None:
 
 def run(args: argparse.Namespace) -> int:
     space = SPACES.get(args.space)
-    archs = _load_archs(args, space)
+    entries = entries_from_arguments(args.archs, args.json_file, space)
     start = time.perf_counter()
     rows = {
         key: {
-            "arch": code,
-            "flops": count_flops(space, spec, args.resolution, args.convention),
-            "params": count_params(space, spec),
+            "arch": entry.arch,
+            "flops": count_flops(space, entry.spec, args.resolution, args.convention),
+            "params": count_params(space, entry.spec),
         }
-        for key, (code, spec) in archs.items()
+        for key, entry in entries.items()
     }
     seconds = time.perf_counter() - start
     _print_table(rows)

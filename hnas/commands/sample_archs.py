@@ -6,10 +6,9 @@ import argparse
 from pathlib import Path
 
 from hnas.errors import HnasError
-from hnas.io.archs import ArchEntry, write_arch_file
+from hnas.io.archs import entries_from_codes, write_arch_file
 from hnas.search_spaces.sampling import DISTRIBUTIONS, sample_codes
 from hnas.search_spaces.spaces import SPACES
-from hnas.search_spaces.spec import decode
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,10 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.force:
         raise HnasError(f"{args.out} exists; pass --force to overwrite it")
     codes = sample_codes(space, args.n, seed=args.seed, distribution=args.distribution)
-    entries = {
-        f"arch{index}": ArchEntry(key=f"arch{index}", arch=code, spec=decode(code, space), acc=0.0)
-        for index, code in enumerate(codes, start=1)
-    }
+    entries = entries_from_codes(codes, space)
     write_arch_file(args.out, entries, accs={key: 0.0 for key in entries})
     print(f"wrote {len(entries)} {args.distribution} archs of {space.name} (seed {args.seed}) to {args.out}")
     return 0

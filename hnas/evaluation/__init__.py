@@ -8,7 +8,8 @@ A chain of small steps, one module each:
 - :mod:`~hnas.evaluation.evaluate` activates, measures and appends to the progress file
   (:mod:`~hnas.evaluation.progress`, with :mod:`~hnas.evaluation.reporter` for the display);
 - :mod:`~hnas.evaluation.shards` splits work into shards and merges their files;
-- :mod:`~hnas.evaluation.submission` runs all of it for ``hnas eval``;
+- :mod:`~hnas.evaluation.submission` runs all of it for ``hnas eval``, as asked by an
+  :class:`~hnas.evaluation.request.EvalRequest` (Paddle-free, for the CLI parser);
 - :mod:`~hnas.evaluation.ranking` and :mod:`~hnas.evaluation.scoring` compare a ranking
   with ground truth (``hnas score``); :mod:`~hnas.evaluation.distances` gives Hamming
   distance statistics; :mod:`~hnas.evaluation.checkpoint_keys` matches state-dict keys.

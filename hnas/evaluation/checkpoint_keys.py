@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import paddle
 from paddle import nn
 
 from hnas.errors import HnasError
@@ -76,6 +77,25 @@ class KeyMismatch:
             )
             parts.append(f"{len(self.wrong_shapes)} shape mismatch(es), first: {shown}")
         return "; ".join(parts) or "no differences"
+
+
+def read_state_dict(path: str | os.PathLike[str], source: str) -> Mapping[str, Any]:
+    """Load a Paddle state-dict file (``.pdparams``), turning every failure into a clear error.
+
+    Args:
+        path: the file.
+        source: how messages name it, e.g. ``"checkpoint runs/supernet/last/model.pdparams"``.
+
+    Raises:
+        HnasError: unreadable or foreign file, or one holding something other than a mapping.
+    """
+    try:
+        state = paddle.load(str(path))
+    except Exception as error:  # paddle raises assorted types for a corrupt or foreign file
+        raise HnasError(f"{source}: cannot read a Paddle state dict ({error})") from None
+    if not isinstance(state, Mapping):
+        raise HnasError(f"{source}: expected a state dict, found {type(state).__name__}")
+    return state
 
 
 def compare_state(state: Mapping[str, Any], expected: Mapping[str, Any]) -> KeyMismatch:
@@ -170,8 +190,6 @@ def convert_checkpoint_file(
         HnasError: unknown direction, missing or unreadable source, target equal to the source
             or existing without ``force``.
     """
-    import paddle
-
     source, target = Path(source), Path(target)
     if direction not in CONVERSIONS:
         raise HnasError(f"unknown conversion {direction!r}; known: {', '.join(CONVERSIONS)}")
@@ -181,12 +199,7 @@ def convert_checkpoint_file(
         raise HnasError(f"refusing to overwrite the input {source}; choose another output file")
     if target.exists() and not force:
         raise HnasError(f"{target} exists; pass --force to overwrite it")
-    try:
-        state = paddle.load(str(source))
-    except Exception as error:  # paddle raises assorted types for a corrupt or foreign file
-        raise HnasError(f"{source}: cannot read a Paddle state dict ({error})") from None
-    if not isinstance(state, Mapping):
-        raise HnasError(f"{source}: expected a state dict, found {type(state).__name__}")
+    state = read_state_dict(source, str(source))
     converted = CONVERSIONS[direction](state)
     renamed = sum(old != new for old, new in zip(state, converted))
     atomic_paddle_save(converted, target)

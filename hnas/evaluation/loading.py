@@ -23,13 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import paddle
-
 from hnas.config import load_config
 from hnas.engine.checkpoint import CONFIG_FILE, MODEL_FILE, read_meta, resolve_checkpoint
-from hnas.engine.config import SupernetTrainConfig
+from hnas.engine.config import TrainConfig
 from hnas.errors import HnasError
-from hnas.evaluation.checkpoint_keys import load_into
+from hnas.evaluation.checkpoint_keys import load_into, read_state_dict
 from hnas.search_spaces.spaces import resolve_space
 from hnas.search_spaces.spec import SpaceDef
 from hnas.search_spaces.supernet import ResNetSupernet
@@ -43,13 +41,13 @@ class EvalSource:
 
     Attributes:
         weights: the state-dict file.
-        config: the run's config (data section and space name).
+        config: the run's training config (data section and space name).
         space: the exact search space of the weights, or ``None`` when it must be derived
             from the config and the dataset (plain state-dict files).
     """
 
     weights: Path
-    config: Any
+    config: TrainConfig
     space: SpaceDef | None
 
 
@@ -76,26 +74,26 @@ def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[
 
     Args:
         checkpoint: checkpoint directory, a root holding ``last/``, or a state-dict file; None
-            means the config's ``checkpoint.dir`` (default ``runs/supernet``).
-        config: YAML in the ``hnas train`` schema; None means the checkpoint's own
+            means the config's ``checkpoint.dir`` (default ``checkpoints/embedded``).
+        config: YAML in the training schema (:class:`TrainConfig`); None means the checkpoint's own
             ``config.yaml`` (directories) or the defaults (state-dict files).
 
     Raises:
         HnasError: no checkpoint at the path, unreadable metadata or config.
     """
-    given = load_config(config, schema=SupernetTrainConfig) if config is not None else None
+    given = load_config(config, schema=TrainConfig) if config is not None else None
     if checkpoint is None:
-        checkpoint = (given or SupernetTrainConfig()).checkpoint.dir
+        checkpoint = (given or TrainConfig()).checkpoint.dir
     path = Path(checkpoint)
     if path.is_file():
-        return EvalSource(weights=path, config=given or SupernetTrainConfig(), space=None)
+        return EvalSource(weights=path, config=given or TrainConfig(), space=None)
     if not path.exists():
         raise HnasError(f"checkpoint {path}: no such file or directory (train first, or pass --ckpt DIR_OR_FILE)")
     folder = resolve_checkpoint(path)
     meta = read_meta(folder)
     if "space" not in meta:
         raise HnasError(f"checkpoint {folder}: meta.json has no 'space' entry")
-    cfg = given or load_config(folder / CONFIG_FILE, schema=SupernetTrainConfig)
+    cfg = given or load_config(folder / CONFIG_FILE, schema=TrainConfig)
     return EvalSource(weights=folder / MODEL_FILE, config=cfg, space=space_from_fields(meta["space"]))
 
 
@@ -120,12 +118,7 @@ def load_supernet(weights: str | os.PathLike[str], space: SpaceDef) -> ResNetSup
     A DataParallel ``_layers.`` prefix is removed with a notice; any other mismatch raises
     :class:`HnasError` listing the first missing and unexpected keys and wrong shapes.
     """
-    try:
-        state = paddle.load(str(weights))
-    except Exception as error:  # paddle raises assorted types for a corrupt or foreign file
-        raise HnasError(f"checkpoint {weights}: cannot read a Paddle state dict ({error})") from None
-    if not isinstance(state, Mapping):
-        raise HnasError(f"checkpoint {weights}: expected a state dict, found {type(state).__name__}")
+    state = read_state_dict(weights, f"checkpoint {weights}")
     supernet = ResNetSupernet(space)
     load_into(supernet, state, source=f"checkpoint {weights}")
     supernet.eval()

@@ -2,7 +2,7 @@
 
 The competition scores a submission by Kendall's tau (leaderboard B) and |Pearson| (leaderboard A)
 against stand-alone accuracies; Spearman's rho and the precision of the top-k are the usual
-companions. Correlations come from :mod:`scipy.stats`.
+companions. Correlations come from :mod:`scipy.stats`, imported on first use like matplotlib.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
-from scipy import stats
 
 from hnas.io.atomic import atomic_write_bytes
 
@@ -148,6 +147,8 @@ def rank_metrics(
     Returns:
         A :class:`RankReport`; keys present on one side only are listed, not scored.
     """
+    from scipy import stats  # imported here so that the CLI parser (DEFAULT_TOP_K, resolve_k) stays light
+
     common = [key for key in truth if key in pred]
     x = np.array([pred[key] for key in common], dtype=np.float64)
     y = np.array([truth[key] for key in common], dtype=np.float64)

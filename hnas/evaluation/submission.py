@@ -20,72 +20,20 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from hnas.config import DataCfg
 from hnas.data.base import SeededDataset
-from hnas.data.datasets import build_dataset
+from hnas.data.datasets import build_split
 from hnas.errors import HnasError
-from hnas.evaluation.bn_recal import BN_RECAL_MODES
 from hnas.evaluation.eval_data import load_eval_data
 from hnas.evaluation.evaluate import EvalRun, evaluate_archs
 from hnas.evaluation.loading import config_space, fingerprint, load_supernet, locate
 from hnas.evaluation.progress import ProgressLog, progress_path
-from hnas.evaluation.shards import Shard, part_path, shard_of
+from hnas.evaluation.request import EvalRequest
+from hnas.evaluation.shards import shard_of
 from hnas.io.archs import ArchEntry, load_arch_file, write_arch_file
 from hnas.search_spaces.spec import SpaceDef
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_OUT = Path("checkpoints/submit_results.json")
-
-
-@dataclass(frozen=True)
-class EvalRequest:
-    """What to evaluate and how (the ``hnas eval`` arguments).
-
-    Attributes:
-        arch_file: competition-format arch file.
-        checkpoint: training checkpoint directory (or root holding ``last/``) or state-dict file;
-            None: the config's ``checkpoint.dir``.
-        config: config YAML overriding the checkpoint's (data section, space for plain files).
-        out: submission path; shard results go next to it.
-        shard: the part of ``arch_file`` this process evaluates.
-        val_images: size of the seeded validation subset (None: the whole split).
-        bn_recal: ``"none"`` or ``"reset"``.
-        recal_batches: training batches for BN recalibration.
-        recal_batch_size: images per recalibration batch.
-        batch_size: images per validation batch.
-        seed: selects the validation subset and the recalibration images.
-        restart: discard earlier progress instead of resuming.
-        max_archs: evaluate at most this many new archs in this run (then stop, resumable).
-    """
-
-    arch_file: Path
-    checkpoint: Path | None = None
-    config: Path | None = None
-    out: Path = DEFAULT_OUT
-    shard: Shard = Shard(0, 1)
-    val_images: int | None = None
-    bn_recal: str = "reset"
-    recal_batches: int = 8
-    recal_batch_size: int = 64
-    batch_size: int = 256
-    seed: int = 0
-    restart: bool = False
-    max_archs: int | None = None
-
-    def check(self) -> None:
-        if self.bn_recal not in BN_RECAL_MODES:
-            raise HnasError(f"--bn-recal {self.bn_recal!r}: expected one of {', '.join(BN_RECAL_MODES)}")
-        for name in ("recal_batches", "recal_batch_size", "batch_size"):
-            if getattr(self, name) < (0 if name == "recal_batches" else 1):
-                raise HnasError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        if self.bn_recal == "reset" and self.recal_batches == 0:
-            raise HnasError("--bn-recal reset needs --recal-batches >= 1")
-        if self.val_images is not None and self.val_images < 1:
-            raise HnasError(f"--val-images must be >= 1, got {self.val_images}")
-
-    @property
-    def result_path(self) -> Path:
-        return self.out if self.shard.is_whole else part_path(self.out, self.shard)
 
 
 @dataclass(frozen=True)
@@ -109,17 +57,6 @@ class EvalOutcome:
         return len(self.run.results) == self.total
 
 
-def _dataset_spec(cfg: object) -> tuple[str, Path | None, dict[str, object]]:
-    """``(name, root, args)`` of the config's data section.
-
-    Accepts both the ``hnas.data.DataCfg`` fields (``name``, ``args``) and the older
-    ``kind`` spelling, while the config schema settles.
-    """
-    data_cfg = cfg.data  # type: ignore[attr-defined]
-    name = getattr(data_cfg, "name", None) or getattr(data_cfg, "kind")
-    return name, data_cfg.root, dict(getattr(data_cfg, "args", {}) or {})
-
-
 @dataclass(frozen=True)
 class EvalPlan:
     """A checked request: the shard's archs, the exact space and the datasets (nothing loaded yet).
@@ -131,7 +68,7 @@ class EvalPlan:
         entries: the shard's archs, in input order.
         val: the validation split.
         train: the training split (recalibration), None without recalibration.
-        data_spec: ``(name, root, args)`` of the dataset, for the settings record.
+        data: the config's data section the splits were built from.
     """
 
     request: EvalRequest
@@ -140,7 +77,7 @@ class EvalPlan:
     entries: dict[str, ArchEntry]
     val: SeededDataset
     train: SeededDataset | None
-    data_spec: tuple[str, Path | None, dict[str, object]]
+    data: DataCfg
 
 
 def plan_evaluation(request: EvalRequest) -> EvalPlan:
@@ -155,32 +92,32 @@ def plan_evaluation(request: EvalRequest) -> EvalPlan:
     entries = load_arch_file(request.arch_file, source.space or config_space(source.config))
     shard_entries = shard_of(entries, request.shard.index, request.shard.count)
     logger.info("%s: %d archs, shard %s holds %d", request.arch_file, len(entries), request.shard, len(shard_entries))
-    name, root, args = _dataset_spec(source.config)
-    val = build_dataset(name, root, "val", **args)
+    data = source.config.data
+    val = build_split(data, "val")
     space = source.space or config_space(source.config, val.info.space_overrides())
     if val.info.in_channels != space.in_channels:
         raise HnasError(
-            f"dataset {name!r} gives {val.info.in_channels}-channel images, space {space.name!r} "
+            f"dataset {data.name!r} gives {val.info.in_channels}-channel images, space {space.name!r} "
             f"takes {space.in_channels}"
         )
     other = [key for key, entry in shard_entries.items() if entry.spec.resolution != val.info.resolution]
     if other:
         raise HnasError(
             f"{len(other)} arch(s) (first {other[0]}) run at {shard_entries[other[0]].spec.resolution} px but dataset "
-            f"{name!r} gives {val.info.resolution} px images; evaluation at several resolutions is not supported"
+            f"{data.name!r} gives {val.info.resolution} px images; evaluation at several resolutions is not supported"
         )
-    train = build_dataset(name, root, "train", **args) if request.bn_recal == "reset" else None
-    return EvalPlan(request, source.weights, space, shard_entries, val, train, (name, root, args))
+    train = build_split(data, "train") if request.bn_recal == "reset" else None
+    return EvalPlan(request, source.weights, space, shard_entries, val, train, data)
 
 
 def _settings(plan: EvalPlan, val_images: int) -> dict[str, object]:
     request = plan.request
-    name, root, args = plan.data_spec
+    data = plan.data
     recal = request.bn_recal == "reset"
     return {
         "weights_sha256": fingerprint(plan.weights),
         "space": plan.space.name,
-        "data": {"name": name, "root": None if root is None else str(root), "args": args},
+        "data": {"name": data.name, "root": None if data.root is None else str(data.root), "args": dict(data.args)},
         "val_images": val_images,
         "seed": request.seed,
         "batch_size": request.batch_size,

@@ -60,7 +60,7 @@ class ArchFileError(HnasError):
 def format_problems(path: str, problems: list[str], total: int | None = None, limit: int | None = None) -> str:
     """``"<path>: 3 problems in 10 entries:"`` and one indented line per problem (``limit`` at most)."""
     noun = "problem" if len(problems) == 1 else "problems"
-    scope = f" in {total} entries" if total is not None else ""
+    scope = f" in {total} {'entry' if total == 1 else 'entries'}" if total is not None else ""
     shown = problems if limit is None else problems[:limit]
     lines = [f"{path}: {len(problems)} {noun}{scope}:"]
     lines += [f"  {problem}" for problem in shown]
@@ -230,6 +230,37 @@ def load_arch_file(path: str | os.PathLike[str], space: SpaceDef | str) -> dict[
     if check.problems:
         raise ArchFileError(path, check.problems, total=check.total)
     return check.entries
+
+
+def entries_from_codes(
+    codes: Iterable[str], space: SpaceDef | str, source: str = "arch codes"
+) -> dict[str, ArchEntry]:
+    """Entries ``arch1``, ``arch2``, ... for arch codes given in order, each with ``acc`` 0.0.
+
+    The keys are those of the competition file, so codes given one by one (on the command
+    line, by a sampler) are handled and written like an arch file.
+
+    Args:
+        codes: arch codes; the i-th (from 1) becomes ``arch<i>``.
+        space: the :class:`SpaceDef` (or its ``SPACES`` name) the codes belong to.
+        source: how error messages name where the codes came from.
+
+    Raises:
+        ArchFileError: listing every bad code.
+    """
+    space = _resolve_space(space)
+    entries: dict[str, ArchEntry] = {}
+    problems: list[str] = []
+    codes = list(codes)
+    for index, code in enumerate(codes, start=1):
+        key = f"arch{index}"
+        try:
+            entries[key] = ArchEntry(key=key, arch=code, spec=decode(code, space), acc=0.0)
+        except ArchCodeError as error:
+            problems.append(f"{key}: {error}")
+    if problems:
+        raise ArchFileError(source, problems, total=len(codes))
+    return entries
 
 
 def submission_problems(entries: Mapping[str, ArchEntry]) -> list[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Callable
 
 from hnas.proxies.flops import count_flops, count_params
-from hnas.proxies.zen_score import zen_score
 from hnas.registry import Registry
 from hnas.search_spaces.spec import SpaceDef, SubnetSpec
 
@@ -35,4 +34,6 @@ def params_prior(space: SpaceDef, spec: SubnetSpec) -> float:
 @PROXIES.register("zen")
 def zen_prior(space: SpaceDef, spec: SubnetSpec) -> float:
     """Mean ZenScore with the reference settings (batch 16, 32 repeats, gamma 0.01, seed 0)."""
+    from hnas.proxies.zen_score import zen_score  # builds Paddle networks; imported only when used
+
     return zen_score(space, spec).mean

@@ -125,7 +125,7 @@ def test_a_data_parallel_checkpoint_is_converted(setup, reference: Path, tmp_pat
 def test_a_training_checkpoint_directory_is_read_like_its_weights_file(setup, reference: Path, tmp_path: Path) -> None:
     from hnas.config import save_config
     from hnas.engine import checkpoint
-    from hnas.engine.config import SupernetTrainConfig
+    from hnas.engine.config import TrainConfig
 
     folder = tmp_path / "run" / checkpoint.LAST
     folder.mkdir(parents=True)
@@ -134,7 +134,15 @@ def test_a_training_checkpoint_directory_is_read_like_its_weights_file(setup, re
         (folder / name).write_bytes(b"")  # not read by evaluation
     meta = {"space_name": "resnet48_tiny", "space": checkpoint.space_fields(SPACES.get("resnet48_tiny"))}
     (folder / checkpoint.META_FILE).write_text(json.dumps(meta))
-    save_config(SupernetTrainConfig(), folder / checkpoint.CONFIG_FILE)
+    save_config(TrainConfig(), folder / checkpoint.CONFIG_FILE)
     out = tmp_path / "submit.json"
     assert main(["eval", str(setup[1]), "--ckpt", str(tmp_path / "run"), "--out", str(out), *FAST]) == 0
     assert out.read_bytes() == reference.read_bytes()
+
+
+def test_help_names_the_training_output_folder(capsys) -> None:
+    from hnas.engine.config import TrainConfig
+
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    assert f"else {TrainConfig().checkpoint.dir}" in " ".join(capsys.readouterr().out.split())

@@ -77,7 +77,8 @@ def test_bad_code_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.Capt
     bad = ARCH1[:19] + "1" + ARCH1[20:]
     assert main(["flops", LARGEST, bad, "--out", str(out)]) == 2
     error = capsys.readouterr().err
-    assert "arch2 (argument 2)" in error
+    assert "command-line arch codes: 1 problem in 2 entries" in error
+    assert "arch2: arch code" in error
     assert "position 19" in error
     assert "residual additions tie" in error
     assert not out.exists()
@@ -95,7 +96,7 @@ def test_bad_entry_in_arch_file_names_key(tmp_path: Path, capsys: pytest.Capture
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["flops"], "nothing to count"),
+        (["flops"], "no archs given"),
         (["flops", LARGEST, "--json", "x.json"], "not both"),
         (["flops", LARGEST, "--space", "vgg"], "unknown search space 'vgg'"),
         (["flops", LARGEST, "--resolution", "0"], "resolution must be a positive"),

@@ -11,11 +11,11 @@ import pytest
 from hnas.cli import main
 from hnas.config import load_config
 from hnas.engine.checkpoint import LAST, read_meta
-from hnas.engine.config import SupernetTrainConfig
+from hnas.engine.config import TrainConfig
 from tests.engine.tiny import TINY_SPACE_OVERRIDE
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = [TINY_SPACE_OVERRIDE, "data.kind=synthetic", "--data.batch_size", "16", "--device", "cpu",
+TINY = [TINY_SPACE_OVERRIDE, "data.name=synthetic", "--data.batch_size", "16", "--device", "cpu",
         "log.visualdl=false", "--epochs", "1"]
 
 
@@ -24,7 +24,7 @@ def test_train_with_overrides_writes_a_checkpoint(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert "trained to epoch 0, step 2" in out and f"checkpoint: {tmp_path / LAST}" in out
     assert read_meta(tmp_path / LAST)["progress"]["global_step"] == 2
-    saved = load_config(tmp_path / LAST / "config.yaml", schema=SupernetTrainConfig)
+    saved = load_config(tmp_path / LAST / "config.yaml", schema=TrainConfig)
     assert saved.max_steps == 2 and saved.checkpoint.dir == tmp_path
     assert main(["train", *TINY, "--checkpoint.dir", str(tmp_path), "--resume"]) == 0
     assert "validation after epoch 1" in capsys.readouterr().out
@@ -36,7 +36,9 @@ def test_train_with_overrides_writes_a_checkpoint(tmp_path, capsys) -> None:
     [
         (["--optim.lr_typo", "1"], "unknown key 'optim.lr_typo'"),
         (["--epochs", "many"], "key 'epochs': expected int"),
-        (["data.kind=imagefolder", "data.root=/nonexistent/imagenet"], "/nonexistent/imagenet"),
+        (["data.name=imagefolder", "data.root=/nonexistent/imagenet"], "/nonexistent/imagenet"),
+        (["data.args={imagesize: 8}"], "data.args.imagesize: dataset 'synthetic' has no option 'imagesize'"),
+        (["data.kind=synthetic"], "unknown key 'data.kind'"),
     ],
 )
 def test_bad_input_exits_with_code_2(tmp_path, capsys, extra: list[str], message: str) -> None:
@@ -53,17 +55,19 @@ def test_other_commands_still_reject_unknown_arguments(capsys) -> None:
 
 
 def test_shipped_configs_load() -> None:
-    embedded = load_config(REPO / "configs" / "embedded.yaml", schema=SupernetTrainConfig)
+    embedded = load_config(REPO / "configs" / "embedded.yaml", schema=TrainConfig)
     assert embedded.space.name == "resnet48_tiny" and embedded.device == "cpu"
-    competition = load_config(REPO / "configs" / "competition.yaml", schema=SupernetTrainConfig)
+    assert embedded.data.name == "embedded_mnist" and embedded.checkpoint.dir == Path("checkpoints/embedded")
+    competition = load_config(REPO / "configs" / "competition.yaml", schema=TrainConfig)
     assert competition.space.name == "resnet48" and competition.epochs == 70
     assert competition.sampler.args["num_random"] == 2 and competition.sampler.args["rank_pairs"] == 2
     assert competition.optim.lr == 0.001 and competition.optim.warmup_epochs == 5
+    assert competition.data.name == "imagefolder" and competition.data.args == {"image_size": 224}
 
 
 def test_train_supernet_sh_passes_config_and_overrides(tmp_path) -> None:
     config = tmp_path / "tiny.yaml"
-    config.write_text("data:\n  kind: synthetic\n  batch_size: 16\ndevice: cpu\n")
+    config.write_text("data:\n  name: synthetic\n  batch_size: 16\ndevice: cpu\n")
     env = {**os.environ, "CONFIG": str(config), "NPROC": "1"}
     command = ["bash", str(REPO / "train_supernet.sh"), TINY_SPACE_OVERRIDE, "--checkpoint.dir", str(tmp_path / "run"),
                "--max_steps", "1", "log.visualdl=false"]
@@ -73,6 +77,7 @@ def test_train_supernet_sh_passes_config_and_overrides(tmp_path) -> None:
 
 
 def test_defaults_are_the_embedded_config() -> None:
-    assert load_config(None, schema=SupernetTrainConfig) == load_config(
-        REPO / "configs" / "embedded.yaml", schema=SupernetTrainConfig
+    assert load_config(None, schema=TrainConfig) == load_config(
+        REPO / "configs" / "embedded.yaml", schema=TrainConfig
     )
+    assert TrainConfig().checkpoint.dir == Path("checkpoints/embedded")

@@ -39,8 +39,8 @@ def test_json_file_keeps_its_keys(tmp_path: Path, capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["zen", "1558"], "arch1 (argument 1)"),
-        (["zen"], "nothing to score"),
+        (["zen", "1558"], "arch1: arch code '1558'"),
+        (["zen"], "no archs given"),
         (["zen", *FAST, "--repeats", "0", ARCH1], "repeats must be >= 1"),
         (["zen", "--space", "resnet99", ARCH1], "unknown search space"),
     ],

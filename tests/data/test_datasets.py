@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from hnas.data.base import DATASETS
-from hnas.data.datasets import DataCfg, build_dataset, build_datasets, dataset_args
+from hnas.config import DataCfg
+from hnas.data.datasets import build_dataset, build_datasets, build_split, dataset_args
 from hnas.errors import HnasError
 
 
@@ -43,8 +44,16 @@ def test_default_config_is_the_embedded_digits() -> None:
 def test_unknown_names_options_and_splits_are_reported() -> None:
     with pytest.raises(HnasError, match="unknown dataset 'mnist'.*embedded_mnist"):
         build_dataset("mnist", None, "train")
-    with pytest.raises(HnasError, match=r"unknown option\(s\) \['imagesize'\]"):
+    with pytest.raises(HnasError, match="dataset 'synthetic' has no option 'imagesize' \\(did you mean 'image_size'"):
         build_dataset("synthetic", None, "train", imagesize=8)
     with pytest.raises(HnasError, match="split 'test'"):
         build_dataset("synthetic", None, "test")
     assert "max_shift" in dataset_args("embedded_mnist")
+
+
+def test_config_options_are_checked_and_named_by_their_key() -> None:
+    message = r"^data\.args\.bogus: dataset 'synthetic' has no option 'bogus'; known: num_images, "
+    with pytest.raises(HnasError, match=message):
+        build_split(DataCfg(name="synthetic", args={"num_images": 8, "bogus": 1}), "val")
+    val = build_split(DataCfg(name="synthetic", args={"num_images": 8}), "val")
+    assert val.info.name == "synthetic"

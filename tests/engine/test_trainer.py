@@ -10,7 +10,7 @@ import pytest
 
 from hnas.config import ConfigError, load_config
 from hnas.engine.checkpoint import LAST, MODEL_FILE, CheckpointMismatchError, read_meta
-from hnas.engine.config import SupernetTrainConfig
+from hnas.engine.config import TrainConfig
 from hnas.engine.step import NonFiniteLossError
 from hnas.engine.trainer import SupernetModel, train
 from hnas.errors import HnasError
@@ -106,11 +106,11 @@ def test_unknown_key_in_a_yaml_file(tmp_path) -> None:
     path = tmp_path / "run.yaml"
     path.write_text("epochs: 2\nloss:\n  rank_weight: 3\n")
     with pytest.raises(ConfigError, match=r"run.yaml: unknown key 'loss.rank_weight'"):
-        load_config(path, schema=SupernetTrainConfig)
+        load_config(path, schema=TrainConfig)
 
 
 def test_missing_data_folder_is_a_clear_error(tmp_path) -> None:
-    cfg = tiny_config(tmp_path / "ckpt", "data.kind=imagefolder", f"data.root={tmp_path / 'nowhere'}")
+    cfg = tiny_config(tmp_path / "ckpt", "data.name=imagefolder", f"data.root={tmp_path / 'nowhere'}")
     with pytest.raises(HnasError, match="nowhere"):
         train(cfg)
     assert not (tmp_path / "ckpt").exists()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Sequence
 
 from hnas.config import load_config
-from hnas.engine.config import SupernetTrainConfig
+from hnas.engine.config import TrainConfig
 from hnas.samplers.base import SampledNet, Sampler
 from hnas.search_spaces.spec import SpaceDef
 
@@ -35,11 +35,11 @@ TINY_SPACE_OVERRIDE = (
 )
 
 
-def tiny_config(checkpoint_dir: Path, *overrides: str) -> SupernetTrainConfig:
+def tiny_config(checkpoint_dir: Path, *overrides: str) -> TrainConfig:
     """A run of 2 epochs x 4 steps on 64 synthetic images (batch 16), CPU, no VisualDL."""
     base = [
         TINY_SPACE_OVERRIDE,
-        "data.kind=synthetic",
+        "data.name=synthetic",
         "data.batch_size=16",
         "epochs=2",
         "device=cpu",
@@ -47,7 +47,7 @@ def tiny_config(checkpoint_dir: Path, *overrides: str) -> SupernetTrainConfig:
         "log.visualdl=false",
         "sampler.args={num_random: 1, rank_pairs: 1}",
     ]
-    return load_config(None, [*base, *overrides], schema=SupernetTrainConfig)
+    return load_config(None, [*base, *overrides], schema=TrainConfig)
 
 
 class FixedSampler(Sampler):

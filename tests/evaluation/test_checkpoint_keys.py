@@ -14,6 +14,7 @@ from hnas.evaluation.checkpoint_keys import (
     convert_checkpoint_file,
     fit_state_dict,
     load_into,
+    read_state_dict,
     strip_data_parallel,
 )
 from hnas.search_spaces.supernet import ResNetSupernet
@@ -74,3 +75,15 @@ def test_convert_file_both_ways_and_never_over_the_input(tmp_path: Path, superne
     with pytest.raises(HnasError, match="exists; pass --force"):
         convert_checkpoint_file(single, back, "single")
     assert multi.read_bytes() == before
+
+
+def test_read_state_dict_names_the_file_when_it_is_not_one(tmp_path: Path) -> None:
+    good, foreign, listed = tmp_path / "good.pdparams", tmp_path / "foreign.pdparams", tmp_path / "list.pdparams"
+    paddle.save({"fc.bias": paddle.zeros([2])}, str(good))
+    foreign.write_bytes(b"not a paddle file")
+    paddle.save([paddle.zeros([2])], str(listed))
+    assert list(read_state_dict(good, "weights")) == ["fc.bias"]
+    with pytest.raises(HnasError, match="^checkpoint x: cannot read a Paddle state dict"):
+        read_state_dict(foreign, "checkpoint x")
+    with pytest.raises(HnasError, match="^checkpoint y: expected a state dict, found list"):
+        read_state_dict(listed, "checkpoint y")

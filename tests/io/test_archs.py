@@ -13,6 +13,7 @@ from hnas.io.archs import (
     ArchEntry,
     ArchFileError,
     check_arch_file,
+    entries_from_codes,
     load_arch_file,
     load_score_file,
     write_arch_file,
@@ -154,6 +155,23 @@ def test_codes_are_checked_against_the_given_space(tmp_path: Path) -> None:
     path = write_json(tmp_path, {"a": {"acc": 0.0, "arch": ARCH1}})
     assert load_arch_file(path, tiny)["a"].spec.resolution == 28
     assert load_arch_file(path, SPACE)["a"].spec.resolution == 224
+
+
+def test_entries_from_codes_are_keyed_like_an_arch_file(tmp_path: Path) -> None:
+    entries = entries_from_codes([ARCH2, ARCH1], "resnet48")
+    assert list(entries) == ["arch1", "arch2"]
+    assert entries["arch1"] == ArchEntry("arch1", ARCH2, decode(ARCH2, SPACE), 0.0)
+    path = tmp_path / "written.json"
+    write_arch_file(path, entries, {key: entry.acc for key, entry in entries.items()})
+    assert load_arch_file(path, SPACE) == entries
+
+
+def test_entries_from_codes_lists_every_bad_code() -> None:
+    with pytest.raises(ArchFileError) as caught:
+        entries_from_codes(["12", ARCH1, ARCH3[:-1] + "9"], SPACE, source="the command line")
+    assert caught.value.path == "the command line" and caught.value.total == 3
+    assert [problem.split(":")[0] for problem in caught.value.problems] == ["arch1", "arch3"]
+    assert "the command line: 2 problems in 3 entries" in str(caught.value)
 
 
 def test_write_keeps_order_and_round_trips(tmp_path: Path) -> None:

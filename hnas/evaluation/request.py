@@ -1,0 +1,71 @@
+"""What ``hnas eval`` is asked to do: :class:`EvalRequest`, its defaults and its checks.
+
+Paddle-free, so that the command-line parser can offer the defaults and choices without
+loading the evaluation machinery of :mod:`hnas.evaluation.submission`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hnas.errors import HnasError
+from hnas.evaluation.shards import Shard, part_path
+
+#: Submission path when ``--out`` is not given.
+DEFAULT_OUT = Path("checkpoints/submit_results.json")
+
+#: BN recalibration per arch: keep the trained statistics, or re-estimate them (see
+#: :mod:`hnas.evaluation.bn_recal`).
+BN_RECAL_MODES: tuple[str, ...] = ("none", "reset")
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    """What to evaluate and how (the ``hnas eval`` arguments).
+
+    Attributes:
+        arch_file: competition-format arch file.
+        checkpoint: training checkpoint directory (or root holding ``last/``) or state-dict file;
+            None: the config's ``checkpoint.dir``.
+        config: config YAML overriding the checkpoint's (data section, space for plain files).
+        out: submission path; shard results go next to it.
+        shard: the part of ``arch_file`` this process evaluates.
+        val_images: size of the seeded validation subset (None: the whole split).
+        bn_recal: ``"none"`` or ``"reset"``.
+        recal_batches: training batches for BN recalibration.
+        recal_batch_size: images per recalibration batch.
+        batch_size: images per validation batch.
+        seed: selects the validation subset and the recalibration images.
+        restart: discard earlier progress instead of resuming.
+        max_archs: evaluate at most this many new archs in this run (then stop, resumable).
+    """
+
+    arch_file: Path
+    checkpoint: Path | None = None
+    config: Path | None = None
+    out: Path = DEFAULT_OUT
+    shard: Shard = Shard(0, 1)
+    val_images: int | None = None
+    bn_recal: str = "reset"
+    recal_batches: int = 8
+    recal_batch_size: int = 64
+    batch_size: int = 256
+    seed: int = 0
+    restart: bool = False
+    max_archs: int | None = None
+
+    def check(self) -> None:
+        if self.bn_recal not in BN_RECAL_MODES:
+            raise HnasError(f"--bn-recal {self.bn_recal!r}: expected one of {', '.join(BN_RECAL_MODES)}")
+        for name in ("recal_batches", "recal_batch_size", "batch_size"):
+            if getattr(self, name) < (0 if name == "recal_batches" else 1):
+                raise HnasError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.bn_recal == "reset" and self.recal_batches == 0:
+            raise HnasError("--bn-recal reset needs --recal-batches >= 1")
+        if self.val_images is not None and self.val_images < 1:
+            raise HnasError(f"--val-images must be >= 1, got {self.val_images}")
+
+    @property
+    def result_path(self) -> Path:
+        return self.out if self.shard.is_whole else part_path(self.out, self.shard)
