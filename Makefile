@@ -8,8 +8,11 @@ STAMP := $(VENV)/.installed
 TEST_JSON ?= ../shared/data/CVPR_2022_NAS_Track1_test.json
 DEMO_DIR ?= checkpoints/demo
 
-# The demo runs these steps in order; later work appends train -> eval -> score steps here.
-DEMO_STEPS := demo-flops demo-smoke demo-train
+# The demo runs these steps in order: FLOPs of every arch, a smoke test of the elastic space,
+# supernet training, evaluation of a 200-arch sample of the arch file, scoring of that ranking.
+DEMO_STEPS := demo-flops demo-smoke demo-train demo-eval demo-score
+DEMO_SAMPLE := $(DEMO_DIR)/sample200.json
+DEMO_SUBMISSION := $(DEMO_DIR)/submit_results.json
 
 .PHONY: venv test demo $(DEMO_STEPS) lint clean
 
@@ -46,6 +49,21 @@ demo-smoke: venv
 # Trains the embedded-default supernet (configs/embedded.yaml; about 6 minutes on 2 CPU cores).
 demo-train: venv
 	bash train_supernet.sh --checkpoint.dir $(DEMO_DIR)/supernet --overwrite
+
+# A fixed 200-arch sample of the arch file (same keys), scored with the demo supernet.
+$(DEMO_SAMPLE): $(DEMO_ARCHS) | venv
+	$(BIN)/hnas sample-archs --n 200 --from "$(DEMO_ARCHS)" --seed 0 --force --out $@
+
+demo-eval: venv $(DEMO_SAMPLE)
+	bash eval_supernet.sh $(DEMO_SAMPLE) --ckpt $(DEMO_DIR)/supernet --out $(DEMO_SUBMISSION) --val-images 250 --recal-batches 2 --restart
+	$(BIN)/hnas validate $(DEMO_SUBMISSION) --submission --against $(DEMO_SAMPLE)
+
+# No stand-alone accuracies exist for the competition archs, so the demo's ranking is scored
+# against the FLOPs prior (analytic, on the same scaled space) and says so.
+demo-score: venv
+	$(BIN)/hnas flops --space resnet48_tiny --json $(DEMO_SAMPLE) --out $(DEMO_DIR)/sample200_flops.json > /dev/null
+	@echo "demo: supernet ranking of $(DEMO_SAMPLE) vs the FLOPs prior (not ground truth):"
+	$(BIN)/hnas score $(DEMO_SUBMISSION) $(DEMO_DIR)/sample200_flops.json --truth-field flops --plot $(DEMO_DIR)/score_vs_flops.png
 
 lint: venv
 	@if [ -x $(BIN)/ruff ]; then $(BIN)/ruff check hnas paddleslim_ext tests utils; \

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from hnas.errors import HnasError
-from hnas.io.archs import entries_from_codes, write_arch_file
+from hnas.io.archs import entries_from_codes, load_arch_file, sample_entries, write_arch_file
 from hnas.search_spaces.sampling import DISTRIBUTIONS, sample_codes
 from hnas.search_spaces.spaces import SPACES
 
@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sample-archs",
         help="write N random archs as a test.json-format file",
         description=(
-            'Draw N distinct random archs and write {"arch1": {"acc": 0.0, "arch": "..."}, ...}. '
+            'Draw N distinct random archs and write {"arch1": {"acc": 0.0, "arch": "..."}, ...}, '
+            "or with --from FILE draw N entries of an existing arch file (keys kept). "
             "The same seed gives the same file."
         ),
     )
@@ -25,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--distribution", choices=list(DISTRIBUTIONS), default="uniform",
                         help="uniform: all codes; competition: like the Track 1 test.json (default: uniform)")
+    parser.add_argument("--from", dest="source", type=Path, metavar="FILE",
+                        help="draw the archs from this arch file instead of sampling new codes")
     parser.add_argument("--space", default="resnet48", help="search space name (default: resnet48)")
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     parser.set_defaults(func=run)
@@ -36,8 +39,13 @@ def run(args: argparse.Namespace) -> int:
         raise HnasError(f"--n must be at least 1, got {args.n}")
     if args.out.exists() and not args.force:
         raise HnasError(f"{args.out} exists; pass --force to overwrite it")
-    codes = sample_codes(space, args.n, seed=args.seed, distribution=args.distribution)
-    entries = entries_from_codes(codes, space)
+    if args.source is not None:
+        entries = sample_entries(load_arch_file(args.source, space), args.n, seed=args.seed)
+        origin = f"drawn from {args.source}"
+    else:
+        codes = sample_codes(space, args.n, seed=args.seed, distribution=args.distribution)
+        entries = entries_from_codes(codes, space)
+        origin = f"{args.distribution} archs of {space.name}"
     write_arch_file(args.out, entries, accs={key: 0.0 for key in entries})
-    print(f"wrote {len(entries)} {args.distribution} archs of {space.name} (seed {args.seed}) to {args.out}")
+    print(f"wrote {len(entries)} {origin} (seed {args.seed}) to {args.out}")
     return 0

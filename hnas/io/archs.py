@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple
@@ -261,6 +262,18 @@ def entries_from_codes(
     if problems:
         raise ArchFileError(source, problems, total=len(codes))
     return entries
+
+
+def sample_entries(entries: Mapping[str, ArchEntry], n: int, seed: int) -> dict[str, ArchEntry]:
+    """A seeded random subset of ``n`` entries, keeping their keys and the file's order.
+
+    Raises:
+        HnasError: if ``n`` is not in ``1..len(entries)``.
+    """
+    if not 1 <= n <= len(entries):
+        raise HnasError(f"cannot draw {n} archs from a file of {len(entries)}")
+    chosen = set(random.Random(seed).sample(range(len(entries)), n))
+    return {key: entry for index, (key, entry) in enumerate(entries.items()) if index in chosen}
 
 
 def submission_problems(entries: Mapping[str, ArchEntry]) -> list[str]:

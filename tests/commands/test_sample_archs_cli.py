@@ -46,3 +46,26 @@ def test_bad_count_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["sample-archs", "--n", "0", "--out", str(out)]) == 2
     assert "--n must be at least 1" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_from_file_draws_a_seeded_subset_keeping_keys_and_order(tmp_path: Path) -> None:
+    source = tmp_path / "all.json"
+    assert main(["sample-archs", "--n", "30", "--out", str(source), "--seed", "4"]) == 0
+    out = tmp_path / "subset.json"
+    assert main(["sample-archs", "--n", "7", "--from", str(source), "--out", str(out), "--seed", "1"]) == 0
+    full, subset = json.loads(source.read_text()), json.loads(out.read_text())
+    assert len(subset) == 7
+    assert all(subset[key] == full[key] for key in subset)
+    assert list(subset) == [key for key in full if key in subset]
+    again = tmp_path / "again.json"
+    assert main(["sample-archs", "--n", "7", "--from", str(source), "--out", str(again), "--seed", "1"]) == 0
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_from_file_rejects_more_archs_than_the_file_has(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "all.json"
+    assert main(["sample-archs", "--n", "3", "--out", str(source)]) == 0
+    out = tmp_path / "subset.json"
+    assert main(["sample-archs", "--n", "4", "--from", str(source), "--out", str(out)]) == 2
+    assert "cannot draw 4 archs from a file of 3" in capsys.readouterr().err
+    assert not out.exists()
