@@ -27,6 +27,8 @@ COMMANDS: tuple[str, ...] = (
     "score",
     "split",
     "merge",
+    "standalone",
+    "bench",
 )
 
 

@@ -83,6 +83,13 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_text(args.json_out, json.dumps(document, indent=1) + "\n")
         print(f"wrote {args.json_out}")
     if args.plot is not None:
-        scatter_plot(pred, truth, args.plot, args.title or f"{args.pred.name} vs {args.truth.name}")
+        scatter_plot(
+            pred,
+            truth,
+            args.plot,
+            args.title or f"{args.pred.name} vs {args.truth.name}",
+            xlabel=f"predicted ({args.pred_field})",
+            ylabel="true accuracy" if args.truth_field == "acc" else f"truth ({args.truth_field})",
+        )
         print(f"wrote {args.plot}")
     return 0

