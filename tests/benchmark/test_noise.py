@@ -1,0 +1,34 @@
+"""Noise ceiling: seed-vs-seed rank agreement and spread."""
+
+from __future__ import annotations
+
+import pytest
+
+from hnas.benchmark.noise import noise_ceiling
+from hnas.errors import HnasError
+
+
+def test_identical_seeds_give_tau_one_and_the_spread() -> None:
+    ceiling = noise_ceiling({"a": [0.5, 0.5], "b": [0.6, 0.6], "c": [0.9, 0.9]})
+    assert ceiling.kendall_tau == pytest.approx(1.0)
+    assert ceiling.spread == pytest.approx(0.4)
+    assert ceiling.seed_std == pytest.approx(0.0)
+    assert (ceiling.archs, ceiling.seeds) == (3, 2)
+
+
+def test_reversed_seeds_give_tau_minus_one() -> None:
+    ceiling = noise_ceiling({"a": [0.1, 0.3], "b": [0.2, 0.2], "c": [0.3, 0.1]})
+    assert ceiling.kendall_tau == pytest.approx(-1.0)
+    assert ceiling.spread == pytest.approx(0.0)
+    assert ceiling.seed_std == pytest.approx(0.2 / 2 ** 0.5 * (2 / 3) ** 0.5)
+
+
+def test_three_seeds_average_the_seed_pairs() -> None:
+    ceiling = noise_ceiling({"a": [0.1, 0.1, 0.3], "b": [0.2, 0.2, 0.2], "c": [0.3, 0.3, 0.1]})
+    assert ceiling.kendall_tau == pytest.approx((1 - 1 - 1) / 3)
+
+
+@pytest.mark.parametrize("accs", [{"a": [0.1, 0.2]}, {"a": [0.1], "b": [0.2]}, {"a": [0.1, 0.2], "b": [0.3]}])
+def test_too_little_data_is_an_error(accs: dict[str, list[float]]) -> None:
+    with pytest.raises(HnasError, match="noise ceiling"):
+        noise_ceiling(accs)

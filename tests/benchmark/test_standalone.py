@@ -1,0 +1,50 @@
+"""Stand-alone training of one arch and the ``hnas standalone`` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hnas.benchmark.recipe import Recipe
+from hnas.benchmark.standalone import load_bench_data, steps_per_epoch, train_standalone
+from hnas.cli import main
+from hnas.search_spaces.spec import min_spec
+
+TINY = Recipe(data="synthetic",
+              data_args={"num_images": 16, "num_classes": 3, "in_channels": 1, "image_size": 28},
+              batch_size=4, max_train_batches=2, eval_batch_size=8, epochs=2)
+
+
+def test_same_seed_same_accuracy_and_space_follows_the_data() -> None:
+    data = load_bench_data(TINY)
+    assert data.space.num_classes == 3 and data.space.in_channels == 1
+    spec = min_spec(data.space)
+    first = train_standalone(spec, TINY, 5, data)
+    again = train_standalone(spec, TINY, 5, data)
+    assert first.acc == again.acc and first.val_loss == again.val_loss
+    assert first.steps == 4 and 0.0 <= first.acc <= 1.0
+    assert sum(len(labels) for _, labels in data.val_batches) == 16
+
+
+def test_steps_per_epoch_drops_the_last_partial_batch() -> None:
+    assert steps_per_epoch(TINY.replace(max_train_batches=None), 18) == 4
+    assert steps_per_epoch(TINY, 18) == 2
+
+
+def test_cli_writes_the_result(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run.json"
+    code = "1222277777000000777700000077770000000000007777000000"
+    status = main(["standalone", code, "--data", "synthetic", "--data-arg", "num_images=16",
+                   "--data-arg", "in_channels=1", "--data-arg", "image_size=28", "--batch-size", "8",
+                   "--max-train-batches", "1", "--seed", "2", "--out", str(out)])
+    assert status == 0
+    record = json.loads(out.read_text())
+    assert record["arch"] == code and record["seed"] == 2 and record["steps"] == 1
+    assert record["recipe"]["data"] == "synthetic" and record["flops"] > 0
+    assert "val acc" in capsys.readouterr().out
+
+
+def test_cli_rejects_a_bad_code(capsys) -> None:
+    status = main(["standalone", "123", "--data", "synthetic", "--data-arg", "in_channels=1",
+                   "--data-arg", "image_size=28", "--max-val-images", "4"])
+    assert status == 2 and "length" in capsys.readouterr().err
