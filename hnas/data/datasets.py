@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from hnas.config import DataCfg
-from hnas.data import cifar, embedded, imagefolder, synthetic  # noqa: F401  (registration)
+from hnas.data import cifar, embedded, imagefolder, multimnist, synthetic  # noqa: F401  (registration)
 from hnas.data.base import DATASETS, SeededDataset, check_split, describe
 from hnas.errors import HnasError
 

@@ -8,6 +8,18 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(temp_name: str, target: Path) -> None:
+    # mkstemp creates files as 0600; give the result the mode a plain open() would.
+    os.chmod(temp_name, 0o666 & ~_umask())
+    os.replace(temp_name, target)
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``."""
     target = Path(path)
@@ -18,7 +30,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temp_name, target)
+        _publish(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
@@ -38,7 +50,7 @@ def atomic_paddle_save(obj: Any, path: str | os.PathLike[str]) -> None:
     os.close(handle)
     try:
         paddle.save(obj, temp_name)
-        os.replace(temp_name, target)
+        _publish(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
