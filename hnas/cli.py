@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "accepts_overrides", False):
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         args.overrides = [*args.overrides, *unknown]
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that record their command line
     configure_logging(args.verbose)
     try:
         return int(args.func(args) or 0)

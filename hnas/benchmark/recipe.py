@@ -31,6 +31,8 @@ class Recipe:
         warmup_fraction: fraction of the steps with a linear LR warm-up before the cosine decay.
         grad_clip: clip the global gradient norm to this value (``None``: no clipping); guards
             the short, high-LR schedule against a divergent first steps.
+        zero_init_residual: start each residual block as the identity (zero BN scale after its
+            second conv); steadies the deepest subnets in a short schedule.
         eval_batch_size: images per evaluation batch.
         max_train_batches: stop each epoch after this many batches (``None``: whole epoch);
             for tests and quick probes.
@@ -47,6 +49,7 @@ class Recipe:
     weight_decay: float = 5e-4
     warmup_fraction: float = 0.2
     grad_clip: float | None = 5.0
+    zero_init_residual: bool = False
     eval_batch_size: int = 500
     max_train_batches: int | None = None
     max_val_images: int | None = None

@@ -115,7 +115,7 @@ def train_standalone(spec: SubnetSpec, recipe: Recipe, seed: int, data: BenchDat
         raise HnasError(f"seed must be >= 0, got {seed}")
     start = time.monotonic()
     paddle.seed(seed)
-    network = build_standalone(data.space, spec)
+    network = build_standalone(data.space, spec, zero_init_residual=recipe.zero_init_residual)
     per_epoch = steps_per_epoch(recipe, len(data.train))
     total = per_epoch * recipe.epochs
     schedule = WarmupCosine(recipe.lr, int(recipe.warmup_fraction * total), total)

@@ -15,6 +15,15 @@ logger = logging.getLogger(__name__)
 DEFAULT_OUT = Path("benchmarks/minibench/ground_truth.json")
 #: ``--quick``: a few archs on a short recipe, to try the pipeline in a few minutes.
 QUICK = {"n_archs": 6, "max_train_batches": 20, "max_val_images": 500}
+#: ``hnas bench report`` defaults.
+REPORT_SEEDS = 2
+REPORT_RUNS = Path("checkpoints/minibench")
+
+
+def method_names() -> list[str]:
+    from hnas.benchmark.methods import METHODS
+
+    return [method.name for method in METHODS]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,6 +69,47 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     noise.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="FILE",
                        help=f"ground-truth file whose progress is read (default: {DEFAULT_OUT})")
     noise.set_defaults(func=run_noise)
+
+    report = actions.add_parser(
+        "report",
+        help="score the priors and supernet recipes against the ground truth, side by side",
+        description=("Score the FLOPs, params and ZenScore priors and supernets trained with each "
+                     "recipe (uniform single path, sandwich, sandwich + FLOPs / ZenScore rank loss, "
+                     "sandwich + AlphaNet) against the ground truth: Kendall tau, Pearson, Spearman, "
+                     "top-k precision and wall time. Supernets train on the ground truth's data from "
+                     "the base config with each method's overrides, one run per seed; runs are kept in "
+                     "--runs-dir and reused or resumed when the command is run again. Writes report.md, "
+                     "report.json, tau.png and best_supernet.png to --out-dir."),
+    )
+    report.add_argument("--ground-truth", type=Path, default=DEFAULT_OUT, metavar="FILE",
+                        help=f"ground-truth file with its .meta.json (default: {DEFAULT_OUT})")
+    report.add_argument("--config", type=Path, metavar="YAML",
+                        help="base training config of the supernets (default: the embedded default)")
+    report.add_argument("--methods", metavar="A,B,...",
+                        help=f"comma-separated subset of: {', '.join(method_names())} (default: all)")
+    report.add_argument("--seeds", type=int, default=REPORT_SEEDS, metavar="S",
+                        help=f"training seeds 0 .. S-1 per supernet method (default: {REPORT_SEEDS})")
+    report.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override for every supernet, repeatable (e.g. --set epochs=1)")
+    report.add_argument("--val-images", type=int, metavar="K",
+                        help="evaluate each arch on a seeded subset of K val images (default: all, as the "
+                             "ground truth)")
+    report.add_argument("--recal-batches", type=int, default=8, metavar="N",
+                        help="BN recalibration batches per arch (default: 8)")
+    report.add_argument("--recal-batch-size", type=int, default=64, metavar="B",
+                        help="images per recalibration batch (default: 64)")
+    report.add_argument("--out-dir", type=Path, metavar="DIR",
+                        help=f"where the table and plots go (default: {DEFAULT_OUT.parent}; with --quick "
+                             "the runs dir)")
+    report.add_argument("--runs-dir", type=Path, metavar="DIR",
+                        help=f"supernet checkpoints and predictions (default: {REPORT_RUNS}; with --quick "
+                             f"{REPORT_RUNS}_quick)")
+    report.add_argument("--restart", action="store_true",
+                        help="retrain the selected methods instead of reusing or resuming earlier runs")
+    report.add_argument("--quick", action="store_true",
+                        help="smaller budget to try it: 1 seed, 1 epoch, 1000 val images, 4 recalibration "
+                             "batches; outputs stay in the runs dir")
+    report.set_defaults(func=run_report)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -128,3 +178,41 @@ def flops_tau(header: dict, accs: dict[str, list[float]]) -> float:
     keys = sorted(accs)
     flops = [count_flops(space, decode(header["archs"][key], space)) for key in keys]
     return float(stats.kendalltau(flops, [sum(accs[key]) / len(accs[key]) for key in keys])[0])
+
+
+def run_report(args: argparse.Namespace) -> int:
+    import shlex
+
+    import paddle
+
+    from hnas.benchmark.methods import select_methods
+    from hnas.benchmark.render import write_report
+    from hnas.benchmark.report import ReportSettings, build_report
+    from hnas.benchmark.truth import read_ground_truth
+
+    paddle.set_device("cpu")
+    if args.seeds < 1:
+        raise HnasError(f"--seeds must be >= 1, got {args.seeds}")
+    names = None if args.methods is None else [name.strip() for name in args.methods.split(",") if name.strip()]
+    methods = select_methods(names)
+    truth = read_ground_truth(args.ground_truth)
+    runs_dir = args.runs_dir or (Path(f"{REPORT_RUNS}_quick") if args.quick else REPORT_RUNS)
+    out_dir = args.out_dir or (runs_dir if args.quick else args.ground_truth.parent)
+    seeds, overrides, val_images, recal = args.seeds, list(args.overrides), args.val_images, args.recal_batches
+    if args.quick:
+        seeds, overrides = 1, ["epochs=1", *overrides]
+        val_images = val_images or 1000
+        recal = min(recal, 4)
+    settings = ReportSettings(config=args.config, runs_dir=runs_dir, seeds=tuple(range(seeds)),
+                              overrides=tuple(overrides), val_images=val_images, recal_batches=recal,
+                              recal_batch_size=args.recal_batch_size,
+                              restart=args.restart)
+    report = build_report(truth, methods, settings)
+    command = "hnas " + " ".join(shlex.quote(part) for part in args.argv)
+    for path in write_report(report, out_dir, command):
+        print(f"wrote {path}")
+    from hnas.benchmark.render import markdown_table, verdict
+
+    print(markdown_table(report))
+    print(verdict(report))
+    return 0

@@ -38,6 +38,9 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--epochs", type=int, help=f"epochs (default: {MINIBENCH_RECIPE.epochs})")
     group.add_argument("--batch-size", type=int, help=f"batch size (default: {MINIBENCH_RECIPE.batch_size})")
     group.add_argument("--lr", type=float, help=f"peak learning rate (default: {MINIBENCH_RECIPE.lr})")
+    group.add_argument("--zero-init-residual", action=argparse.BooleanOptionalAction, default=None,
+                       help="start each residual block as the identity (default: "
+                            f"{'on' if MINIBENCH_RECIPE.zero_init_residual else 'off'})")
     group.add_argument("--max-train-batches", type=int, metavar="N", help="cap on batches per epoch")
     group.add_argument("--max-val-images", type=int, metavar="N", help="measure on the first N val images")
 
@@ -52,7 +55,8 @@ def recipe_from_arguments(args: argparse.Namespace, base: Recipe = MINIBENCH_REC
             raise HnasError(f"--recipe {args.recipe}: cannot read ({error})") from None
         recipe = Recipe.from_dict(values.get("recipe", values) if isinstance(values, dict) else {})
     changes: dict[str, Any] = {}
-    for name in ("space", "data", "epochs", "batch_size", "lr", "max_train_batches", "max_val_images"):
+    for name in ("space", "data", "epochs", "batch_size", "lr", "zero_init_residual", "max_train_batches",
+                 "max_val_images"):
         value = getattr(args, name)
         if value is not None:
             changes[name] = value

@@ -118,7 +118,44 @@ def restore_optimizer_state(
             native[f"{by_structure[structural]}_{suffix}"] = value
         else:
             native[key] = value
+    native.update(_untouched_accumulators(network, state))
     optimizer.set_state_dict(native)
+
+
+def _untouched_accumulators(network: nn.Layer, state: Mapping[str, Any]) -> dict[str, Any]:
+    """Zero accumulators for the parameters that no step had updated when ``state`` was saved.
+
+    Paddle creates a parameter's accumulators (momentum velocity) on its first update, so a
+    checkpoint taken before every subnet path was trained (single-path sampling, an early
+    ``max_steps`` stop) lacks some; after loading, Paddle refuses to create them. A missing
+    accumulator of the parameter's own shape is zero, exactly as it would start on first use.
+    """
+    params = dict(network.named_parameters())
+    present: dict[str, set[str]] = {}
+    param_shaped: dict[str, bool] = {}
+    for key, value in state.items():
+        if _KEY_SEPARATOR not in key:
+            continue
+        structural, suffix = key.split(_KEY_SEPARATOR, 1)
+        present.setdefault(suffix, set()).add(structural)
+        same = list(np.shape(value)) == list(params[structural].shape)
+        param_shaped[suffix] = param_shaped.get(suffix, True) and same
+    filled: dict[str, Any] = {}
+    for suffix, owners in present.items():
+        if not param_shaped[suffix]:
+            continue
+        for name, param in params.items():
+            if name not in owners and not param.stop_gradient:
+                filled[f"{param.name}_{suffix}"] = np.zeros(param.shape, dtype=_numpy_dtype(state, suffix))
+    return filled
+
+
+def _numpy_dtype(state: Mapping[str, Any], suffix: str) -> Any:
+    """The dtype of the stored accumulators with ``suffix``."""
+    for key, value in state.items():
+        if key.endswith(_KEY_SEPARATOR + suffix):
+            return np.asarray(value).dtype
+    return np.float32
 
 
 # --- RNG states ----------------------------------------------------------------------------

@@ -8,13 +8,14 @@ caches the result (see :mod:`hnas.proxies.zen_score`).
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from hnas.proxies.flops import count_flops, count_params
 from hnas.registry import Registry
 from hnas.search_spaces.spec import SpaceDef, SubnetSpec
 
-Prior = Callable[[SpaceDef, SubnetSpec], float]
+Prior = Callable[..., float]
+"""``(space, spec, **options) -> float``."""
 
 PROXIES: Registry[Prior] = Registry("proxy")
 
@@ -32,8 +33,9 @@ def params_prior(space: SpaceDef, spec: SubnetSpec) -> float:
 
 
 @PROXIES.register("zen")
-def zen_prior(space: SpaceDef, spec: SubnetSpec) -> float:
-    """Mean ZenScore with the reference settings (batch 16, 32 repeats, gamma 0.01, seed 0)."""
+def zen_prior(space: SpaceDef, spec: SubnetSpec, **settings: Any) -> float:
+    """Mean ZenScore; ``settings`` are :func:`~hnas.proxies.zen_score.zen_score` options
+    (``batch_size``, ``repeats``, ``gamma``, ``seed``; default the reference 16, 32, 0.01, 0)."""
     from hnas.proxies.zen_score import zen_score  # builds Paddle networks; imported only when used
 
-    return zen_score(space, spec).mean
+    return zen_score(space, spec, **settings).mean

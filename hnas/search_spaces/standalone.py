@@ -97,7 +97,26 @@ class StandaloneResNet(nn.Layer):
         return self.fc(paddle.flatten(self.pool(x), 1))
 
 
-def build_standalone(space: SpaceDef, spec: SubnetSpec) -> StandaloneResNet:
-    """A freshly initialised stand-alone network for ``spec``."""
+def build_standalone(space: SpaceDef, spec: SubnetSpec, zero_init_residual: bool = False) -> StandaloneResNet:
+    """A freshly initialised stand-alone network for ``spec``.
+
+    Args:
+        space: the search space.
+        spec: the subnet.
+        zero_init_residual: start the BN scale after each block's second conv at 0, so that every
+            residual block begins as the identity (its shortcut); deep subnets then train as
+            steadily as shallow ones in short schedules (Goyal et al., 2017).
+    """
     spec.validate(space)
-    return StandaloneResNet(space, spec)
+    network = StandaloneResNet(space, spec)
+    if zero_init_residual:
+        zero_residual_scales(network)
+    return network
+
+
+def zero_residual_scales(network: StandaloneResNet) -> None:
+    """Set the BN scale (gamma) closing each residual branch of ``network`` to zero."""
+    for layer in network.sublayers():
+        if isinstance(layer, BasicBlock):
+            scale = layer.conv2.bn.weight
+            scale.set_value(paddle.zeros_like(scale))

@@ -27,3 +27,30 @@ def test_build_then_noise(tmp_path: Path, capsys) -> None:
 def test_noise_without_a_build_is_a_usage_error(tmp_path: Path, capsys) -> None:
     assert main(["bench", "noise", "--out", str(tmp_path / "none.json")]) == 2
     assert "no progress file" in capsys.readouterr().err
+
+
+def test_report_writes_table_and_plots(tmp_path: Path, capsys) -> None:
+    from tests.benchmark.report_fixtures import TINY_TRAINING, make_ground_truth
+
+    truth = make_ground_truth(tmp_path / "gt")
+    out = tmp_path / "report"
+    sets = [part for item in TINY_TRAINING for part in ("--set", item)]
+    command = ["bench", "report", "--ground-truth", str(truth), "--methods", "params,uniform", "--seeds", "1",
+               "--val-images", "16", "--recal-batches", "1", "--recal-batch-size", "8",
+               "--runs-dir", str(tmp_path / "runs"), "--out-dir", str(out), *sets]
+    assert main(command) == 0
+    printed = capsys.readouterr().out
+    assert "| `params` | prior |" in printed and "| `uniform` | supernet ×1 |" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["best_supernet.png", "report.json", "report.md", "tau.png"]
+    assert "hnas bench report --ground-truth" in (out / "report.md").read_text()
+
+
+def test_report_errors_are_usage_errors(tmp_path: Path, capsys) -> None:
+    from tests.benchmark.report_fixtures import make_ground_truth
+
+    assert main(["bench", "report", "--ground-truth", str(tmp_path / "none.json")]) == 2
+    assert "none.meta.json: missing" in capsys.readouterr().err
+    truth = make_ground_truth(tmp_path / "gt")
+    assert main(["bench", "report", "--ground-truth", str(truth), "--methods", "flops,bogus"]) == 2
+    assert "unknown method(s) ['bogus']" in capsys.readouterr().err
+    assert main(["bench", "report", "--ground-truth", str(truth), "--seeds", "0"]) == 2

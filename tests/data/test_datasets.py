@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hnas.data.base import DATASETS
 from hnas.config import DataCfg
+from hnas.data.base import DATASETS
 from hnas.data.datasets import build_dataset, build_datasets, build_split, dataset_args
 from hnas.errors import HnasError
 

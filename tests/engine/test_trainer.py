@@ -39,6 +39,19 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(tmp_path) -> No
     assert sorted(path.name for path in (tmp_path / "split").iterdir()) == ["epoch_0001", "epoch_0002", LAST]
 
 
+def test_single_path_run_resumes_exactly_with_untouched_parameters(tmp_path) -> None:
+    # One random subnet per step: at step 1 most channels have had no update, so the
+    # checkpoint holds no momentum for them; resuming must still equal the uninterrupted run.
+    single = ("sampler.name=uniform", "sampler.args={num_subnets: 1}")
+    whole = train(tiny_config(tmp_path / "whole", *single))
+    train(tiny_config(tmp_path / "split", *single, "max_steps=1"))
+    resumed = train(tiny_config(tmp_path / "split", *single), resume=True)
+    assert resumed.progress == whole.progress
+    expected, got = _weights(tmp_path / "whole"), _weights(tmp_path / "split")
+    for name in expected:
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
+
 def test_checkpoint_of_another_space_is_refused_and_kept(tmp_path) -> None:
     train(tiny_config(tmp_path, "max_steps=1"))
     before = (tmp_path / LAST / MODEL_FILE).read_bytes()

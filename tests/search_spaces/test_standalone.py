@@ -6,7 +6,7 @@ import paddle
 import pytest
 
 from hnas.search_spaces import SPACES, block_shapes, decode, max_spec, min_spec
-from hnas.search_spaces.standalone import build_standalone
+from hnas.search_spaces.standalone import BasicBlock, build_standalone
 
 ARCH1 = "1252233313000000223212122253130000000000006515000000"
 
@@ -41,3 +41,15 @@ def test_build_rejects_an_invalid_spec() -> None:
     bad = max_spec(space).__class__(resolution=28, depths=(9, 5, 8, 5), out_codes=(1,) * 4, mid_codes=((1,) * 9,) * 4)
     with pytest.raises(ValueError):
         build_standalone(space, bad)
+
+
+def test_zero_init_residual_starts_every_block_as_its_shortcut() -> None:
+    space = SPACES.get("resnet48_tiny")
+    spec = max_spec(space)
+    network = build_standalone(space, spec, zero_init_residual=True)
+    scales = [layer.conv2.bn.weight.numpy() for layer in network.sublayers() if isinstance(layer, BasicBlock)]
+    assert len(scales) == sum(spec.depths) and all((s == 0).all() for s in scales)
+    assert (network.stem.conv.bn.weight.numpy() == 1).all()  # only the residual branches
+    plain = build_standalone(space, spec)
+    blocks = [layer for layer in plain.sublayers() if isinstance(layer, BasicBlock)]
+    assert all((layer.conv2.bn.weight.numpy() == 1).all() for layer in blocks)

@@ -1,0 +1,196 @@
+"""Writing a :class:`~hnas.benchmark.report.Report`: Markdown table, JSON figures and PNG plots.
+
+Outputs in ``out_dir`` (all written atomically):
+
+* ``report.md``: one row per method (Kendall tau, Pearson, Spearman as mean +- std over seeds,
+  top-k precisions, tau as a fraction of the noise ceiling, wall time), with the ground
+  truth's noise ceiling and the command line that produced it;
+* ``report.json``: the same figures per run, machine-readable;
+* ``tau.png``: Kendall tau per method with the noise ceiling and 0.9 x ceiling as lines;
+* ``best_supernet.png``: predicted vs true accuracy of the best supernet's first seed (the
+  best method of any kind when no supernet was run).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+from hnas.benchmark.report import MethodScore, Report
+from hnas.evaluation.ranking import scatter_plot
+from hnas.evaluation.reporter import format_duration
+from hnas.io.atomic import atomic_write_bytes, atomic_write_text
+
+REPORT_MD = "report.md"
+REPORT_JSON = "report.json"
+TAU_PNG = "tau.png"
+SCATTER_PNG = "best_supernet.png"
+
+#: A method reaching this fraction of the noise ceiling meets the project's fidelity goal.
+CEILING_GOAL = 0.9
+
+
+def _pm(mean: float, std: float, runs: int) -> str:
+    if not math.isfinite(mean):
+        return "n/a"
+    return f"{mean:.3f} ± {std:.3f}" if runs > 1 else f"{mean:.3f}"
+
+
+def _row(score: MethodScore, ceiling: float) -> str:
+    runs = len(score.runs)
+    tau, tau_std = score.mean_std("kendall_tau")
+    cells = [
+        f"`{score.method.name}`",
+        "prior" if score.method.is_prior else f"supernet ×{runs}",
+        _pm(tau, tau_std, runs),
+        _pm(*score.mean_std("pearson"), runs),
+        _pm(*score.mean_std("spearman"), runs),
+    ]
+    cells += [f"{score.top_k_mean(index):.2f}" for index in range(len(score.runs[0].metrics.top_k))]
+    cells.append(f"{tau / ceiling:.2f}" if ceiling > 0 and math.isfinite(tau) else "n/a")
+    resumed = any(run.resumed for run in score.runs)
+    cells.append(format_duration(score.seconds) + (" (resumed)" if resumed else ""))
+    cells.append(score.method.description)
+    return "| " + " | ".join(cells) + " |"
+
+
+def markdown_table(report: Report) -> str:
+    """The method table with its header lines."""
+    truth = report.truth
+    noise = truth.noise
+    first = report.scores[0].runs[0].metrics if report.scores else None
+    top_k_labels = [f"P@{item.label}" for item in first.top_k] if first else []
+    header = ["method", "kind", "Kendall τ", "Pearson", "Spearman", *top_k_labels, "τ / ceiling",
+              "time / run", "what"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += [_row(score, noise.kendall_tau) for score in report.scores]
+    return "\n".join(lines)
+
+
+def verdict(report: Report) -> str:
+    """One sentence: does the best supernet beat every prior and reach 0.9 x the ceiling?"""
+    best = report.best_supernet()
+    if best is None:
+        return "No supernet was run."
+    ceiling = report.truth.noise.kendall_tau
+    tau = best.mean_std("kendall_tau")[0]
+    priors = [score for score in report.scores if score.method.is_prior]
+    best_prior = max(priors, key=lambda score: score.mean_std("kendall_tau")[0], default=None)
+    met = "met" if tau >= CEILING_GOAL * ceiling else "not met"
+    parts = [f"Best supernet: `{best.method.name}`, τ {tau:.3f} = {tau / ceiling:.2f} × the noise ceiling "
+             f"({ceiling:.3f}); goal ≥ {CEILING_GOAL} × ceiling: {met}."]
+    if best_prior is not None:
+        prior_tau = best_prior.mean_std("kendall_tau")[0]
+        relation = "above" if tau > prior_tau else "not above"
+        parts.append(f"Best prior: `{best_prior.method.name}`, τ {prior_tau:.3f} (best supernet {relation} it).")
+    return " ".join(parts)
+
+
+def markdown_report(report: Report, command: str) -> str:
+    truth = report.truth
+    noise = truth.noise
+    settings = report.settings
+    recipe = truth.recipe
+    return "\n".join([
+        "# Ranking fidelity on the mini-benchmark",
+        "",
+        f"Ground truth: `{truth.path.as_posix()}`: {noise.archs} archs of `{recipe.space}` trained stand-alone on "
+        f"`{recipe.data}` with {noise.seeds} seeds; accuracy spread {100 * noise.spread:.1f} points, "
+        f"seed std {100 * noise.seed_std:.1f} points, **noise ceiling (seed-vs-seed Kendall τ) "
+        f"{noise.kendall_tau:.3f}**.",
+        f"Supernets: seeds {list(settings.seeds)}, each evaluated on "
+        f"{'all' if settings.val_images is None else settings.val_images} val images with BN recalibration "
+        f"({settings.recal_batches} × {settings.recal_batch_size} images) per arch.",
+        "",
+        markdown_table(report),
+        "",
+        verdict(report),
+        "",
+        f"Produced by `{command}`; figures per run in `{REPORT_JSON}`.",
+        "",
+    ])
+
+
+def report_json(report: Report, command: str) -> dict:
+    settings = report.settings
+    return {
+        "command": command,
+        "ground_truth": report.truth.path.as_posix(),
+        "noise": report.truth.noise.to_dict(),
+        "settings": {"config": None if settings.config is None else str(settings.config),
+                     "seeds": list(settings.seeds), "overrides": list(settings.overrides),
+                     "val_images": settings.val_images, "recal_batches": settings.recal_batches,
+                     "recal_batch_size": settings.recal_batch_size},
+        "methods": [
+            {"name": score.method.name, "description": score.method.description,
+             "kind": "prior" if score.method.is_prior else "supernet",
+             "overrides": list(score.method.overrides),
+             "runs": [{"seed": run.seed, "seconds": round(run.seconds, 2), "train_seconds": round(run.train_seconds, 2),
+                       "resumed": run.resumed, "predictions": run.pred_path.as_posix(), **run.metrics.to_dict()}
+                      for run in score.runs]}
+            for score in report.scores
+        ],
+    }
+
+
+def tau_plot(report: Report, path: Path) -> Path:
+    """Horizontal bars of Kendall tau per method (std over seeds as error bars) with the ceiling lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [score.method.name for score in report.scores]
+    stats = [score.mean_std("kendall_tau") for score in report.scores]
+    colors = ["#999999" if score.method.is_prior else "#3070b0" for score in report.scores]
+    ceiling = report.truth.noise.kendall_tau
+    figure, axes = plt.subplots(figsize=(7, 0.45 * len(names) + 1.6))
+    try:
+        positions = list(range(len(names)))[::-1]
+        axes.barh(positions, [mean for mean, _ in stats], xerr=[std for _, std in stats], color=colors, capsize=3)
+        axes.set_yticks(positions, names)
+        axes.axvline(ceiling, color="#c03030", label=f"noise ceiling {ceiling:.3f}")
+        axes.axvline(CEILING_GOAL * ceiling, color="#c03030", linestyle="--",
+                     label=f"{CEILING_GOAL} × ceiling")
+        axes.axvline(0.0, color="black", linewidth=0.8)
+        axes.set_xlabel("Kendall τ vs stand-alone accuracy (grey: priors, blue: supernets)")
+        axes.legend(loc="lower right", fontsize=8)
+        axes.grid(axis="x", alpha=0.3)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=120)
+    finally:
+        plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def best_scatter(report: Report, path: Path) -> Path | None:
+    """Scatter of the best supernet's (or best method's) first run against the ground truth."""
+    from hnas.evaluation.scoring import load_scores
+
+    best = report.best_supernet() or max(report.scores, key=lambda score: score.mean_std("kendall_tau")[0],
+                                         default=None)
+    if best is None:
+        return None
+    run = best.runs[0]
+    seed = "" if run.seed is None else f", seed {run.seed}"
+    xlabel = "predicted top-1 in the supernet" if not best.method.is_prior else f"{best.method.name} prior"
+    return scatter_plot(load_scores(run.pred_path), report.truth.accs, path, title=f"{best.method.name}{seed}",
+                        xlabel=xlabel, ylabel="stand-alone top-1 (ground truth)")
+
+
+def write_report(report: Report, out_dir: Path, command: str) -> list[Path]:
+    """Write every output of the module docstring; returns their paths."""
+    out_dir = Path(out_dir)
+    written = [out_dir / REPORT_MD, out_dir / REPORT_JSON]
+    atomic_write_text(written[0], markdown_report(report, command))
+    atomic_write_text(written[1], json.dumps(report_json(report, command), indent=1) + "\n")
+    if report.scores:
+        written.append(tau_plot(report, out_dir / TAU_PNG))
+        scatter = best_scatter(report, out_dir / SCATTER_PNG)
+        if scatter is not None:
+            written.append(scatter)
+    return written

@@ -1,0 +1,299 @@
+"""``hnas bench report``: score every prior and supernet recipe against a ground-truth benchmark.
+
+For each :class:`~hnas.benchmark.methods.Method`:
+
+* a prior is computed on every arch of the ground truth (no training);
+* a supernet is trained once per seed from the base training config with the method's
+  overrides, on the ground truth's own data (its recipe's dataset and options replace the
+  config's), then every ground-truth arch is evaluated in it with BN recalibration
+  (:func:`hnas.evaluation.submission.evaluate_file`).
+
+Predictions are written as competition-format files under ``runs_dir/<method>/`` so that
+``hnas score`` can be run on any of them. The work is resumable: a finished run leaves a
+``result.json`` (the resolved config, the evaluation settings, wall times) and is reused
+when the same settings are asked for again; an interrupted training resumes from its
+``last`` checkpoint. Rendering the table and plots is :mod:`hnas.benchmark.render`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from hnas.benchmark.methods import Method
+from hnas.benchmark.truth import GroundTruth
+from hnas.errors import HnasError
+from hnas.evaluation.ranking import DEFAULT_TOP_K, RankReport, rank_metrics
+from hnas.io.archs import write_arch_file
+from hnas.io.atomic import atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+RESULT_FILE = "result.json"
+PRED_FILE = "pred.json"
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """How the report is produced.
+
+    Attributes:
+        config: base training config of every supernet method (None: the built-in embedded
+            default, ``configs/embedded.yaml``).
+        runs_dir: where supernet checkpoints, predictions and run records go.
+        seeds: training seeds of each supernet method.
+        overrides: config overrides applied to every supernet method, after the method's own
+            (e.g. ``epochs=1``).
+        val_images: evaluate each arch on this many val images (seeded subset); None: all of
+            them, as the ground truth was measured.
+        recal_batches: BN recalibration batches per arch.
+        recal_batch_size: images per recalibration batch.
+        top_k: top-k sizes for the precision columns.
+        restart: discard earlier runs in ``runs_dir`` of the methods being run.
+    """
+
+    config: Path | None = None
+    runs_dir: Path = Path("checkpoints/minibench")
+    seeds: tuple[int, ...] = (0,)
+    overrides: tuple[str, ...] = ()
+    val_images: int | None = None
+    recal_batches: int = 8
+    recal_batch_size: int = 64
+    top_k: tuple[float, ...] = DEFAULT_TOP_K
+    restart: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
+            raise HnasError(f"seeds must be distinct, non-negative and at least one: {list(self.seeds)}")
+        if self.recal_batches < 1 or self.recal_batch_size < 1:
+            raise HnasError("recal_batches and recal_batch_size must be >= 1")
+        if self.val_images is not None and self.val_images < 1:
+            raise HnasError(f"val_images must be >= 1 or unset, got {self.val_images}")
+
+
+@dataclass(frozen=True)
+class RunScore:
+    """One prior computation or one trained-and-evaluated supernet.
+
+    Attributes:
+        seed: training seed (None for a prior).
+        metrics: agreement of the predictions with the ground truth.
+        seconds: wall time (prior computation, or supernet training plus evaluation).
+        train_seconds: training part of ``seconds`` (0 for a prior).
+        pred_path: the predictions in competition format.
+        resumed: the training was continued from an interrupted run, so ``seconds`` only
+            counts the part run last.
+    """
+
+    seed: int | None
+    metrics: RankReport
+    seconds: float
+    train_seconds: float
+    pred_path: Path
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
+class MethodScore:
+    """All runs of one method."""
+
+    method: Method
+    runs: tuple[RunScore, ...]
+
+    def mean_std(self, name: str) -> tuple[float, float]:
+        """Mean and sample std (0 for one run) over runs of a :class:`RankReport` field."""
+        values = np.array([getattr(run.metrics, name) for run in self.runs], dtype=np.float64)
+        std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        return float(values.mean()), std
+
+    def top_k_mean(self, index: int) -> float:
+        return float(np.mean([run.metrics.top_k[index].precision for run in self.runs]))
+
+    @property
+    def seconds(self) -> float:
+        """Mean wall time per run."""
+        return float(np.mean([run.seconds for run in self.runs]))
+
+
+@dataclass
+class Report:
+    """Everything the rendered outputs show."""
+
+    truth: GroundTruth
+    settings: ReportSettings
+    scores: list[MethodScore] = field(default_factory=list)
+
+    def best_supernet(self) -> MethodScore | None:
+        """The supernet method with the highest mean Kendall tau (None without supernets)."""
+        supernets = [score for score in self.scores if not score.method.is_prior]
+        if not supernets:
+            return None
+        return max(supernets, key=lambda score: _finite(score.mean_std("kendall_tau")[0]))
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else -math.inf
+
+
+# --- priors ----------------------------------------------------------------------------------
+
+
+def score_prior(method: Method, truth: GroundTruth, settings: ReportSettings) -> MethodScore:
+    """Compute ``method.prior`` on every ground-truth arch and score it."""
+    from hnas.proxies.registry import PROXIES
+
+    proxy = PROXIES.get(method.prior or "")
+    start = time.monotonic()
+    preds = {key: float(proxy(truth.space, entry.spec, **dict(method.prior_args or {})))
+             for key, entry in truth.entries.items()}
+    seconds = time.monotonic() - start
+    pred_path = settings.runs_dir / method.name / PRED_FILE
+    write_arch_file(pred_path, truth.entries, preds)
+    metrics = rank_metrics(preds, truth.accs, settings.top_k)
+    logger.info("%s: %s (%.1f s)", method.name, metrics.summary(), seconds)
+    return MethodScore(method, (RunScore(None, metrics, seconds, 0.0, pred_path),))
+
+
+# --- supernets -------------------------------------------------------------------------------
+
+
+def data_overrides(truth: GroundTruth) -> list[str]:
+    """Overrides that make a training config use the ground truth's data."""
+    recipe = truth.recipe
+    return ["data.root=null", f"data.name={recipe.data}", f"data.args={json.dumps(dict(recipe.data_args))}"]
+
+
+def supernet_config(method: Method, seed: int, truth: GroundTruth, settings: ReportSettings) -> Any:
+    """The resolved :class:`~hnas.engine.config.TrainConfig` of one supernet run.
+
+    Raises:
+        HnasError: the config trains another space or other data than the ground truth.
+    """
+    from hnas.config import load_config
+    from hnas.engine.config import TrainConfig
+
+    run_dir = run_directory(settings, method, seed)
+    overrides = [*data_overrides(truth), *method.overrides, *settings.overrides,
+                 f"seed={seed}", f"checkpoint.dir={run_dir}", "log.visualdl=false"]
+    cfg = load_config(settings.config, overrides, schema=TrainConfig)
+    recipe = truth.recipe
+    if cfg.space.name != recipe.space:
+        raise HnasError(f"method {method.name!r}: the config trains space {cfg.space.name!r} but the ground truth "
+                        f"{truth.path} was measured in {recipe.space!r}")
+    if cfg.data.name != recipe.data or dict(cfg.data.args) != dict(recipe.data_args):
+        raise HnasError(f"method {method.name!r}: an override changed the data away from the ground truth's "
+                        f"({recipe.data} {dict(recipe.data_args)})")
+    return cfg
+
+
+def run_directory(settings: ReportSettings, method: Method, seed: int) -> Path:
+    return settings.runs_dir / method.name / f"seed{seed}"
+
+
+def eval_settings(settings: ReportSettings) -> dict[str, Any]:
+    return {"val_images": settings.val_images, "bn_recal": "reset", "recal_batches": settings.recal_batches,
+            "recal_batch_size": settings.recal_batch_size}
+
+
+def _finished_run(run_dir: Path, config_text: str, evaluation: dict[str, Any]) -> dict[str, Any] | None:
+    """The run record of ``run_dir`` if it matches these settings; raises if it does not."""
+    path = run_dir / RESULT_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise HnasError(f"{path}: unreadable run record ({error}); pass --restart to redo the run") from None
+    if record.get("config") != config_text or record.get("eval") != evaluation:
+        raise HnasError(f"{run_dir} holds a run made with other settings; pass --restart to replace it "
+                        "or choose another --runs-dir")
+    return record
+
+
+def _check_resumable(run_dir: Path, config_text: str) -> bool:
+    """True when ``run_dir`` has an interrupted training of the same config to continue."""
+    from hnas.engine.checkpoint import CONFIG_FILE, LAST
+
+    stored = run_dir / LAST / CONFIG_FILE
+    if not stored.is_file():
+        return False
+    if stored.read_text(encoding="utf-8") != config_text:
+        raise HnasError(f"{run_dir} holds a training run with another config; pass --restart to replace it "
+                        "or choose another --runs-dir")
+    return True
+
+
+def train_and_evaluate(method: Method, seed: int, truth: GroundTruth, settings: ReportSettings) -> RunScore:
+    """Train (or resume, or reuse) one supernet run and score it on the ground truth."""
+    from hnas.engine.trainer import config_text, train
+    from hnas.evaluation.request import EvalRequest
+    from hnas.evaluation.scoring import load_scores
+    from hnas.evaluation.submission import evaluate_file
+
+    cfg = supernet_config(method, seed, truth, settings)
+    run_dir = run_directory(settings, method, seed)
+    text = config_text(cfg)
+    evaluation = eval_settings(settings)
+    pred_path = run_dir / PRED_FILE
+    record = _finished_run(run_dir, text, evaluation)
+    if record is None:
+        resumed = _check_resumable(run_dir, text)
+        start = time.monotonic()
+        train(cfg, resume=resumed)
+        train_seconds = time.monotonic() - start
+        request = EvalRequest(arch_file=truth.path, checkpoint=run_dir, out=pred_path,
+                              val_images=settings.val_images, bn_recal="reset",
+                              recal_batches=settings.recal_batches,
+                              recal_batch_size=settings.recal_batch_size, restart=True)
+        evaluate_file(request)
+        record = {"method": method.name, "seed": seed, "config": text, "eval": evaluation, "resumed": resumed,
+                  "train_seconds": round(train_seconds, 2), "seconds": round(time.monotonic() - start, 2)}
+        atomic_write_text(run_dir / RESULT_FILE, json.dumps(record, indent=1) + "\n")
+    else:
+        logger.info("%s seed %d: reusing the finished run in %s", method.name, seed, run_dir)
+    metrics = rank_metrics(load_scores(pred_path), truth.accs, settings.top_k)
+    logger.info("%s seed %d: %s (%.0f s)", method.name, seed, metrics.summary(), record["seconds"])
+    return RunScore(seed, metrics, float(record["seconds"]), float(record["train_seconds"]), pred_path,
+                    bool(record["resumed"]))
+
+
+# --- the whole report ------------------------------------------------------------------------
+
+
+def check_methods(methods: Sequence[Method], truth: GroundTruth, settings: ReportSettings) -> None:
+    """Resolve every supernet config up front, so a bad setting fails before any training."""
+    for method in methods:
+        if not method.is_prior:
+            supernet_config(method, settings.seeds[0], truth, settings)
+
+
+def build_report(truth: GroundTruth, methods: Sequence[Method], settings: ReportSettings) -> Report:
+    """Score every method (priors first as listed, then the supernet runs); see the module docstring."""
+    check_methods(methods, truth, settings)
+    if settings.restart:
+        for method in methods:
+            shutil.rmtree(settings.runs_dir / method.name, ignore_errors=True)
+    report = Report(truth, settings)
+    runs = sum(1 if method.is_prior else len(settings.seeds) for method in methods)
+    done = 0
+    for method in methods:
+        if method.is_prior:
+            done += 1
+            logger.info("[%d/%d] prior %s on %d archs", done, runs, method.name, len(truth.entries))
+            report.scores.append(score_prior(method, truth, settings))
+            continue
+        seed_runs = []
+        for seed in settings.seeds:
+            done += 1
+            logger.info("[%d/%d] supernet %s, seed %d", done, runs, method.name, seed)
+            seed_runs.append(train_and_evaluate(method, seed, truth, settings))
+        report.scores.append(MethodScore(method, tuple(seed_runs)))
+    return report

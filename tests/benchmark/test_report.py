@@ -1,0 +1,125 @@
+"""``build_report`` and its rendering on a tiny synthetic ground truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from scipy import stats
+
+from hnas.benchmark import report as report_module
+from hnas.benchmark.methods import Method, select_methods
+from hnas.benchmark.render import REPORT_JSON, REPORT_MD, SCATTER_PNG, TAU_PNG, write_report
+from hnas.benchmark.report import ReportSettings, build_report
+from hnas.benchmark.truth import read_ground_truth
+from hnas.errors import HnasError
+from hnas.evaluation.scoring import load_scores
+from tests.benchmark.report_fixtures import TINY_TRAINING, make_ground_truth
+
+UNIFORM = select_methods(["uniform"])[0]
+
+
+def settings_for(tmp_path: Path, *extra: str, **changes) -> ReportSettings:
+    values = dict(runs_dir=tmp_path / "runs", seeds=(0,), overrides=(*TINY_TRAINING, *extra), val_images=16,
+                  recal_batches=1, recal_batch_size=8, top_k=(2,))
+    values.update(changes)
+    return ReportSettings(**values)
+
+
+@pytest.fixture()
+def truth(tmp_path: Path):
+    return read_ground_truth(make_ground_truth(tmp_path / "gt"))
+
+
+def test_prior_scores_match_scipy(tmp_path: Path, truth) -> None:
+    report = build_report(truth, select_methods(["flops", "params"]), settings_for(tmp_path))
+    flops_score = report.scores[0]
+    preds = load_scores(flops_score.runs[0].pred_path)
+    keys = list(truth.entries)
+    expected = stats.kendalltau([preds[k] for k in keys], [truth.accs[k] for k in keys])[0]
+    assert flops_score.runs[0].metrics.kendall_tau == pytest.approx(expected, abs=1e-12)
+    assert flops_score.runs[0].metrics.n == len(keys)
+    assert report.best_supernet() is None
+
+
+def test_supernet_run_is_trained_evaluated_and_then_reused(tmp_path: Path, truth, monkeypatch) -> None:
+    settings = settings_for(tmp_path)
+    first = build_report(truth, [UNIFORM], settings)
+    run = first.scores[0].runs[0]
+    assert run.seed == 0 and run.metrics.n == len(truth.entries) and run.train_seconds > 0
+    assert set(load_scores(run.pred_path)) == set(truth.entries)
+    record = json.loads((tmp_path / "runs" / "uniform" / "seed0" / "result.json").read_text())
+    assert "sampler:\n  name: uniform" in record["config"]
+    assert "name: synthetic" in record["config"]  # trained on the ground truth's data
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run must be reused, not retrained")
+
+    monkeypatch.setattr("hnas.engine.trainer.train", no_training)
+    again = build_report(truth, [UNIFORM], settings)
+    assert again.scores[0].runs[0].metrics == run.metrics
+
+
+def test_changed_settings_do_not_reuse_a_run(tmp_path: Path, truth) -> None:
+    build_report(truth, [UNIFORM], settings_for(tmp_path))
+    with pytest.raises(HnasError, match="other settings; pass --restart"):
+        build_report(truth, [UNIFORM], settings_for(tmp_path, recal_batches=2))
+    restarted = build_report(truth, [UNIFORM], settings_for(tmp_path, recal_batches=2, restart=True))
+    assert restarted.scores[0].runs[0].metrics.n == len(truth.entries)
+
+
+def test_data_override_away_from_ground_truth_is_refused(tmp_path: Path, truth) -> None:
+    with pytest.raises(HnasError, match="changed the data"):
+        build_report(truth, [UNIFORM], settings_for(tmp_path, "data.args.num_images=64"))
+    assert not (tmp_path / "runs").exists()  # checked before any training
+
+
+def test_interrupted_training_resumes(tmp_path: Path, truth, monkeypatch) -> None:
+    settings = settings_for(tmp_path)
+    cfg = report_module.supernet_config(UNIFORM, 0, truth, settings)
+    from hnas.engine.trainer import train
+
+    train(cfg)  # as if killed after training, before the evaluation finished
+    calls = []
+    real_train = train
+
+    def spy(cfg, resume=False, overwrite=False):
+        calls.append(resume)
+        return real_train(cfg, resume=resume, overwrite=overwrite)
+
+    monkeypatch.setattr("hnas.engine.trainer.train", spy)
+    report = build_report(truth, [UNIFORM], settings)
+    assert calls == [True]
+    assert report.scores[0].runs[0].resumed
+
+
+def test_written_outputs(tmp_path: Path, truth) -> None:
+    methods = [*select_methods(["flops"]), UNIFORM]
+    report = build_report(truth, methods, settings_for(tmp_path, seeds=(0, 1)))
+    paths = write_report(report, tmp_path / "out", "hnas bench report --test")
+    assert {p.name for p in paths} == {REPORT_MD, REPORT_JSON, TAU_PNG, SCATTER_PNG}
+    markdown = (tmp_path / "out" / REPORT_MD).read_text()
+    assert f"noise ceiling (seed-vs-seed Kendall τ) {truth.noise.kendall_tau:.3f}" in markdown
+    assert "| `uniform` | supernet ×2 |" in markdown and "±" in markdown
+    assert "hnas bench report --test" in markdown
+    figures = json.loads((tmp_path / "out" / REPORT_JSON).read_text())
+    assert [m["name"] for m in figures["methods"]] == ["flops", "uniform"]
+    assert [r["seed"] for r in figures["methods"][1]["runs"]] == [0, 1]
+    assert (tmp_path / "out" / TAU_PNG).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_verdict_names_the_best_supernet(tmp_path: Path, truth) -> None:
+    from hnas.benchmark.render import verdict
+
+    report = build_report(truth, [*select_methods(["flops"]), UNIFORM], settings_for(tmp_path))
+    text = verdict(report)
+    assert text.startswith("Best supernet: `uniform`") and "Best prior: `flops`" in text
+
+
+def test_settings_checks() -> None:
+    with pytest.raises(HnasError, match="seeds"):
+        ReportSettings(seeds=())
+    with pytest.raises(HnasError, match="val_images"):
+        ReportSettings(val_images=0)
+    assert Method("x", "y", prior="flops").is_prior
