@@ -32,6 +32,7 @@ from hnas.benchmark.methods import Method
 from hnas.benchmark.truth import GroundTruth
 from hnas.errors import HnasError
 from hnas.evaluation.ranking import DEFAULT_TOP_K, RankReport, rank_metrics
+from hnas.evaluation.reporter import ProgressReporter
 from hnas.io.archs import write_arch_file
 from hnas.io.atomic import atomic_write_text
 
@@ -151,9 +152,14 @@ def score_prior(method: Method, truth: GroundTruth, settings: ReportSettings) ->
     from hnas.proxies.registry import PROXIES
 
     proxy = PROXIES.get(method.prior or "")
+    options = dict(method.prior_args or {})
     start = time.monotonic()
-    preds = {key: float(proxy(truth.space, entry.spec, **dict(method.prior_args or {})))
-             for key, entry in truth.entries.items()}
+    reporter = ProgressReporter(len(truth.entries), unit="archs", log_every=10, label=f"prior {method.name}")
+    preds: dict[str, float] = {}
+    for key, entry in truth.entries.items():
+        preds[key] = float(proxy(truth.space, entry.spec, **options))
+        reporter.update()
+    reporter.close()
     seconds = time.monotonic() - start
     pred_path = settings.runs_dir / method.name / PRED_FILE
     write_arch_file(pred_path, truth.entries, preds)

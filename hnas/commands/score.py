@@ -78,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
     print_report(report)
     if report.n == 0:
         raise HnasError(f"{args.pred} and {args.truth} share no keys; nothing to score")
+    ceiling = noise_ceiling_of(args.truth)
+    if ceiling is not None and args.truth_field == "acc":
+        print(f"noise ceiling of {args.truth.name} (seed-vs-seed Kendall tau): {ceiling:.4f}; "
+              f"tau / ceiling = {report.kendall_tau / ceiling:.2f}")
     if args.json_out is not None:
         document = {"pred": str(args.pred), "truth": str(args.truth), **report.to_dict()}
         atomic_write_text(args.json_out, json.dumps(document, indent=1) + "\n")
@@ -93,3 +97,13 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"wrote {args.plot}")
     return 0
+
+
+def noise_ceiling_of(truth: Path) -> float | None:
+    """The stored noise ceiling when ``truth`` is a benchmark built by ``hnas bench build``."""
+    meta = truth.with_name(truth.stem + ".meta.json")
+    try:
+        value = json.loads(meta.read_text(encoding="utf-8"))["noise"]["kendall_tau"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None

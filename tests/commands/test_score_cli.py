@@ -85,3 +85,18 @@ def test_scoring_against_another_field(files, tmp_path: Path, capsys) -> None:
     assert "kendall_tau: 1.000000" in capsys.readouterr().out
     assert main(["score", str(sub), str(flops), "--truth-field", "params"]) == 2
     assert "no finite number in field 'params'" in capsys.readouterr().err
+
+
+def test_score_against_a_benchmark_reports_its_noise_ceiling(tmp_path: Path, capsys) -> None:
+    from tests.benchmark.report_fixtures import make_ground_truth
+
+    truth = make_ground_truth(tmp_path)
+    ceiling = json.loads(truth.with_name("ground_truth.meta.json").read_text())["noise"]["kendall_tau"]
+    assert main(["score", str(truth), str(truth)]) == 0
+    assert f"seed-vs-seed Kendall tau): {ceiling:.4f}; tau / ceiling = {1 / ceiling:.2f}" in capsys.readouterr().out
+
+
+def test_plain_truth_file_has_no_ceiling_line(files, capsys) -> None:
+    sub, gt, _, _ = files
+    assert main(["score", str(sub), str(gt)]) == 0
+    assert "noise ceiling" not in capsys.readouterr().out
