@@ -63,7 +63,7 @@ demo-eval: venv $(DEMO_SAMPLE)
 # The demo supernet ranks the mini-benchmark's archs (same scaled space, same multi_mnist
 # data); the ranking is scored against their stand-alone accuracies (benchmarks/minibench).
 demo-score: venv
-	bash eval_supernet.sh $(TRUTH) --ckpt $(DEMO_DIR)/supernet --out $(DEMO_DIR)/minibench_pred.json --restart
+	bash eval_supernet.sh $(TRUTH) --ckpt $(DEMO_DIR)/supernet --out $(DEMO_DIR)/minibench_pred.json --val-images 1000 --recal-batches 4 --restart
 	@echo "demo: supernet ranking of the $(TRUTH) archs vs their stand-alone accuracies"
 	@echo "demo: (noise ceiling and the other methods: benchmarks/minibench/report.md)"
 	$(BIN)/hnas score $(DEMO_DIR)/minibench_pred.json $(TRUTH) --plot $(DEMO_DIR)/score_vs_truth.png

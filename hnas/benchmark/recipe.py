@@ -88,7 +88,6 @@ class Recipe:
 #: The recipe of the shipped mini-benchmark (benchmarks/minibench; see its README). The data
 #: options are spelled out so that the benchmark files record them.
 MINIBENCH_RECIPE = Recipe(
-    batch_size=16,
     data_args={"train_images": 4000, "val_images": 2500, "label": "first", "offset": 4, "jitter": 2,
                "val_per_class": 100, "split_seed": 0, "pair_seed": 0},
 )

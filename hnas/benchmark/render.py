@@ -50,6 +50,7 @@ def _row(score: MethodScore, ceiling: float) -> str:
     ]
     cells += [f"{score.top_k_mean(index):.2f}" for index in range(len(score.runs[0].metrics.top_k))]
     cells.append(f"{tau / ceiling:.2f}" if ceiling > 0 and math.isfinite(tau) else "n/a")
+    cells.append("–" if score.mean_acc is None else f"{100 * score.mean_acc:.1f} %")
     resumed = any(run.resumed for run in score.runs)
     cells.append(format_duration(score.seconds) + (" (resumed)" if resumed else ""))
     cells.append(score.method.description)
@@ -63,7 +64,7 @@ def markdown_table(report: Report) -> str:
     first = report.scores[0].runs[0].metrics if report.scores else None
     top_k_labels = [f"P@{item.label}" for item in first.top_k] if first else []
     header = ["method", "kind", "Kendall τ", "Pearson", "Spearman", *top_k_labels, "τ / ceiling",
-              "time / run", "what"]
+              "mean top-1 in supernet", "time / run", "what"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += [_row(score, noise.kendall_tau) for score in report.scores]
     return "\n".join(lines)
@@ -81,6 +82,10 @@ def verdict(report: Report) -> str:
     met = "met" if tau >= CEILING_GOAL * ceiling else "not met"
     parts = [f"Best supernet: `{best.method.name}`, τ {tau:.3f} = {tau / ceiling:.2f} × the noise ceiling "
              f"({ceiling:.3f}); goal ≥ {CEILING_GOAL} × ceiling: {met}."]
+    chance = 1.0 / report.truth.space.num_classes
+    if best.mean_acc is not None and best.mean_acc < 2 * chance:
+        parts.append(f"Its archs average {100 * best.mean_acc:.1f} % top-1 in the supernet, near chance "
+                     f"({100 * chance:.0f} %): the supernet has not learned, so this τ is not a fidelity result.")
     if best_prior is not None:
         prior_tau = best_prior.mean_std("kendall_tau")[0]
         relation = "above" if tau > prior_tau else "not above"
@@ -108,6 +113,9 @@ def markdown_report(report: Report, command: str) -> str:
         "",
         verdict(report),
         "",
+        "A supernet whose mean top-1 is near chance (10 % on 10 classes) has not learned: its τ is "
+        "noise, not ranking fidelity.",
+        "",
         f"Produced by `{command}`; figures per run in `{REPORT_JSON}`.",
         "",
     ])
@@ -128,7 +136,8 @@ def report_json(report: Report, command: str) -> dict:
              "kind": "prior" if score.method.is_prior else "supernet",
              "overrides": list(score.method.overrides),
              "runs": [{"seed": run.seed, "seconds": round(run.seconds, 2), "train_seconds": round(run.train_seconds, 2),
-                       "resumed": run.resumed, "predictions": run.pred_path.as_posix(), **run.metrics.to_dict()}
+                       "resumed": run.resumed, "predictions": run.pred_path.as_posix(),
+                       "mean_predicted_acc": run.mean_acc, **run.metrics.to_dict()}
                       for run in score.runs]}
             for score in report.scores
         ],

@@ -92,6 +92,8 @@ class RunScore:
         pred_path: the predictions in competition format.
         resumed: the training was continued from an interrupted run, so ``seconds`` only
             counts the part run last.
+        mean_acc: mean predicted top-1 of the archs in the supernet (None for a prior); near
+            chance level it flags a supernet that has not learned, whose tau is noise.
     """
 
     seed: int | None
@@ -100,6 +102,7 @@ class RunScore:
     train_seconds: float
     pred_path: Path
     resumed: bool = False
+    mean_acc: float | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,12 @@ class MethodScore:
 
     def top_k_mean(self, index: int) -> float:
         return float(np.mean([run.metrics.top_k[index].precision for run in self.runs]))
+
+    @property
+    def mean_acc(self) -> float | None:
+        """Mean over runs of the archs' mean predicted top-1 (None for a prior)."""
+        values = [run.mean_acc for run in self.runs if run.mean_acc is not None]
+        return float(np.mean(values)) if values else None
 
     @property
     def seconds(self) -> float:
@@ -265,10 +274,11 @@ def train_and_evaluate(method: Method, seed: int, truth: GroundTruth, settings: 
         atomic_write_text(run_dir / RESULT_FILE, json.dumps(record, indent=1) + "\n")
     else:
         logger.info("%s seed %d: reusing the finished run in %s", method.name, seed, run_dir)
-    metrics = rank_metrics(load_scores(pred_path), truth.accs, settings.top_k)
+    preds = load_scores(pred_path)
+    metrics = rank_metrics(preds, truth.accs, settings.top_k)
     logger.info("%s seed %d: %s (%.0f s)", method.name, seed, metrics.summary(), record["seconds"])
     return RunScore(seed, metrics, float(record["seconds"]), float(record["train_seconds"]), pred_path,
-                    bool(record["resumed"]))
+                    bool(record["resumed"]), mean_acc=float(np.mean(list(preds.values()))))
 
 
 # --- the whole report ------------------------------------------------------------------------

@@ -101,7 +101,7 @@ def test_written_outputs(tmp_path: Path, truth) -> None:
     assert {p.name for p in paths} == {REPORT_MD, REPORT_JSON, TAU_PNG, SCATTER_PNG}
     markdown = (tmp_path / "out" / REPORT_MD).read_text()
     assert f"noise ceiling (seed-vs-seed Kendall τ) {truth.noise.kendall_tau:.3f}" in markdown
-    assert "| `uniform` | supernet ×2 |" in markdown and "±" in markdown
+    assert "| `uniform` | supernet ×2 |" in markdown and "±" in markdown and "% |" in markdown
     assert "hnas bench report --test" in markdown
     figures = json.loads((tmp_path / "out" / REPORT_JSON).read_text())
     assert [m["name"] for m in figures["methods"]] == ["flops", "uniform"]
@@ -123,3 +123,13 @@ def test_settings_checks() -> None:
     with pytest.raises(HnasError, match="val_images"):
         ReportSettings(val_images=0)
     assert Method("x", "y", prior="flops").is_prior
+
+
+def test_verdict_flags_a_supernet_at_chance(tmp_path: Path, truth) -> None:
+    from hnas.benchmark.render import verdict
+
+    report = build_report(truth, [UNIFORM], settings_for(tmp_path))
+    mean = report.scores[0].mean_acc
+    text = verdict(report)
+    assert mean is not None and 0 <= mean <= 1
+    assert ("has not learned" in text) == (mean < 2 / truth.space.num_classes)
