@@ -189,7 +189,7 @@ def run_report(args: argparse.Namespace) -> int:
     import paddle
 
     from hnas.benchmark.methods import select_methods
-    from hnas.benchmark.render import write_report
+    from hnas.benchmark.render import markdown_table, verdict, write_report
     from hnas.benchmark.report import ReportSettings, build_report
     from hnas.benchmark.truth import read_ground_truth
 
@@ -217,8 +217,6 @@ def run_report(args: argparse.Namespace) -> int:
     command = "hnas " + " ".join(shlex.quote(part) for part in args.argv)
     for path in write_report(report, out_dir, command):
         print(f"wrote {path}")
-    from hnas.benchmark.render import markdown_table, verdict
-
     print(markdown_table(report))
     print(verdict(report))
     return 0
