@@ -17,6 +17,7 @@ when the same settings are asked for again; an interrupted training resumes from
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -218,7 +219,24 @@ def eval_settings(settings: ReportSettings) -> dict[str, Any]:
             "recal_batch_size": settings.recal_batch_size}
 
 
-def _finished_run(run_dir: Path, config_text: str, evaluation: dict[str, Any]) -> dict[str, Any] | None:
+def same_run_config(stored_text: str, cfg: Any) -> bool:
+    """True when a stored run's config resolves to ``cfg``, wherever the run folder now lives.
+
+    Both sides go through today's schema, so a field added since (with a default that keeps
+    the old behaviour) does not invalidate earlier runs, and a moved runs folder
+    (``checkpoint.dir``) is still recognised.
+    """
+    from hnas.config import ConfigError, config_from_dict, parse_yaml
+
+    try:
+        stored = config_from_dict(parse_yaml(stored_text), type(cfg))
+    except ConfigError:
+        return False
+    moved = dataclasses.replace(stored.checkpoint, dir=cfg.checkpoint.dir)
+    return dataclasses.replace(stored, checkpoint=moved) == cfg
+
+
+def _finished_run(run_dir: Path, cfg: Any, evaluation: dict[str, Any]) -> dict[str, Any] | None:
     """The run record of ``run_dir`` if it matches these settings; raises if it does not."""
     path = run_dir / RESULT_FILE
     if not path.is_file():
@@ -227,20 +245,20 @@ def _finished_run(run_dir: Path, config_text: str, evaluation: dict[str, Any]) -
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise HnasError(f"{path}: unreadable run record ({error}); pass --restart to redo the run") from None
-    if record.get("config") != config_text or record.get("eval") != evaluation:
+    if not same_run_config(str(record.get("config", "")), cfg) or record.get("eval") != evaluation:
         raise HnasError(f"{run_dir} holds a run made with other settings; pass --restart to replace it "
                         "or choose another --runs-dir")
     return record
 
 
-def _check_resumable(run_dir: Path, config_text: str) -> bool:
+def _check_resumable(run_dir: Path, cfg: Any) -> bool:
     """True when ``run_dir`` has an interrupted training of the same config to continue."""
     from hnas.engine.checkpoint import CONFIG_FILE, LAST
 
     stored = run_dir / LAST / CONFIG_FILE
     if not stored.is_file():
         return False
-    if stored.read_text(encoding="utf-8") != config_text:
+    if not same_run_config(stored.read_text(encoding="utf-8"), cfg):
         raise HnasError(f"{run_dir} holds a training run with another config; pass --restart to replace it "
                         "or choose another --runs-dir")
     return True
@@ -258,9 +276,9 @@ def train_and_evaluate(method: Method, seed: int, truth: GroundTruth, settings: 
     text = config_text(cfg)
     evaluation = eval_settings(settings)
     pred_path = run_dir / PRED_FILE
-    record = _finished_run(run_dir, text, evaluation)
+    record = _finished_run(run_dir, cfg, evaluation)
     if record is None:
-        resumed = _check_resumable(run_dir, text)
+        resumed = _check_resumable(run_dir, cfg)
         start = time.monotonic()
         train(cfg, resume=resumed)
         train_seconds = time.monotonic() - start

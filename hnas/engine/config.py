@@ -76,6 +76,9 @@ class LossCfg:
             ``alpha`` (AlphaNet adaptive alpha-divergence).
         distill_args: keyword arguments of that loss (``temperature``; ``alpha_min``,
             ``alpha_max``, ``iw_clip``).
+        student_label_weight: weight of a label cross-entropy added to each student's
+            distillation loss (OFA's ``CE + KD`` form); 0 is the pure sandwich rule. It keeps
+            students learning while the teacher is still near chance, as in short budgets.
         rank_prior: ``PROXIES`` name of the rank-pair prior (``flops``, ``params``, ``zen``).
         rank_prior_args: keyword arguments of the prior.
         rank_w_max: final weight of the pairwise rank loss.
@@ -86,6 +89,7 @@ class LossCfg:
     label_smoothing: float = 0.0
     distill: str = "kd"
     distill_args: dict[str, Any] = field(default_factory=dict)
+    student_label_weight: float = 0.0
     rank_prior: str = "flops"
     rank_prior_args: dict[str, Any] = field(default_factory=dict)
     rank_w_max: float = 1.0
@@ -94,6 +98,8 @@ class LossCfg:
 
     def __post_init__(self) -> None:
         _check(0 <= self.label_smoothing < 1, f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
+        _check(self.student_label_weight >= 0,
+               f"student_label_weight must be >= 0, got {self.student_label_weight}")
         _check(self.rank_w_max >= 0, f"rank_w_max must be >= 0, got {self.rank_w_max}")
         _check(self.rank_margin >= 0, f"rank_margin must be >= 0, got {self.rank_margin}")
 

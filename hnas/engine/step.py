@@ -68,6 +68,8 @@ class Objective:
         distill: ``forward(student_logits, teacher_logits) -> scalar`` (a ``LOSSES`` entry).
         distill_name: short name of ``distill`` used in logged term names (``"kd"``, ``"alpha"``).
         label_smoothing: epsilon of the cross-entropy terms.
+        student_label_weight: weight of the label cross-entropy added to a student's
+            distillation loss (0: distillation only).
         rank_w_max: final weight of the pairwise rank loss.
         rank_ramp: epochs over which the weight ramps from 0 (``min(w_max, epoch / ramp)``).
         rank_margin: hinge margin of the rank loss.
@@ -76,6 +78,7 @@ class Objective:
     distill: nn.Layer
     distill_name: str = "kd"
     label_smoothing: float = 0.0
+    student_label_weight: float = 0.0
     rank_w_max: float = 2.0
     rank_ramp: float = 10.0
     rank_margin: float = 0.0
@@ -207,6 +210,10 @@ class SupernetStep:
             elif net.role == "student" and teacher_logits is not None:
                 loss = self.objective.distill(logits, teacher_logits)
                 name = f"student/{self.objective.distill_name}"
+                if self.objective.student_label_weight > 0:
+                    label_ce = cross_entropy(logits, labels, self.objective.label_smoothing)
+                    loss = loss + self.objective.student_label_weight * label_ce
+                    name = f"{name}+ce"
             else:
                 loss = cross_entropy(logits, labels, self.objective.label_smoothing)
                 name = f"{net.role}/ce"

@@ -170,6 +170,7 @@ def build_objective(cfg: LossCfg) -> Objective:
         distill=distill,
         distill_name=cfg.distill,
         label_smoothing=cfg.label_smoothing,
+        student_label_weight=cfg.student_label_weight,
         rank_w_max=cfg.rank_w_max,
         rank_ramp=cfg.rank_ramp,
         rank_margin=cfg.rank_margin,

@@ -81,6 +81,27 @@ def test_student_without_teacher_learns_from_labels(tiny_space) -> None:
     assert set(result.terms) == {"student/ce", "loss"}
 
 
+def test_student_label_weight_adds_weighted_label_cross_entropy(tiny_space) -> None:
+    """With a weight w, each student's loss is its distillation loss plus w times its label CE."""
+    nets = [SampledNet(max_spec(tiny_space), "teacher"), SampledNet(min_spec(tiny_space), "student")]
+    images, labels = _batch(tiny_space)
+    values = {}
+    for weight in (0.0, 0.5):
+        paddle.seed(0)
+        supernet = ResNetSupernet(tiny_space)
+        optimizer = build_optimizer(supernet, learning_rate=0.0, momentum=0.0, weight_decay=0.0)
+        objective = Objective(distill=InplaceKDLoss(), student_label_weight=weight)
+        step = SupernetStep(supernet, FixedSampler(tiny_space, nets), optimizer, objective)
+        values[weight] = step(images, labels, step=0, epoch=0)
+    plain, mixed = values[0.0], values[0.5]
+    assert set(mixed.terms) == {"teacher/ce", "student/kd+ce", "loss"}
+    assert plain.net_losses[0] == pytest.approx(mixed.net_losses[0], abs=1e-6)
+    supernet.apply(min_spec(tiny_space))
+    supernet.train()
+    label_ce = float(paddle.nn.functional.cross_entropy(supernet(images), labels.reshape([-1, 1])))
+    assert mixed.net_losses[1] == pytest.approx(plain.net_losses[1] + 0.5 * label_ce, rel=1e-4)
+
+
 def _rank_nets(space) -> list[SampledNet]:
     return [SampledNet(max_spec(space), "rank", 0), SampledNet(min_spec(space), "rank", 0)]
 
