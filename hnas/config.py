@@ -399,7 +399,7 @@ class DataCfg:
     name: str = "multi_mnist"
     root: Path | None = None
     args: dict[str, Any] = field(default_factory=dict)
-    batch_size: int = 64
+    batch_size: int = 32
     num_workers: int = 0
 
     def __post_init__(self) -> None:

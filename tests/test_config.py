@@ -255,7 +255,7 @@ def test_shared_sections() -> None:
     cfg = load_config(None, overrides, schema=SectionsCfg)
     assert cfg.space == SpaceCfg(overrides={"num_classes": 5})
     assert cfg.data == DataCfg(root=Path("/data/x"), args={"image_size": 224})
-    assert (cfg.data.name, cfg.data.batch_size, cfg.data.num_workers) == ("multi_mnist", 64, 0)
+    assert (cfg.data.name, cfg.data.batch_size, cfg.data.num_workers) == ("multi_mnist", 32, 0)
     assert cfg.sampler == SamplerCfg()
     assert cfg.seed == 3
 

@@ -47,14 +47,14 @@ class OptimCfg:
         grad_clip_norm: clip the global gradient norm to this value; None = no clipping.
     """
 
-    lr: float = 0.02
-    reference_batch: int = 64
+    lr: float = 0.05
+    reference_batch: int = 32
     momentum: float = 0.9
-    nesterov: bool = False
-    weight_decay: float = 0.0
-    warmup_epochs: float = 0.3
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    warmup_epochs: float = 0.2
     min_lr: float = 0.0
-    grad_clip_norm: float | None = None
+    grad_clip_norm: float | None = 5.0
 
     def __post_init__(self) -> None:
         _check(self.lr > 0, f"lr must be positive, got {self.lr}")
