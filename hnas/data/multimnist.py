@@ -4,8 +4,10 @@ Each image puts two digits of the embedded 5,000 (see :mod:`hnas.data.embedded`)
 28x28 canvas: the *first* digit shifted up-left by ``offset`` pixels, the *second* shifted
 down-right by ``offset``, each with an extra random jitter of up to ``jitter`` pixels, merged
 with a pixel-wise maximum, so the strokes overlap. The label is the first digit
-(``label="first"``: recognise a digit under clutter) or ``(first + second) mod 10``
-(``label="sum"``: both digits must be recognised).
+(``label="first"``: recognise a digit under clutter), ``(first + second) mod 10``
+(``label="sum"``: both digits must be recognised, with no credit for one) or the ordered
+pair ``10 * first + second`` (``label="both"``: 100 classes, both digits recognised, each
+one learnable on its own).
 
 The train and val splits draw their digits from disjoint halves of the stratified
 embedded-MNIST partition (``val_per_class`` held-out digits per class), so val pairs never
@@ -26,8 +28,14 @@ from hnas.data.base import DATASETS, DatasetInfo, SeededDataset, check_split
 from hnas.data.embedded import IMAGE_SIDE, NUM_CLASSES, find_mnist_csv, load_mnist_csv, stratified_split
 from hnas.errors import HnasError
 
-#: Label rules: name -> function of the two digit labels.
-LABELS = ("first", "sum")
+#: Label rules: ``first`` (10 classes), ``sum`` ((first + second) mod 10, 10 classes) and
+#: ``both`` (10 * first + second, 100 classes: both digits, each with its own signal).
+LABELS = ("first", "sum", "both")
+
+
+def label_classes(label: str) -> int:
+    """Number of classes of a label rule."""
+    return NUM_CLASSES * NUM_CLASSES if label == "both" else NUM_CLASSES
 
 
 def shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -96,9 +104,10 @@ class MultiMnist(SeededDataset):
         self.offset = int(offset)
         self.jitter = int(jitter)
         self.pair_seed = int(pair_seed)
-        self.info = DatasetInfo(name="multi_mnist", num_classes=NUM_CLASSES, in_channels=1,
-                                resolution=IMAGE_SIDE,
-                                class_names=tuple(str(value) for value in range(NUM_CLASSES)))
+        classes = label_classes(label)
+        names = tuple(f"{value:02d}" if classes > NUM_CLASSES else str(value) for value in range(classes))
+        self.info = DatasetInfo(name="multi_mnist", num_classes=classes, in_channels=1,
+                                resolution=IMAGE_SIDE, class_names=names)
 
     def __len__(self) -> int:
         return self.size
@@ -110,10 +119,12 @@ class MultiMnist(SeededDataset):
         first, second = rng.choice(len(self.digits), size=2, replace=False)
         jitter = tuple(int(v) for v in rng.integers(-self.jitter, self.jitter + 1, size=4))
         image = overlay(self.digits[first], self.digits[second], self.offset, jitter)
-        label_first = int(self.digit_labels[first])
+        label_first, label_second = int(self.digit_labels[first]), int(self.digit_labels[second])
         if self.label == "first":
             return image, label_first
-        return image, (label_first + int(self.digit_labels[second])) % NUM_CLASSES
+        if self.label == "both":
+            return image, NUM_CLASSES * label_first + label_second
+        return image, (label_first + label_second) % NUM_CLASSES
 
     def sample(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.int64]:
         image, label = self.pair(index, rng)

@@ -45,11 +45,14 @@ def test_val_pairs_are_fixed_and_train_pairs_change_per_epoch() -> None:
 def test_label_rules() -> None:
     first = MultiMnist("val", val_images=50, label="first")
     total = MultiMnist("val", val_images=50, label="sum")
+    both = MultiMnist("val", val_images=50, label="both")
+    assert (first.info.num_classes, total.info.num_classes, both.info.num_classes) == (10, 10, 100)
     for index in range(50):
         rng = np.random.default_rng([0, index])
         a, b = rng.choice(len(first.digits), size=2, replace=False)
         assert first.pair(index, rng)[1] == first.digit_labels[a]
         assert total.pair(index, rng)[1] == (first.digit_labels[a] + first.digit_labels[b]) % 10
+        assert both.pair(index, rng)[1] == 10 * first.digit_labels[a] + first.digit_labels[b]
 
 
 def test_val_digits_are_held_out_from_train() -> None:
