@@ -17,7 +17,6 @@ when the same settings are asked for again; an interrupted training resumes from
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
@@ -220,20 +219,23 @@ def eval_settings(settings: ReportSettings) -> dict[str, Any]:
 
 
 def same_run_config(stored_text: str, cfg: Any) -> bool:
-    """True when a stored run's config resolves to ``cfg``, wherever the run folder now lives.
+    """True when a stored run's config is ``cfg``, wherever the run folder now lives.
 
-    Both sides go through today's schema, so a field added since (with a default that keeps
-    the old behaviour) does not invalidate earlier runs, and a moved runs folder
-    (``checkpoint.dir``) is still recognised.
+    Every key must match except ``checkpoint.dir``, so a moved runs folder is still
+    recognised. A record missing a key that exists today is not the same config: the run was
+    made before the key existed, and today's default need not be what it did.
     """
-    from hnas.config import ConfigError, config_from_dict, parse_yaml
+    from hnas.config import ConfigError, config_to_dict, parse_yaml
 
     try:
-        stored = config_from_dict(parse_yaml(stored_text), type(cfg))
+        stored = parse_yaml(stored_text)
     except ConfigError:
         return False
-    moved = dataclasses.replace(stored.checkpoint, dir=cfg.checkpoint.dir)
-    return dataclasses.replace(stored, checkpoint=moved) == cfg
+    if not isinstance(stored, dict) or not isinstance(stored.get("checkpoint"), dict):
+        return False
+    current = config_to_dict(cfg)
+    stored["checkpoint"] = {**stored["checkpoint"], "dir": current["checkpoint"]["dir"]}
+    return stored == current
 
 
 def _finished_run(run_dir: Path, cfg: Any, evaluation: dict[str, Any]) -> dict[str, Any] | None:

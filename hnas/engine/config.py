@@ -89,7 +89,7 @@ class LossCfg:
     label_smoothing: float = 0.0
     distill: str = "kd"
     distill_args: dict[str, Any] = field(default_factory=dict)
-    student_label_weight: float = 0.0
+    student_label_weight: float = 1.0
     rank_prior: str = "flops"
     rank_prior_args: dict[str, Any] = field(default_factory=dict)
     rank_w_max: float = 1.0

@@ -75,16 +75,10 @@ def test_changed_training_config_does_not_reuse_a_run(tmp_path: Path, truth) -> 
         build_report(truth, [UNIFORM], settings_for(tmp_path, "optim.lr=0.5"))
 
 
-def test_moved_runs_and_old_records_without_new_defaulted_keys_are_reused(tmp_path: Path, truth,
-                                                                           monkeypatch) -> None:
+def test_a_moved_runs_folder_is_reused(tmp_path: Path, truth, monkeypatch) -> None:
     first = build_report(truth, [UNIFORM], settings_for(tmp_path))
     moved = tmp_path / "moved"
     (tmp_path / "runs").rename(moved)
-    result = moved / "uniform" / "seed0" / "result.json"
-    record = json.loads(result.read_text())
-    assert "student_label_weight: 0.0\n" in record["config"]
-    record["config"] = record["config"].replace("  student_label_weight: 0.0\n", "")  # as written before the key
-    result.write_text(json.dumps(record))
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run must be reused, not retrained")
@@ -92,6 +86,18 @@ def test_moved_runs_and_old_records_without_new_defaulted_keys_are_reused(tmp_pa
     monkeypatch.setattr("hnas.engine.trainer.train", no_training)
     again = build_report(truth, [UNIFORM], settings_for(tmp_path, runs_dir=moved))
     assert again.scores[0].runs[0].metrics == first.scores[0].runs[0].metrics
+
+
+def test_a_record_from_before_a_config_key_existed_is_not_reused(tmp_path: Path, truth) -> None:
+    """Today's default of a new key need not be what the old run did, so the run is redone."""
+    build_report(truth, [UNIFORM], settings_for(tmp_path))
+    result = tmp_path / "runs" / "uniform" / "seed0" / "result.json"
+    record = json.loads(result.read_text())
+    assert "  student_label_weight: 1.0\n" in record["config"]
+    record["config"] = record["config"].replace("  student_label_weight: 1.0\n", "")
+    result.write_text(json.dumps(record))
+    with pytest.raises(HnasError, match="other settings; pass --restart"):
+        build_report(truth, [UNIFORM], settings_for(tmp_path))
 
 
 def test_data_override_away_from_ground_truth_is_refused(tmp_path: Path, truth) -> None:

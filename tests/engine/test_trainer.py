@@ -86,7 +86,7 @@ def test_visualdl_log_is_readable(tmp_path) -> None:
     assert len(files) == 1
     reader = LogReader(file_path=str(files[0]))
     tags = set(reader.get_tags()["scalar"])
-    expected = {"train/teacher/ce", "train/student/kd", "train/rank/ce", "train/rank/hinge", "train/rank/weight",
+    expected = {"train/teacher/ce", "train/student/kd+ce", "train/rank/ce", "train/rank/hinge", "train/rank/weight",
                 "train/lr", "train/loss", "val/max_acc", "val/min_acc"}
     assert expected <= tags
     assert [record.id for record in reader.get_data("scalar", "train/lr")] == [2, 4, 6, 8]
