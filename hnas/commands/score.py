@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+from hnas.benchmark.noise import NoiseCeiling
 from hnas.errors import HnasError
 from hnas.evaluation.ranking import DEFAULT_TOP_K, RankReport, resolve_k, scatter_plot
 from hnas.evaluation.scoring import score_files
@@ -78,10 +79,11 @@ def run(args: argparse.Namespace) -> int:
     print_report(report)
     if report.n == 0:
         raise HnasError(f"{args.pred} and {args.truth} share no keys; nothing to score")
-    ceiling = noise_ceiling_of(args.truth)
-    if ceiling is not None and args.truth_field == "acc":
-        print(f"noise ceiling of {args.truth.name} (seed-vs-seed Kendall tau): {ceiling:.4f}; "
-              f"tau / ceiling = {report.kendall_tau / ceiling:.2f}")
+    noise = noise_ceiling_of(args.truth)
+    if noise is not None and noise.kendall_tau > 0 and args.truth_field == "acc":
+        print(f"noise ceiling of {args.truth.name} (seed-vs-seed Kendall tau): {noise.kendall_tau:.4f}; "
+              f"tau / ceiling = {report.kendall_tau / noise.kendall_tau:.2f}; a noise-free ranking would "
+              f"reach about {noise.mean_ceiling:.4f} against the {noise.seeds}-seed mean")
     if args.json_out is not None:
         document = {"pred": str(args.pred), "truth": str(args.truth), **report.to_dict()}
         atomic_write_text(args.json_out, json.dumps(document, indent=1) + "\n")
@@ -99,11 +101,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def noise_ceiling_of(truth: Path) -> float | None:
+def noise_ceiling_of(truth: Path) -> NoiseCeiling | None:
     """The stored noise ceiling when ``truth`` is a benchmark built by ``hnas bench build``."""
     meta = truth.with_name(truth.stem + ".meta.json")
     try:
-        value = json.loads(meta.read_text(encoding="utf-8"))["noise"]["kendall_tau"]
+        return NoiseCeiling(**json.loads(meta.read_text(encoding="utf-8"))["noise"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return float(value) if isinstance(value, (int, float)) and value > 0 else None
