@@ -179,7 +179,9 @@ def print_summary(results: dict[str, Any]) -> None:
           f"with decoding: {every['seconds_with_decode']:.3f} s ({every['archs_per_second_with_decode']:,.0f} archs/s)")
     print(f"{compare['n']} archs vs paddle.flops: exact={compare['exact']} "
           f"(mismatches: {compare['mismatches'] or 'none'})")
-    print(f"  analytic {compare['analytic_seconds'] * 1e3:.2f} ms (warm {compare['analytic_warm_seconds'] * 1e3:.2f} ms), paddle.flops {compare['paddle_flops_seconds']:.2f} s, "
+    print(f"  analytic {compare['analytic_seconds'] * 1e3:.2f} ms "
+          f"(warm {compare['analytic_warm_seconds'] * 1e3:.2f} ms), "
+          f"paddle.flops {compare['paddle_flops_seconds']:.2f} s, "
           f"build + paddle.flops {compare['paddle_build_and_flops_seconds']:.2f} s")
     print(f"  speed-up: {compare['speedup_vs_paddle_flops']:,.0f}x vs paddle.flops, "
           f"{compare['speedup_vs_build_and_paddle_flops']:,.0f}x vs build + paddle.flops, "

@@ -46,7 +46,8 @@ class ElasticStem(nn.Layer):
 
     def __init__(self, space: SpaceDef) -> None:
         super().__init__()
-        self.conv = ElasticConvBN(space.in_channels, space.stem_base_channels, space.stem_kernel_size, space.stem_stride)
+        self.conv = ElasticConvBN(space.in_channels, space.stem_base_channels, space.stem_kernel_size,
+                                  space.stem_stride)
         self.relu = nn.ReLU()
         self.pool = nn.MaxPool2D(3, stride=2, padding=1) if space.stem_max_pool else None
         self.out_channels = space.stem_base_channels

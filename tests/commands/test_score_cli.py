@@ -80,7 +80,8 @@ def test_a_bad_score_file_exits_2(files, tmp_path: Path, capsys) -> None:
 
 def test_scoring_against_another_field(files, tmp_path: Path, capsys) -> None:
     sub, _, pred, _ = files
-    flops = write(tmp_path / "flops.json", {f"arch{i}": {"arch": CODES[i], "flops": 10 * p} for i, p in enumerate(pred)})
+    flops = write(tmp_path / "flops.json",
+                  {f"arch{i}": {"arch": CODES[i], "flops": 10 * p} for i, p in enumerate(pred)})
     assert main(["score", str(sub), str(flops), "--truth-field", "flops"]) == 0
     assert "kendall_tau: 1.000000" in capsys.readouterr().out
     assert main(["score", str(sub), str(flops), "--truth-field", "params"]) == 2

@@ -215,7 +215,8 @@ def test_unused_parameters_move_only_if_gradients_are_zeroed_not_cleared(set_to_
             unused = {name: p.numpy().copy() for name, p in net.named_parameters() if name not in net.active_shapes()}
         optimizer.step()
         optimizer.clear_grad(set_to_zero=set_to_zero)
-    moved = [name for name, p in net.named_parameters() if name in unused and not np.array_equal(p.numpy(), unused[name])]
+    moved = [name for name, p in net.named_parameters()
+             if name in unused and not np.array_equal(p.numpy(), unused[name])]
     if set_to_zero:
         assert moved
     else:
