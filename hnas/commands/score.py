@@ -6,12 +6,15 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hnas.benchmark.noise import NoiseCeiling
 from hnas.errors import HnasError
 from hnas.evaluation.ranking import DEFAULT_TOP_K, RankReport, resolve_k, scatter_plot
 from hnas.evaluation.scoring import score_files
 from hnas.io.atomic import atomic_write_text
+
+if TYPE_CHECKING:
+    from hnas.benchmark.noise import NoiseCeiling
 
 #: Missing and extra keys printed before the rest are only counted.
 LISTED_KEYS = 20
@@ -103,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
 def noise_ceiling_of(truth: Path) -> NoiseCeiling | None:
     """The stored noise ceiling when ``truth`` is a benchmark built by ``hnas bench build``."""
+    from hnas.benchmark.noise import NoiseCeiling  # scipy: only when scoring
+
     meta = truth.with_name(truth.stem + ".meta.json")
     try:
         return NoiseCeiling(**json.loads(meta.read_text(encoding="utf-8"))["noise"])
