@@ -116,8 +116,8 @@ def markdown_report(report: Report, command: str) -> str:
         "",
         verdict(report),
         "",
-        "A supernet whose mean top-1 is near chance (10 % on 10 classes) has not learned: its τ is "
-        "noise, not ranking fidelity.",
+        f"A supernet whose mean top-1 is near chance ({100 / truth.space.num_classes:.0f} % on "
+        f"{truth.space.num_classes} classes) has not learned: its τ is noise, not ranking fidelity.",
         "",
         f"Produced by `{command}`; figures per run in `{REPORT_JSON}`.",
         "",
