@@ -25,6 +25,19 @@ def _data_arg(text: str) -> tuple[str, Any]:
         return key, value
 
 
+def _grad_clip(text: str) -> float:
+    """``--grad-clip`` value: a positive norm, or 0.0 for ``none`` (no clipping)."""
+    if text.lower() == "none":
+        return 0.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number or 'none', got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number or 'none', got {text!r}")
+    return value
+
+
 def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     """Options that change the training recipe (defaults: the shipped mini-benchmark's)."""
     group = parser.add_argument_group("recipe (default: the mini-benchmark recipe)")
@@ -38,6 +51,11 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--epochs", type=int, help=f"epochs (default: {MINIBENCH_RECIPE.epochs})")
     group.add_argument("--batch-size", type=int, help=f"batch size (default: {MINIBENCH_RECIPE.batch_size})")
     group.add_argument("--lr", type=float, help=f"peak learning rate (default: {MINIBENCH_RECIPE.lr})")
+    group.add_argument("--warmup-fraction", type=float, metavar="F",
+                       help="fraction of the steps with a linear LR warm-up "
+                            f"(default: {MINIBENCH_RECIPE.warmup_fraction})")
+    group.add_argument("--grad-clip", type=_grad_clip, metavar="NORM",
+                       help=f"global gradient-norm clip, or 'none' (default: {MINIBENCH_RECIPE.grad_clip})")
     group.add_argument("--zero-init-residual", action=argparse.BooleanOptionalAction, default=None,
                        help="start each residual block as the identity (default: "
                             f"{'on' if MINIBENCH_RECIPE.zero_init_residual else 'off'})")
@@ -55,11 +73,13 @@ def recipe_from_arguments(args: argparse.Namespace, base: Recipe = MINIBENCH_REC
             raise HnasError(f"--recipe {args.recipe}: cannot read ({error})") from None
         recipe = Recipe.from_dict(values.get("recipe", values) if isinstance(values, dict) else {})
     changes: dict[str, Any] = {}
-    for name in ("space", "data", "epochs", "batch_size", "lr", "zero_init_residual", "max_train_batches",
-                 "max_val_images"):
+    for name in ("space", "data", "epochs", "batch_size", "lr", "warmup_fraction", "zero_init_residual",
+                 "max_train_batches", "max_val_images"):
         value = getattr(args, name)
         if value is not None:
             changes[name] = value
+    if args.grad_clip is not None:
+        changes["grad_clip"] = args.grad_clip or None
     if args.data is not None and args.data != recipe.data and not args.data_arg:
         changes["data_args"] = {}
     if args.data_arg:

@@ -48,3 +48,31 @@ def test_cli_rejects_a_bad_code(capsys) -> None:
     status = main(["standalone", "123", "--data", "synthetic", "--data-arg", "in_channels=1",
                    "--data-arg", "image_size=28", "--max-val-images", "4"])
     assert status == 2 and "length" in capsys.readouterr().err
+
+
+def _recipe_of(*options: str) -> Recipe:
+    import argparse
+
+    from hnas.commands.standalone import add_recipe_arguments, recipe_from_arguments
+
+    parser = argparse.ArgumentParser()
+    add_recipe_arguments(parser)
+    return recipe_from_arguments(parser.parse_args(list(options)))
+
+
+def test_schedule_options_change_the_recipe() -> None:
+    from hnas.benchmark.recipe import MINIBENCH_RECIPE
+
+    assert _recipe_of() == MINIBENCH_RECIPE
+    recipe = _recipe_of("--warmup-fraction", "0.3", "--grad-clip", "none", "--lr", "0.02")
+    assert (recipe.warmup_fraction, recipe.grad_clip, recipe.lr) == (0.3, None, 0.02)
+    assert _recipe_of("--grad-clip", "2.5").grad_clip == 2.5
+
+
+def test_bad_grad_clip_is_a_usage_error(capsys) -> None:
+    import pytest
+
+    for bad in ("-1", "zero"):
+        with pytest.raises(SystemExit):
+            _recipe_of("--grad-clip", bad)
+        assert "positive number or 'none'" in capsys.readouterr().err
