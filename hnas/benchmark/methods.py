@@ -56,12 +56,12 @@ METHODS: tuple[Method, ...] = (
            overrides=("sampler.name=uniform", "sampler.args={distribution: uniform, num_subnets: 1}")),
     Method("sandwich", "sandwich rule: largest + smallest + 2 random, in-place KD",
            overrides=_SANDWICH_TWO_RANDOM + ("loss.distill=kd",)),
-    Method("sandwich_flops", "sandwich + FLOPs-guided pairwise rank loss (the embedded default)",
+    Method("sandwich_flops", "sandwich + FLOPs-guided pairwise rank loss",
            overrides=_SANDWICH_RANK_PAIR + ("loss.distill=kd", "loss.rank_prior=flops")),
     Method("sandwich_zen", "sandwich + ZenScore-guided pairwise rank loss",
            overrides=_SANDWICH_RANK_PAIR + ("loss.distill=kd", "loss.rank_prior=zen",
                                             "loss.rank_prior_args={repeats: 4, batch_size: 8}")),
-    Method("sandwich_alpha", "sandwich + AlphaNet alpha-divergence distillation",
+    Method("sandwich_alpha", "sandwich + AlphaNet alpha-divergence distillation (the embedded default)",
            overrides=_SANDWICH_TWO_RANDOM + ("loss.distill=alpha",)),
 )
 

@@ -34,6 +34,9 @@ class NoiseCeiling:
         mean_acc: mean of the seed-mean accuracies.
         seed_std: root-mean-square over archs of the per-arch standard deviation across seeds
             (sample std, ``ddof=1``): the typical seed noise of one accuracy.
+        arch_std: sample std over archs of the seed-mean accuracy: the signal the seeds must
+            agree on. A benchmark separates its archs when it is well above
+            ``seed_std / sqrt(seeds)``; ``None`` in files written before it was recorded.
     """
 
     archs: int
@@ -44,6 +47,7 @@ class NoiseCeiling:
     spread: float
     mean_acc: float
     seed_std: float
+    arch_std: float | None = None
 
     @property
     def mean_ceiling(self) -> float:
@@ -70,7 +74,8 @@ class NoiseCeiling:
                 f"{self.kendall_tau:.3f} (Spearman {self.spearman:.3f}, Pearson {self.pearson:.3f}); "
                 f"estimated tau of a noise-free ranking vs the {self.seeds}-seed mean {self.mean_ceiling:.3f}; "
                 f"mean acc {100 * self.mean_acc:.2f} %, spread {100 * self.spread:.2f} points, "
-                f"seed std {100 * self.seed_std:.2f} points")
+                f"seed std {100 * self.seed_std:.2f} points"
+                + ("" if self.arch_std is None else f", arch std {100 * self.arch_std:.2f} points"))
 
 
 def noise_ceiling(accs: Mapping[str, Sequence[float]]) -> NoiseCeiling:
@@ -102,4 +107,5 @@ def noise_ceiling(accs: Mapping[str, Sequence[float]]) -> NoiseCeiling:
         spread=float(means.max() - means.min()),
         mean_acc=float(means.mean()),
         seed_std=float(np.sqrt(np.mean(table.std(axis=1, ddof=1) ** 2))),
+        arch_std=float(means.std(ddof=1)),
     )

@@ -87,7 +87,7 @@ class LossCfg:
     """
 
     label_smoothing: float = 0.0
-    distill: str = "kd"
+    distill: str = "alpha"
     distill_args: dict[str, Any] = field(default_factory=dict)
     student_label_weight: float = 1.0
     rank_prior: str = "flops"
@@ -174,10 +174,10 @@ class EvalCfg:
 
 
 def _embedded_sampler() -> SamplerCfg:
-    """Sandwich: largest + smallest + one rank pair (see ``configs/embedded.yaml``)."""
+    """Sandwich: largest + smallest + two random subnets, no rank pair (see ``configs/embedded.yaml``)."""
     return SamplerCfg(
         name="sandwich",
-        args={"distribution": "uniform", "num_random": 0, "rank_pairs": 1, "min_hamming": 0, "include_min": True},
+        args={"distribution": "uniform", "num_random": 2, "rank_pairs": 0, "min_hamming": 0, "include_min": True},
     )
 
 

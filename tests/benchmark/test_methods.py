@@ -46,3 +46,17 @@ def test_supernet_overrides_build_their_sampler(method) -> None:
         assert ("rank" in roles) == (method.name in {"sandwich_flops", "sandwich_zen"})
     if method.name == "sandwich_alpha":
         assert cfg.loss.distill == "alpha"
+
+
+def test_the_method_marked_embedded_default_is_the_embedded_config() -> None:
+    """The demo trains configs/embedded.yaml; the report row it is compared with must be the same run."""
+    from pathlib import Path
+
+    embedded = Path(__file__).resolve().parents[2] / "configs" / "embedded.yaml"
+    marked = [m for m in METHODS if "(the embedded default)" in m.description]
+    assert len(marked) == 1 and not marked[0].is_prior
+    base = load_config(embedded, schema=TrainConfig)
+    assert load_config(embedded, list(marked[0].overrides), schema=TrainConfig) == base
+    for other in METHODS:
+        if not other.is_prior and other is not marked[0]:
+            assert load_config(embedded, list(other.overrides), schema=TrainConfig) != base

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from hnas.benchmark.noise import noise_ceiling
+from hnas.benchmark.noise import NoiseCeiling, noise_ceiling
 from hnas.errors import HnasError
 
 
@@ -15,7 +15,15 @@ def test_identical_seeds_give_tau_one_and_the_spread() -> None:
     assert ceiling.kendall_tau == pytest.approx(1.0)
     assert ceiling.spread == pytest.approx(0.4)
     assert ceiling.seed_std == pytest.approx(0.0)
+    assert ceiling.arch_std == pytest.approx(np.std([0.5, 0.6, 0.9], ddof=1))
     assert (ceiling.archs, ceiling.seeds) == (3, 2)
+    assert "arch std 20.82 points" in ceiling.summary()
+
+
+def test_files_without_arch_std_still_load() -> None:
+    ceiling = noise_ceiling({"a": [0.5, 0.5], "b": [0.6, 0.7]})
+    old = {key: value for key, value in ceiling.to_dict().items() if key != "arch_std"}
+    assert NoiseCeiling(**old).arch_std is None and "arch std" not in NoiseCeiling(**old).summary()
 
 
 def test_reversed_seeds_give_tau_minus_one() -> None:

@@ -46,6 +46,7 @@ def tiny_config(checkpoint_dir: Path, *overrides: str) -> TrainConfig:
         f"checkpoint.dir={checkpoint_dir}",
         "log.visualdl=false",
         "sampler.args={num_random: 1, rank_pairs: 1}",
+        "loss.distill=kd",
     ]
     return load_config(None, [*base, *overrides], schema=TrainConfig)
 
