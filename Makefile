@@ -48,7 +48,7 @@ demo-flops: venv $(DEMO_ARCHS)
 demo-smoke: venv
 	$(BIN)/python utils/smoke_subnets.py --space resnet48_tiny --n 4
 
-# Trains the embedded-default supernet (configs/embedded.yaml; about 6 minutes on 2 CPU cores).
+# Trains the embedded-default supernet (configs/embedded.yaml; about 10 minutes on 2 CPU cores).
 demo-train: venv
 	bash train_supernet.sh --checkpoint.dir $(DEMO_DIR)/supernet --overwrite
 
