@@ -34,9 +34,9 @@ class NoiseCeiling:
         mean_acc: mean of the seed-mean accuracies.
         seed_std: root-mean-square over archs of the per-arch standard deviation across seeds
             (sample std, ``ddof=1``): the typical seed noise of one accuracy.
-        arch_std: sample std over archs of the seed-mean accuracy: the signal the seeds must
-            agree on. A benchmark separates its archs when it is well above
-            ``seed_std / sqrt(seeds)``; ``None`` in files written before it was recorded.
+        arch_std: sample std over archs of the seed-mean accuracy (which still holds about
+            ``seed_std / sqrt(seeds)`` of seed noise): the seeds agree on the order of the archs
+            when it is well above ``seed_std``. ``None`` in files written before it was recorded.
     """
 
     archs: int
