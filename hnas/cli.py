@@ -2,6 +2,10 @@
 
 A command module defines ``register(subparsers)``, which adds its parser and sets
 ``func=run`` where ``run(args) -> int`` loads what it needs and calls one library function.
+A command that uses Paddle also sets ``imports_paddle=True``: :func:`main` then imports Paddle
+before the command runs, so that SIGTERM can be turned into a clean stop (see
+:mod:`hnas.termination`); the other commands stay free of the import. ``resume_hint``, if set,
+tells the user after such a stop what was kept and how to continue.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Sequence, TextIO
 
 from hnas import __version__
 from hnas.errors import USAGE_EXIT_CODE, HnasError
+from hnas.termination import TERMINATED_EXIT_CODE, Terminated, raise_on_sigterm
 
 #: Command modules, in the order ``hnas --help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -91,14 +96,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.overrides = [*args.overrides, *unknown]
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that record their command line
     configure_logging(args.verbose)
+    if getattr(args, "imports_paddle", False):
+        import paddle  # noqa: F401 - installs Paddle's C++ signal handlers, whose SIGTERM one we replace
+
+    raise_on_sigterm()
     try:
         return int(args.func(args) or 0)
     except HnasError as error:
         print(f"hnas: error: {error}", file=sys.stderr)
         return USAGE_EXIT_CODE
     except KeyboardInterrupt:
-        print("hnas: interrupted", file=sys.stderr)
+        _stopped("interrupted", args)
         return 130
+    except Terminated:
+        _stopped("terminated (SIGTERM)", args)
+        return TERMINATED_EXIT_CODE
+
+
+def _stopped(how: str, args: argparse.Namespace) -> None:
+    """Say that the command was stopped and, if it keeps finished work, how to continue."""
+    hint = getattr(args, "resume_hint", None)
+    print(f"hnas: {how}" + (f"; {hint}" if hint else ""), file=sys.stderr)
 
 
 def run() -> None:

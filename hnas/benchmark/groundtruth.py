@@ -20,6 +20,7 @@ import os
 import platform
 import random
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -35,6 +36,7 @@ from hnas.io.atomic import atomic_write_text
 from hnas.proxies.flops import count_flops, count_params
 from hnas.search_spaces.sampling import sample_codes
 from hnas.search_spaces.spec import SpaceDef, decode
+from hnas.termination import leave_signals_to_parent
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +124,13 @@ def _init_worker(recipe_values: Mapping[str, Any]) -> None:
     _WORKER_STATE["data"] = load_bench_data(recipe)
 
 
+def _init_worker_process(recipe_values: Mapping[str, Any]) -> None:
+    """Initializer of a spawned worker: quiet imports, signals left to the parent, the data."""
+    warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
+    _init_worker(recipe_values)
+    leave_signals_to_parent()  # after the import of Paddle, which installs its own handlers
+
+
 def _run_job(key: str, arch: str, seed: int) -> RunRecord:
     from hnas.benchmark.standalone import train_standalone
 
@@ -145,15 +154,21 @@ def run_jobs(jobs: Sequence[tuple[str, str, int]], recipe: Recipe, workers: int)
         return
     os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the spawned workers
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+    others = set(multiprocessing.active_children())
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker_process,
                                                 initargs=(recipe.to_dict(),)) as pool:
         futures = [pool.submit(_run_job, *job) for job in jobs]
+        workers_started = set(multiprocessing.active_children()) - others
         try:
             for future in concurrent.futures.as_completed(futures):
                 yield future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
+        except BaseException:  # an error, Ctrl-C, SIGTERM or the caller closing the generator
+            # Drop the queued jobs through the executor (cancelling their futures here instead
+            # makes its manager thread fail on them), then stop the running ones: their results
+            # would be lost anyway, so the caller need not wait minutes for them.
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in workers_started:
+                process.terminate()
             raise
 
 

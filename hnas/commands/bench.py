@@ -62,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help=f"tiny build to try the pipeline ({QUICK['n_archs']} archs, "
                             f"{QUICK['max_train_batches']} batches, {QUICK['max_val_images']} val images)")
     add_recipe_arguments(build)
-    build.set_defaults(func=run_build)
+    build.set_defaults(func=run_build, imports_paddle=True,
+                       resume_hint="finished runs are kept: run the same command again to resume")
 
     noise = actions.add_parser(
         "noise",
@@ -112,7 +113,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--quick", action="store_true",
                         help="smaller budget to try it: 1 seed, 1 epoch, 500 val images, 2 recalibration "
                              "batches; outputs stay in the runs dir")
-    report.set_defaults(func=run_report)
+    report.set_defaults(func=run_report, imports_paddle=True,
+                        resume_hint="trained runs are kept in --runs-dir: run the same command again to reuse them")
 
 
 def run_build(args: argparse.Namespace) -> int:

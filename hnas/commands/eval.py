@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="evaluate at most N new archs in this run, then stop (resumable)")
     parser.add_argument("--dry-run", action="store_true",
                         help="only validate the arch file, config, data and checkpoint; write nothing")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, imports_paddle=True,
+                        resume_hint="finished archs are kept: run the same command again to resume")
 
 
 def run(args: argparse.Namespace) -> int:

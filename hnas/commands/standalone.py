@@ -99,7 +99,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="also write the result as JSON")
     add_recipe_arguments(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, imports_paddle=True)
 
 
 def run(args: argparse.Namespace) -> int:

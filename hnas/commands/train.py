@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="continue exactly from <checkpoint.dir>/last (same config expected)")
     parser.add_argument("--overwrite", action="store_true",
                         help="start afresh even if <checkpoint.dir>/last exists (it is replaced after the first save)")
-    parser.set_defaults(func=run, accepts_overrides=True, overrides=[])
+    parser.set_defaults(func=run, accepts_overrides=True, overrides=[], imports_paddle=True,
+                        resume_hint="checkpoints saved in checkpoint.dir are kept: add --resume to continue")
 
 
 def run(args: argparse.Namespace) -> int:

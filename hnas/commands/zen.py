@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of every draw (default: 0)")
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help='also write {key: {"arch": ..., "zen": ..., "std": ..., "ci95": ...}} as JSON')
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, imports_paddle=True)
 
 
 def run(args: argparse.Namespace) -> int:

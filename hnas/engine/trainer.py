@@ -48,7 +48,7 @@ from hnas.engine.step import Objective, PriorFn, StepResult, SupernetStep
 from hnas.errors import HnasError
 from hnas.losses import LOSSES
 from hnas.proxies import PROXIES
-from hnas.samplers import SAMPLERS, Sampler
+from hnas.samplers import SAMPLERS, Sampler, check_sampler_args
 from hnas.search_spaces.sampling import smallest_spec
 from hnas.search_spaces.spaces import resolve_space
 from hnas.search_spaces.spec import SpaceDef, max_spec
@@ -327,10 +327,12 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False) -> Tr
         overwrite: allow a fresh run to replace an existing ``last`` checkpoint.
 
     Raises:
-        HnasError: bad data folder, space / checkpoint mismatch, an existing checkpoint
-            without ``--resume`` / ``--overwrite``, or a non-finite loss (``nan_policy: stop``).
+        HnasError: an option the sampler does not take, bad data folder, space / checkpoint
+            mismatch, an existing checkpoint without ``--resume`` / ``--overwrite``, or a
+            non-finite loss (``nan_policy: stop``).
     """
     started = time.perf_counter()
+    check_sampler_args(cfg.sampler.name, cfg.sampler.args)  # before any data is loaded
     root = Path(cfg.checkpoint.dir)
     _check_checkpoint_dir(root, resume, overwrite)
     run = _build_run(cfg, resume, root)

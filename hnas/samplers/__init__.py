@@ -3,8 +3,9 @@
 Build one from a config with ``SAMPLERS.build(name, space=space, seed=seed, **args)``.
 """
 
-from hnas.samplers.base import ROLES, SAMPLERS, SampledNet, Sampler
+from hnas.samplers.base import ROLES, SAMPLERS, SampledNet, Sampler, check_sampler_args, sampler_options
 from hnas.samplers.sandwich import SandwichSampler
 from hnas.samplers.uniform import UniformSampler
 
-__all__ = ["ROLES", "SAMPLERS", "SampledNet", "Sampler", "SandwichSampler", "UniformSampler"]
+__all__ = ["ROLES", "SAMPLERS", "SampledNet", "Sampler", "SandwichSampler", "UniformSampler", "check_sampler_args",
+           "sampler_options"]

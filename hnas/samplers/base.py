@@ -24,11 +24,13 @@ Adaptive samplers keep extra state (pools, scores) and extend :meth:`Sampler.sta
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import logging
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from hnas.errors import HnasError
 from hnas.registry import Registry
@@ -133,3 +135,28 @@ class Sampler(ABC):
 
 
 SAMPLERS: Registry[type[Sampler]] = Registry("sampler")
+
+
+def sampler_options(name: str) -> list[str]:
+    """The options (``sampler.args`` keys) sampler ``name`` takes besides ``space`` and ``seed``."""
+    parameters = inspect.signature(SAMPLERS.get(name)).parameters
+    return [key for key in parameters if key not in ("self", "space", "seed")]
+
+
+def check_sampler_args(name: str, args: Mapping[str, Any]) -> None:
+    """Raise :class:`HnasError` naming the first key of ``args`` that sampler ``name`` does not take.
+
+    The usual cause is an override of ``sampler.name`` alone: the config's ``sampler.args``,
+    written for the other sampler, stay; the message says so.
+    """
+    known = sampler_options(name)
+    for option in sorted(args):
+        if option in known:
+            continue
+        close = difflib.get_close_matches(option, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise HnasError(
+            f"sampler.args.{option}: sampler {name!r} has no option {option!r}{hint}; known: "
+            f"{', '.join(known) or '(none)'}. Overriding sampler.name keeps the config's sampler.args: "
+            f"give the new sampler's args too (e.g. --sampler.args '{{}}' for its defaults)"
+        )

@@ -39,6 +39,9 @@ def test_train_with_overrides_writes_a_checkpoint(tmp_path, capsys) -> None:
         (["data.name=imagefolder", "data.root=/nonexistent/imagenet"], "/nonexistent/imagenet"),
         (["data.args={imagesize: 8}"], "data.args.imagesize: dataset 'synthetic' has no option 'imagesize'"),
         (["data.kind=synthetic"], "unknown key 'data.kind'"),
+        (["--sampler.args", "{num_random: 2}", "--sampler.name", "uniform"],
+         "sampler.args.num_random: sampler 'uniform' has no option 'num_random'"),
+        (["--sampler.args", "{num_randoms: 2}"], "has no option 'num_randoms' (did you mean 'num_random'?)"),
     ],
 )
 def test_bad_input_exits_with_code_2(tmp_path, capsys, extra: list[str], message: str) -> None:

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from hnas.errors import HnasError
-from hnas.samplers import ROLES, SAMPLERS, SampledNet, Sampler
+from hnas.samplers import ROLES, SAMPLERS, SampledNet, Sampler, check_sampler_args, sampler_options
 from hnas.search_spaces import SPACES, decode, encode, max_spec
 from hnas.search_spaces.sampling import DISTRIBUTIONS
 
@@ -140,3 +140,12 @@ def test_uniform_sampler_trains_single_paths() -> None:
     nets = _build("uniform", {"num_subnets": 3}, "uniform", seed=0).sample(0, 0)
     assert [net.role for net in nets] == ["single"] * 3
     assert len({encode(net.spec, SPACE) for net in nets}) == 3
+
+
+@pytest.mark.parametrize("name", SAMPLERS.names())
+def test_every_option_a_sampler_lists_is_accepted(name: str) -> None:
+    options = sampler_options(name)
+    assert "space" not in options and "seed" not in options and "distribution" in options
+    check_sampler_args(name, dict.fromkeys(options))  # names only: no error
+    with pytest.raises(HnasError, match=rf"sampler.args.bogus: sampler '{name}' has no option 'bogus'.*known: "):
+        check_sampler_args(name, {"bogus": 1})
