@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import signal
 import threading
+from contextlib import contextmanager
 from types import FrameType
+from typing import Iterator
 
 #: Exit code of a run stopped by SIGTERM: 128 + 15, what a shell reports for a killed process.
 TERMINATED_EXIT_CODE = 128 + int(signal.SIGTERM)
@@ -42,12 +44,43 @@ def raise_on_sigterm() -> bool:
     return True
 
 
+#: The stop signals whose delivery :func:`signals_held_while_spawning` defers.
+_HELD = {signal.SIGINT, signal.SIGTERM}
+
+
 def leave_signals_to_parent() -> None:
     """For worker processes that their parent stops: SIGTERM ends them at once, SIGINT is ignored.
 
     Ctrl-C reaches the whole process group; the parent alone turns it into a clean stop and
     terminates its workers, whose unfinished jobs are thrown away anyway: nothing to clean
-    up and no traceback or banner to print.
+    up and no traceback or banner to print. Also releases the signals that a worker started
+    under :func:`signals_held_while_spawning` inherits blocked, so a SIGTERM the parent sent
+    while the worker was starting takes effect now.
     """
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
+
+
+@contextmanager
+def signals_held_while_spawning() -> Iterator[None]:
+    """Start worker processes inside this block: Ctrl-C and SIGTERM wait until it ends.
+
+    Ctrl-C reaches the whole process group, including spawned workers that are still importing
+    (they would print a ``KeyboardInterrupt`` traceback), and a stop that interrupts
+    ``Process.start`` half-way leaves a child the parent does not know about. The block blocks
+    SIGINT and SIGTERM in this thread (``pthread_sigmask``): a signal that arrives meanwhile
+    stays pending and is raised here when the block ends, and each child inherits the blocked
+    mask until :func:`leave_signals_to_parent` releases it. Outside the main thread, or where
+    the call does not exist, this does nothing.
+    """
+    usable = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)

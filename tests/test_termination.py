@@ -102,23 +102,27 @@ def test_train_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         _kill_group(process)
     stderr = log.read_text()
     assert code == TERMINATED_EXIT_CODE, stderr
-    assert "hnas: terminated (SIGTERM); checkpoints saved in checkpoint.dir are kept: add --resume" in stderr
-    assert "FatalError" not in stdout + stderr and "Traceback" not in stdout + stderr
+    assert stderr.rstrip().endswith(
+        "hnas: terminated (SIGTERM); checkpoints saved in checkpoint.dir are kept: add --resume to continue")
+    # Paddle's report; (a SIGTERM that lands inside Paddle's DataLoader set-up can still make
+    # its __del__ print an "Exception ignored" note: these 4-step epochs make that likely here)
+    assert "FatalError" not in stdout + stderr and "C++ Traceback" not in stdout + stderr
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to find the worker processes")
 @pytest.mark.parametrize("how, exit_code, message", [("term", TERMINATED_EXIT_CODE, "terminated (SIGTERM)"),
                                                      ("ctrl-c", 130, "interrupted")])
-def test_bench_build_stops_its_running_workers(tmp_path: Path, how: str, exit_code: int, message: str) -> None:
+@pytest.mark.parametrize("delay", [0, 3], ids=["while-starting", "mid-job"])
+def test_bench_build_stops_its_workers(tmp_path: Path, how: str, exit_code: int, message: str, delay: float) -> None:
     out = tmp_path / "gt.json"
-    # Runs of thousands of steps: the workers are mid-job when the build is stopped.
+    # Runs of thousands of steps: the workers are still starting (delay 0) or mid-job when stopped.
     build = ["bench", "build", "--n-archs", "4", "--seeds", "2", "--workers", "2", "--out", str(out),
              *TINY_ARGS, "--epochs", "100000"]
     log = tmp_path / "stderr.log"
     process = _start(build, log)
     try:
         _wait_until(process, lambda: "to run now" in log.read_text() and len(_children(process.pid)) >= 2)
-        time.sleep(3)  # into the first jobs
+        time.sleep(delay)
         workers = _children(process.pid)
         started = time.monotonic()
         code, stdout = _stop(process, how)

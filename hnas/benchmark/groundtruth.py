@@ -36,7 +36,7 @@ from hnas.io.atomic import atomic_write_text
 from hnas.proxies.flops import count_flops, count_params
 from hnas.search_spaces.sampling import sample_codes
 from hnas.search_spaces.spec import SpaceDef, decode
-from hnas.termination import leave_signals_to_parent
+from hnas.termination import leave_signals_to_parent, signals_held_while_spawning
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +127,10 @@ def _init_worker(recipe_values: Mapping[str, Any]) -> None:
 def _init_worker_process(recipe_values: Mapping[str, Any]) -> None:
     """Initializer of a spawned worker: quiet imports, signals left to the parent, the data."""
     warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
+    import paddle  # noqa: F401 - installs Paddle's signal handlers, replaced on the next line
+
+    leave_signals_to_parent()
     _init_worker(recipe_values)
-    leave_signals_to_parent()  # after the import of Paddle, which installs its own handlers
 
 
 def _run_job(key: str, arch: str, seed: int) -> RunRecord:
@@ -157,9 +159,9 @@ def run_jobs(jobs: Sequence[tuple[str, str, int]], recipe: Recipe, workers: int)
     others = set(multiprocessing.active_children())
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker_process,
                                                 initargs=(recipe.to_dict(),)) as pool:
-        futures = [pool.submit(_run_job, *job) for job in jobs]
-        workers_started = set(multiprocessing.active_children()) - others
         try:
+            with signals_held_while_spawning():  # the workers are started by the first submits
+                futures = [pool.submit(_run_job, *job) for job in jobs]
             for future in concurrent.futures.as_completed(futures):
                 yield future.result()
         except BaseException:  # an error, Ctrl-C, SIGTERM or the caller closing the generator
@@ -167,7 +169,7 @@ def run_jobs(jobs: Sequence[tuple[str, str, int]], recipe: Recipe, workers: int)
             # makes its manager thread fail on them), then stop the running ones: their results
             # would be lost anyway, so the caller need not wait minutes for them.
             pool.shutdown(wait=False, cancel_futures=True)
-            for process in workers_started:
+            for process in set(multiprocessing.active_children()) - others:  # this pool's workers
                 process.terminate()
             raise
 

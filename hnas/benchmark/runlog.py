@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from hnas.benchmark.recipe import Recipe
 from hnas.errors import HnasError
 from hnas.io.atomic import atomic_write_text
 
@@ -79,6 +80,18 @@ def read_runlog(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, li
     return header, records
 
 
+def with_recipe_defaults(header: Mapping[str, Any]) -> dict[str, Any]:
+    """``header`` with the recipe options it predates filled in with their defaults.
+
+    A recipe option is added with the old behaviour as its default, so a log written before
+    the option existed belongs to a build that sets it to the default.
+    """
+    filled = dict(header)
+    if isinstance(filled.get("recipe"), Mapping):
+        filled["recipe"] = _normalise(Recipe.from_dict(filled["recipe"]).to_dict())
+    return filled
+
+
 def extends(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """Whether a build with header ``new`` may continue the log of header ``old``.
 
@@ -114,6 +127,8 @@ class RunLog:
         records: list[RunRecord] = []
         if self.path.exists() and not restart:
             header, records = read_runlog(self.path)
+            if header is not None:
+                header = with_recipe_defaults(header)
             if header is not None and not extends(header, self.header):
                 changed = sorted(k for k in set(header) | set(self.header)
                                  if header.get(k) != self.header.get(k))

@@ -13,8 +13,11 @@ The train and val splits draw their digits from disjoint halves of the stratifie
 embedded-MNIST partition (``val_per_class`` held-out digits per class), so val pairs never
 share a digit image with training. Training pairs are fresh every epoch (the pair and the
 jitter are drawn from the sample's ``(seed, epoch, index)`` stream: pairing is the
-augmentation); val pair ``i`` is a fixed function of ``(pair_seed, i)``, so ``val_images``
-val pairs give a large, fixed validation set from only 1,000 held-out digits.
+augmentation). By default the seed is the training run's, so runs with different seeds train
+on different pairs; ``train_pair_seed`` fixes the pairs of every epoch for all runs, which then
+differ only in initialisation and batch order (like a fixed training set). Val pair ``i`` is a
+fixed function of ``(pair_seed, i)``, so ``val_images`` val pairs give a large, fixed
+validation set from only 1,000 held-out digits.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from hnas.data import transforms
-from hnas.data.base import DATASETS, DatasetInfo, SeededDataset, check_split
+from hnas.data.base import DATASETS, DatasetInfo, SampleKey, SeededDataset, check_split
 from hnas.data.embedded import IMAGE_SIDE, NUM_CLASSES, find_mnist_csv, load_mnist_csv, stratified_split
 from hnas.errors import HnasError
 
@@ -78,11 +81,14 @@ class MultiMnist(SeededDataset):
         val_per_class: digits per class held out for the val pairs.
         split_seed: seed of the digit partition.
         pair_seed: seed of the fixed val pairs.
+        train_pair_seed: ``None``: training pairs drawn from the run's seed (each seed its own
+            pairs); an int: the same pairs every run (per epoch), whatever its seed.
     """
 
     def __init__(self, split: str, csv_path: Path | None = None, train_images: int = 4000,
                  val_images: int = 2500, label: str = "first", offset: int = 4, jitter: int = 2,
-                 val_per_class: int = 100, split_seed: int = 0, pair_seed: int = 0) -> None:
+                 val_per_class: int = 100, split_seed: int = 0, pair_seed: int = 0,
+                 train_pair_seed: int | None = None) -> None:
         check_split(split)
         if label not in LABELS:
             raise HnasError(f"multi_mnist: unknown label rule {label!r}; known: {', '.join(LABELS)}")
@@ -104,6 +110,7 @@ class MultiMnist(SeededDataset):
         self.offset = int(offset)
         self.jitter = int(jitter)
         self.pair_seed = int(pair_seed)
+        self.train_pair_seed = None if train_pair_seed is None else int(train_pair_seed)
         classes = label_classes(label)
         names = tuple(f"{value:02d}" if classes > NUM_CLASSES else str(value) for value in range(classes))
         self.info = DatasetInfo(name="multi_mnist", num_classes=classes, in_channels=1,
@@ -111,6 +118,11 @@ class MultiMnist(SeededDataset):
 
     def __len__(self) -> int:
         return self.size
+
+    def __getitem__(self, key: int | SampleKey) -> tuple[np.ndarray, np.int64]:
+        if self.train_pair_seed is not None and isinstance(key, SampleKey):
+            key = SampleKey(key.index, self.train_pair_seed, key.epoch)  # same pairs whatever the run's seed
+        return super().__getitem__(key)
 
     def pair(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
         """The ``uint8 [28, 28]`` overlay of sample ``index`` and its label."""
@@ -136,7 +148,7 @@ class MultiMnist(SeededDataset):
 def build_multi_mnist(root: Path | None, split: str, train_images: int = 4000,
                       val_images: int = 2500, label: str = "first", offset: int = 4, jitter: int = 2,
                       val_per_class: int = 100, split_seed: int = 0,
-                      pair_seed: int = 0) -> MultiMnist:
+                      pair_seed: int = 0, train_pair_seed: int | None = None) -> MultiMnist:
     """Registry factory; ``root``, if given, is a folder holding ``mnist_5k.csv.gz``."""
     csv_path = None
     if root is not None:
@@ -146,4 +158,4 @@ def build_multi_mnist(root: Path | None, split: str, train_images: int = 4000,
     return MultiMnist(split, csv_path=csv_path, train_images=train_images, val_images=val_images,
                       label=label, offset=offset,
                       jitter=jitter, val_per_class=val_per_class, split_seed=split_seed,
-                      pair_seed=pair_seed)
+                      pair_seed=pair_seed, train_pair_seed=train_pair_seed)

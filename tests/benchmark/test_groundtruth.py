@@ -104,3 +104,16 @@ def test_more_seeds_extend_a_finished_build(tmp_path: Path) -> None:
     assert all(after[key]["accs"][:2] == before[key]["accs"] for key in before)
     with pytest.raises(HnasError, match="another build"):
         build_ground_truth(out, TINY, SPACE, n_archs=2, seeds=[1, 0])
+
+
+def test_a_log_from_before_a_recipe_option_resumes_when_the_option_keeps_its_default(tmp_path: Path) -> None:
+    out = tmp_path / "gt.json"
+    _build(out, max_runs=1)
+    progress = sibling(out, ".progress.jsonl")
+    lines = progress.read_text().splitlines()
+    header = json.loads(lines[0])
+    del header["header"]["recipe"]["zero_init_residual"]  # as written before the option existed
+    progress.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    assert _build(out).runs_done == 4
+    with pytest.raises(HnasError, match=r"another build \(differs in \['recipe'\]\)"):
+        build_ground_truth(out, TINY.replace(zero_init_residual=True), SPACE, n_archs=2, seeds=[0, 1])

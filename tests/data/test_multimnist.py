@@ -42,6 +42,19 @@ def test_val_pairs_are_fixed_and_train_pairs_change_per_epoch() -> None:
     assert np.array_equal(epoch0[0], train[SampleKey(0, 0, 0)][0])
 
 
+def test_train_pair_seed_gives_every_run_the_same_pairs_per_epoch() -> None:
+    def images(dataset: MultiMnist, seed: int, epoch: int) -> list[np.ndarray]:
+        return [dataset[SampleKey(i, seed, epoch)][0] for i in range(5)]
+
+    own = MultiMnist("train", train_images=20)
+    assert not all(np.array_equal(a, b) for a, b in zip(images(own, 0, 0), images(own, 1, 0)))
+    fixed = build_dataset("multi_mnist", None, "train", train_images=20, train_pair_seed=3)
+    run0, run1 = images(fixed, 0, 0), images(fixed, 1, 0)
+    assert all(np.array_equal(a, b) for a, b in zip(run0, run1))
+    assert all(np.array_equal(a, b) for a, b in zip(run0, images(own, 3, 0)))  # seed 3's own pairs
+    assert not all(np.array_equal(a, b) for a, b in zip(run0, images(fixed, 0, 1)))  # fresh each epoch
+
+
 def test_label_rules() -> None:
     first = MultiMnist("val", val_images=50, label="first")
     total = MultiMnist("val", val_images=50, label="sum")
