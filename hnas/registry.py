@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, Iterator, TypeVar
+import difflib
+from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 
 from hnas.errors import HnasError
 
@@ -52,3 +53,18 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._items))
+
+
+def unknown_option(given: Iterable[str], known: Sequence[str]) -> tuple[str, str] | None:
+    """The first (sorted) of ``given`` not in ``known``, with what to say about it; ``None`` if all known.
+
+    The text reads ``has no option 'x' (did you mean 'y'?); known: a, b`` and follows the
+    name of what lacks the option in the caller's message.
+    """
+    for option in sorted(given):
+        if option in known:
+            continue
+        close = difflib.get_close_matches(option, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return option, f"has no option {option!r}{hint}; known: {', '.join(known) or '(none)'}"
+    return None

@@ -10,7 +10,6 @@ A config's ``data:`` section (:class:`hnas.config.DataCfg`) is built with
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import logging
 from pathlib import Path
@@ -20,6 +19,7 @@ from hnas.config import DataCfg
 from hnas.data import cifar, embedded, imagefolder, multimnist, synthetic  # noqa: F401  (registration)
 from hnas.data.base import DATASETS, SeededDataset, check_split, describe
 from hnas.errors import HnasError
+from hnas.registry import unknown_option
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +49,11 @@ def build_dataset(name: str, root: Path | str | None, split: str, **args: Any) -
 
 def _check_args(name: str, args: Mapping[str, Any], key_prefix: str = "") -> None:
     """Raise :class:`HnasError` for the first of ``args`` that dataset ``name`` does not take."""
-    known = dataset_args(name)
-    for option in sorted(args):
-        if option in known:
-            continue
-        close = difflib.get_close_matches(option, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+    found = unknown_option(args, dataset_args(name))
+    if found is not None:
+        option, detail = found
         where = f"{key_prefix}{option}: " if key_prefix else ""
-        listing = ", ".join(known) or "(none)"
-        raise HnasError(f"{where}dataset {name!r} has no option {option!r}{hint}; known: {listing}")
+        raise HnasError(f"{where}dataset {name!r} {detail}")
 
 
 def build_split(cfg: DataCfg, split: str) -> SeededDataset:

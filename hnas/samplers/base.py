@@ -24,7 +24,6 @@ Adaptive samplers keep extra state (pools, scores) and extend :meth:`Sampler.sta
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import logging
 import random
@@ -33,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from hnas.errors import HnasError
-from hnas.registry import Registry
+from hnas.registry import Registry, unknown_option
 from hnas.search_spaces.sampling import DISTRIBUTIONS, sample_spec
 from hnas.search_spaces.spec import SpaceDef, SubnetSpec
 
@@ -149,14 +148,10 @@ def check_sampler_args(name: str, args: Mapping[str, Any]) -> None:
     The usual cause is an override of ``sampler.name`` alone: the config's ``sampler.args``,
     written for the other sampler, stay; the message says so.
     """
-    known = sampler_options(name)
-    for option in sorted(args):
-        if option in known:
-            continue
-        close = difflib.get_close_matches(option, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+    found = unknown_option(args, sampler_options(name))
+    if found is not None:
+        option, detail = found
         raise HnasError(
-            f"sampler.args.{option}: sampler {name!r} has no option {option!r}{hint}; known: "
-            f"{', '.join(known) or '(none)'}. Overriding sampler.name keeps the config's sampler.args: "
-            f"give the new sampler's args too (e.g. --sampler.args '{{}}' for its defaults)"
+            f"sampler.args.{option}: sampler {name!r} {detail}. Overriding sampler.name keeps the config's "
+            f"sampler.args: give the new sampler's args too (e.g. --sampler.args '{{}}' for its defaults)"
         )
