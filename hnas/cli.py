@@ -14,11 +14,11 @@ import argparse
 import importlib
 import logging
 import sys
-import warnings
-from typing import Sequence, TextIO
+from typing import Sequence
 
 from hnas import __version__
 from hnas.errors import USAGE_EXIT_CODE, HnasError
+from hnas.logs import configure_logging, quiet_paddle_notices
 from hnas.termination import TERMINATED_EXIT_CODE, Terminated, raise_on_sigterm
 
 #: Command modules, in the order ``hnas --help`` lists them.
@@ -50,41 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _StderrHandler(logging.StreamHandler):
-    """A stream handler on ``sys.stderr`` as it is when each record is emitted.
-
-    A handler bound to the ``sys.stderr`` of the moment would keep writing to a replaced and
-    closed stream (``contextlib.redirect_stderr``, pytest's capture) after ``main`` returns.
-    """
-
-    @property  # type: ignore[override]
-    def stream(self) -> TextIO:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: TextIO) -> None:
-        pass  # always the current sys.stderr
-
-
-def configure_logging(verbose: bool) -> None:
-    """Log to stderr with the hnas format, replacing any root handler.
-
-    ``force`` removes the root handler that importing Paddle installs, which would otherwise
-    turn :func:`logging.basicConfig` into a no-op; a handler set here first also keeps Paddle
-    from adding its own when a command imports it later.
-    """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        handlers=[_StderrHandler()],
-        force=True,
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    # Importing Paddle warns that ccache is missing, which only matters for compiling C++ ops.
-    warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
+    quiet_paddle_notices()
     parser = build_parser()
     # Commands that set ``accepts_overrides`` (``hnas train``) receive the arguments argparse
     # does not know (``--optim.lr 0.1``, ``epochs=3``) as ``args.overrides``; for every other
@@ -95,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         args.overrides = [*args.overrides, *unknown]
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that record their command line
-    configure_logging(args.verbose)
+    configure_logging(logging.DEBUG if args.verbose else logging.INFO)
     if getattr(args, "imports_paddle", False):
         import paddle  # noqa: F401 - installs Paddle's C++ signal handlers, whose SIGTERM one we replace
 

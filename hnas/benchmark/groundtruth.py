@@ -20,7 +20,6 @@ import os
 import platform
 import random
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -33,6 +32,7 @@ from hnas.benchmark.runlog import RunLog, RunRecord
 from hnas.errors import HnasError
 from hnas.evaluation.reporter import ProgressReporter
 from hnas.io.atomic import atomic_write_text
+from hnas.logs import configure_logging, quiet_paddle_notices
 from hnas.proxies.flops import count_flops, count_params
 from hnas.search_spaces.sampling import sample_codes
 from hnas.search_spaces.spec import SpaceDef, decode
@@ -125,11 +125,16 @@ def _init_worker(recipe_values: Mapping[str, Any]) -> None:
 
 
 def _init_worker_process(recipe_values: Mapping[str, Any]) -> None:
-    """Initializer of a spawned worker: quiet imports, signals left to the parent, the data."""
-    warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
-    import paddle  # noqa: F401 - installs Paddle's signal handlers, replaced on the next line
+    """Initializer of a spawned worker: quiet imports, signals left to the parent, the data.
+
+    The worker logs warnings and errors only, in the parent's format: its info lines (the
+    data loading) would repeat the parent's.
+    """
+    quiet_paddle_notices()
+    import paddle  # noqa: F401 - installs Paddle's signal handlers and a root log handler, replaced next
 
     leave_signals_to_parent()
+    configure_logging(logging.WARNING)
     _init_worker(recipe_values)
 
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from hnas.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
 
 TINY_ARGS = ["--data", "synthetic", "--data-arg", "num_images=16", "--data-arg", "in_channels=1",
              "--data-arg", "image_size=28", "--batch-size", "4", "--max-train-batches", "1"]
@@ -54,3 +59,22 @@ def test_report_errors_are_usage_errors(tmp_path: Path, capsys) -> None:
     assert main(["bench", "report", "--ground-truth", str(truth), "--methods", "flops,bogus"]) == 2
     assert "unknown method(s) ['bogus']" in capsys.readouterr().err
     assert main(["bench", "report", "--ground-truth", str(truth), "--seeds", "0"]) == 2
+
+
+def _build_subprocess(out: Path, workers: int) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "hnas", "bench", "build", "--n-archs", "2", "--seeds", "2",
+               "--workers", str(workers), "--out", str(out), *TINY_ARGS]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_parallel_build_equals_a_serial_one_and_its_workers_log_like_the_parent(tmp_path: Path) -> None:
+    serial = _build_subprocess(tmp_path / "serial.json", workers=1)
+    parallel = _build_subprocess(tmp_path / "parallel.json", workers=2)
+    for result in (serial, parallel):
+        assert result.returncode == 0, result.stderr
+    # Every run depends only on its arch, seed and recipe, whichever process trains it.
+    assert (tmp_path / "parallel.json").read_text() == (tmp_path / "serial.json").read_text()
+    for line in parallel.stderr.splitlines():
+        assert not line.startswith("["), f"a line in Paddle's log format: {line}"  # "[date] [INFO] file.py:N"
+        assert "always track global mean" not in line and "warnings.warn" not in line, line
