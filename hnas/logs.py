@@ -36,8 +36,10 @@ class _StderrHandler(logging.StreamHandler):
         pass  # always the current sys.stderr
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+def configure_logging(level: int = logging.INFO, prefix: str = "") -> None:
     """Log to stderr with the hnas format from ``level`` up, replacing any root handler.
+
+    ``prefix`` goes before each logger name, e.g. the job a worker process is running.
 
     ``force`` removes the root handler that importing Paddle installs, which would otherwise
     turn :func:`logging.basicConfig` into a no-op; a handler set here first also keeps Paddle
@@ -45,7 +47,7 @@ def configure_logging(level: int = logging.INFO) -> None:
     """
     logging.basicConfig(
         level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=f"%(asctime)s %(levelname)s {prefix}%(name)s: %(message)s",
         datefmt="%H:%M:%S",
         handlers=[_StderrHandler()],
         force=True,

@@ -12,10 +12,8 @@ Outputs, next to each other (``OUT`` = e.g. ``benchmarks/minibench/ground_truth.
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import logging
-import multiprocessing
 import os
 import platform
 import random
@@ -32,11 +30,10 @@ from hnas.benchmark.runlog import RunLog, RunRecord
 from hnas.errors import HnasError
 from hnas.evaluation.reporter import ProgressReporter
 from hnas.io.atomic import atomic_write_text
-from hnas.logs import configure_logging, quiet_paddle_notices
 from hnas.proxies.flops import count_flops, count_params
 from hnas.search_spaces.sampling import sample_codes
 from hnas.search_spaces.spec import SpaceDef, decode
-from hnas.termination import leave_signals_to_parent, signals_held_while_spawning
+from hnas.workers import run_in_processes
 
 logger = logging.getLogger(__name__)
 
@@ -124,20 +121,6 @@ def _init_worker(recipe_values: Mapping[str, Any]) -> None:
     _WORKER_STATE["data"] = load_bench_data(recipe)
 
 
-def _init_worker_process(recipe_values: Mapping[str, Any]) -> None:
-    """Initializer of a spawned worker: quiet imports, signals left to the parent, the data.
-
-    The worker logs warnings and errors only, in the parent's format: its info lines (the
-    data loading) would repeat the parent's.
-    """
-    quiet_paddle_notices()
-    import paddle  # noqa: F401 - installs Paddle's signal handlers and a root log handler, replaced next
-
-    leave_signals_to_parent()
-    configure_logging(logging.WARNING)
-    _init_worker(recipe_values)
-
-
 def _run_job(key: str, arch: str, seed: int) -> RunRecord:
     from hnas.benchmark.standalone import train_standalone
 
@@ -151,32 +134,17 @@ def run_jobs(jobs: Sequence[tuple[str, str, int]], recipe: Recipe, workers: int)
     """Train every ``(key, arch, seed)`` job; yields records as they finish.
 
     With ``workers > 1`` the jobs run in that many spawned processes, each single-threaded
-    (``OMP_NUM_THREADS=1``) and each loading the data once; results are identical to a serial
-    run because every run depends only on its arch, seed and recipe.
+    (``OMP_NUM_THREADS=1``) and each loading the data once (:func:`hnas.workers.run_in_processes`).
+    A run depends only on its arch, seed, recipe and the number of CPU threads, so the results
+    equal a serial run's under Paddle's default of one thread (``OMP_NUM_THREADS`` unset or 1);
+    a serial run with more threads differs as much as another seed would.
     """
     if workers <= 1:
         _init_worker(recipe.to_dict())
         for job in jobs:
             yield _run_job(*job)
         return
-    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the spawned workers
-    context = multiprocessing.get_context("spawn")
-    others = set(multiprocessing.active_children())
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker_process,
-                                                initargs=(recipe.to_dict(),)) as pool:
-        try:
-            with signals_held_while_spawning():  # the workers are started by the first submits
-                futures = [pool.submit(_run_job, *job) for job in jobs]
-            for future in concurrent.futures.as_completed(futures):
-                yield future.result()
-        except BaseException:  # an error, Ctrl-C, SIGTERM or the caller closing the generator
-            # Drop the queued jobs through the executor (cancelling their futures here instead
-            # makes its manager thread fail on them), then stop the running ones: their results
-            # would be lost anyway, so the caller need not wait minutes for them.
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in set(multiprocessing.active_children()) - others:  # this pool's workers
-                process.terminate()
-            raise
+    yield from run_in_processes(_run_job, jobs, workers, initializer=_init_worker, initargs=(recipe.to_dict(),))
 
 
 # --- the build --------------------------------------------------------------------------

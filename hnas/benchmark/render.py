@@ -110,7 +110,9 @@ def markdown_report(report: Report, command: str) -> str:
         "ceiling.",
         f"Supernets: seeds {list(settings.seeds)}, each evaluated on "
         f"{'all' if settings.val_images is None else settings.val_images} val images with BN recalibration "
-        f"({settings.recal_batches} × {settings.recal_batch_size} images) per arch.",
+        f"({settings.recal_batches} × {settings.recal_batch_size} images) per arch"
+        + (f"; trained {settings.workers} at a time, one CPU thread each (time / run is measured under that "
+           "sharing)." if settings.workers > 1 else "."),
         "",
         markdown_table(report),
         "",
@@ -133,7 +135,7 @@ def report_json(report: Report, command: str) -> dict:
         "settings": {"config": None if settings.config is None else str(settings.config),
                      "seeds": list(settings.seeds), "overrides": list(settings.overrides),
                      "val_images": settings.val_images, "recal_batches": settings.recal_batches,
-                     "recal_batch_size": settings.recal_batch_size},
+                     "recal_batch_size": settings.recal_batch_size, "workers": settings.workers},
         "methods": [
             {"name": score.method.name, "description": score.method.description,
              "kind": "prior" if score.method.is_prior else "supernet",

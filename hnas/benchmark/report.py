@@ -24,7 +24,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -35,6 +35,8 @@ from hnas.evaluation.ranking import DEFAULT_TOP_K, RankReport, rank_metrics
 from hnas.evaluation.reporter import ProgressReporter
 from hnas.io.archs import write_arch_file
 from hnas.io.atomic import atomic_write_text
+from hnas.logs import configure_logging
+from hnas.workers import run_in_processes
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,9 @@ class ReportSettings:
         recal_batch_size: images per recalibration batch.
         top_k: top-k sizes for the precision columns.
         restart: discard earlier runs in ``runs_dir`` of the methods being run.
+        workers: supernet runs trained at a time, each in a single-threaded CPU process
+            (:func:`hnas.workers.run_in_processes`); 1 trains them one after the other in this
+            process. A run's result does not depend on it (Paddle's default is one thread).
     """
 
     config: Path | None = None
@@ -70,6 +75,7 @@ class ReportSettings:
     recal_batch_size: int = 64
     top_k: tuple[float, ...] = DEFAULT_TOP_K
     restart: bool = False
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
@@ -78,6 +84,8 @@ class ReportSettings:
             raise HnasError("recal_batches and recal_batch_size must be >= 1")
         if self.val_images is not None and self.val_images < 1:
             raise HnasError(f"val_images must be >= 1 or unset, got {self.val_images}")
+        if self.workers < 1:
+            raise HnasError(f"workers must be >= 1, got {self.workers}")
 
 
 @dataclass(frozen=True)
@@ -308,7 +316,10 @@ def check_methods(methods: Sequence[Method], truth: GroundTruth, settings: Repor
     """Resolve every supernet config up front, so a bad setting fails before any training."""
     for method in methods:
         if not method.is_prior:
-            supernet_config(method, settings.seeds[0], truth, settings)
+            cfg = supernet_config(method, settings.seeds[0], truth, settings)
+            if settings.workers > 1 and cfg.device != "cpu":
+                raise HnasError(f"method {method.name!r} trains on device {cfg.device!r}: parallel workers "
+                                "are CPU processes; run one supernet at a time on a GPU (--workers 1)")
 
 
 def build_report(truth: GroundTruth, methods: Sequence[Method], settings: ReportSettings) -> Report:
@@ -325,11 +336,34 @@ def build_report(truth: GroundTruth, methods: Sequence[Method], settings: Report
             done += 1
             logger.info("[%d/%d] prior %s on %d archs", done, runs, method.name, len(truth.entries))
             report.scores.append(score_prior(method, truth, settings))
-            continue
-        seed_runs = []
-        for seed in settings.seeds:
-            done += 1
-            logger.info("[%d/%d] supernet %s, seed %d", done, runs, method.name, seed)
-            seed_runs.append(train_and_evaluate(method, seed, truth, settings))
-        report.scores.append(MethodScore(method, tuple(seed_runs)))
+    supernets = [method for method in methods if not method.is_prior]
+    jobs = [(method, seed) for method in supernets for seed in settings.seeds]
+    finished: dict[tuple[str, int], RunScore] = {}
+    for name, score in _supernet_runs(jobs, truth, settings):
+        done += 1
+        finished[(name, score.seed)] = score
+        logger.info("[%d/%d] supernet %s, seed %d finished", done, runs, name, score.seed)
+    for method in supernets:
+        report.scores.append(MethodScore(method, tuple(finished[(method.name, seed)] for seed in settings.seeds)))
     return report
+
+
+def _supernet_runs(jobs: Sequence[tuple[Method, int]], truth: GroundTruth,
+                   settings: ReportSettings) -> Iterator[tuple[str, RunScore]]:
+    """``(method name, run)`` of every ``(method, seed)`` job, as the runs finish."""
+    if settings.workers == 1:
+        for method, seed in jobs:
+            logger.info("supernet %s, seed %d", method.name, seed)
+            yield method.name, train_and_evaluate(method, seed, truth, settings)
+        return
+    logger.info("%d supernet runs, %d at a time in single-threaded processes", len(jobs), settings.workers)
+    worker_jobs = [(method, seed, str(truth.path), settings) for method, seed in jobs]
+    yield from run_in_processes(_supernet_job, worker_jobs, settings.workers)
+
+
+def _supernet_job(method: Method, seed: int, truth_path: str, settings: ReportSettings) -> tuple[str, RunScore]:
+    """One supernet run in a worker process; its log lines name the run."""
+    from hnas.benchmark.truth import read_ground_truth
+
+    configure_logging(logging.INFO, prefix=f"{method.name}/seed{seed} ")
+    return method.name, train_and_evaluate(method, seed, read_ground_truth(truth_path), settings)

@@ -108,6 +108,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--runs-dir", type=Path, metavar="DIR",
                         help=f"supernet checkpoints and predictions (default: {REPORT_RUNS}; with --quick "
                              f"{REPORT_RUNS}_quick)")
+    report.add_argument("--workers", type=int, default=2,
+                        help="supernet runs trained at a time, each in a single-threaded CPU process; 1: one "
+                             "after the other in this process (same results; default: 2)")
     report.add_argument("--restart", action="store_true",
                         help="retrain the selected methods instead of reusing or resuming earlier runs")
     report.add_argument("--quick", action="store_true",
@@ -214,7 +217,7 @@ def run_report(args: argparse.Namespace) -> int:
     settings = ReportSettings(config=args.config, runs_dir=runs_dir, seeds=tuple(range(seeds)),
                               overrides=tuple(overrides), val_images=val_images, recal_batches=recal,
                               recal_batch_size=args.recal_batch_size,
-                              restart=args.restart)
+                              restart=args.restart, workers=args.workers)
     report = build_report(truth, methods, settings)
     command = "hnas " + " ".join(shlex.quote(part) for part in args.argv)
     for path in write_report(report, out_dir, command):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,8 @@ def test_settings_checks() -> None:
         ReportSettings(seeds=())
     with pytest.raises(HnasError, match="val_images"):
         ReportSettings(val_images=0)
+    with pytest.raises(HnasError, match="workers"):
+        ReportSettings(workers=0)
     assert Method("x", "y", prior="flops").is_prior
 
 
@@ -164,3 +167,24 @@ def test_verdict_flags_a_supernet_at_chance(tmp_path: Path, truth) -> None:
     text = verdict(report)
     assert mean is not None and 0 <= mean <= 1
     assert ("has not learned" in text) == (mean < 2 / truth.space.num_classes)
+
+
+@pytest.mark.skipif(os.environ.get("OMP_NUM_THREADS", "1") != "1",
+                    reason="a serial run here uses more CPU threads than the workers' one, which changes results")
+def test_runs_in_worker_processes_equal_serial_runs(tmp_path: Path, truth) -> None:
+    methods = [*select_methods(["flops"]), UNIFORM, *select_methods(["sandwich"])]
+    serial = build_report(truth, methods, settings_for(tmp_path / "serial", seeds=(0, 1)))
+    parallel = build_report(truth, methods, settings_for(tmp_path / "parallel", seeds=(0, 1), workers=2))
+    assert [score.method.name for score in parallel.scores] == ["flops", "uniform", "sandwich"]
+    for one, other in zip(serial.scores, parallel.scores):
+        assert [run.seed for run in other.runs] == [run.seed for run in one.runs]  # in seed order
+        for run, twin in zip(one.runs, other.runs):
+            assert load_scores(twin.pred_path) == load_scores(run.pred_path)
+            assert twin.metrics == run.metrics
+    assert (tmp_path / "parallel" / "runs" / "sandwich" / "seed1" / "result.json").is_file()
+
+
+def test_parallel_workers_refuse_a_gpu_config(tmp_path: Path, truth) -> None:
+    with pytest.raises(HnasError, match="device 'gpu'.*--workers 1"):
+        build_report(truth, [UNIFORM], settings_for(tmp_path, "device=gpu", workers=2))
+    assert not (tmp_path / "runs").exists()
