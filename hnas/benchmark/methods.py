@@ -51,6 +51,8 @@ _SANDWICH_RANK_PAIR = ("sampler.name=sandwich", "sampler.args.num_random=0", "sa
 METHODS: tuple[Method, ...] = (
     Method("flops", "FLOPs prior (more FLOPs ranks higher)", prior="flops"),
     Method("params", "parameter-count prior", prior="params"),
+    Method("depth", "depth prior (more active residual blocks ranks higher)", prior="depth"),
+    Method("width", "width prior (wider convs rank higher)", prior="width"),
     Method("zen", "ZenScore prior (4 repeats x 8 images)", prior="zen", prior_args=ZEN_ARGS),
     Method("uniform", "single path, one uniform random subnet per step (SPOS)",
            overrides=("sampler.name=uniform", "sampler.args={distribution: uniform, num_subnets: 1}")),

@@ -77,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report = actions.add_parser(
         "report",
         help="score the priors and supernet recipes against the ground truth, side by side",
-        description=("Score the FLOPs, params and ZenScore priors and supernets trained with each "
+        description=("Score the FLOPs, params, depth, width and ZenScore priors and supernets trained with each "
                      "recipe (uniform single path, sandwich, sandwich + FLOPs / ZenScore rank loss, "
                      "sandwich + AlphaNet) against the ground truth: Kendall tau, Pearson, Spearman, "
                      "top-k precision and wall time. Supernets train on the ground truth's data from "
@@ -169,23 +169,34 @@ def run_noise(args: argparse.Namespace) -> int:
     print(f"runs: {len(records)}/{total}; archs with all {len(seeds)} seeds: {len(accs)}/{len(header['archs'])}")
     ceiling = noise_ceiling(accs)
     print(ceiling.summary())
-    print(f"FLOPs prior: Kendall tau {flops_tau(header, accs):.3f} between FLOPs and mean acc")
+    taus = ", ".join(f"{name} {tau:+.3f}" for name, tau in prior_taus(header, accs).items())
+    print(f"priors vs mean acc (Kendall tau; + means more of it ranks higher): {taus}")
     print(json.dumps(ceiling.to_dict()))
     return 0
 
 
-def flops_tau(header: dict, accs: dict[str, list[float]]) -> float:
-    """Kendall tau between analytic FLOPs and seed-mean accuracy of the finished archs."""
+#: The training-free priors ``hnas bench noise`` scores against the finished archs' mean accuracy.
+NOISE_PRIORS: tuple[str, ...] = ("flops", "params", "depth", "width")
+
+
+def prior_taus(header: dict, accs: dict[str, list[float]]) -> dict[str, float]:
+    """Kendall tau between each of :data:`NOISE_PRIORS` and the seed-mean accuracy of the finished archs.
+
+    They show what the recipe rewards (e.g. a strongly negative ``depth``: shallow archs train
+    faster in a short schedule).
+    """
     from scipy import stats
 
-    from hnas.proxies.flops import count_flops
+    from hnas.proxies.registry import PROXIES
     from hnas.search_spaces.spaces import resolve_space
     from hnas.search_spaces.spec import decode
 
     space = resolve_space(header["recipe"]["space"])
     keys = sorted(accs)
-    flops = [count_flops(space, decode(header["archs"][key], space)) for key in keys]
-    return float(stats.kendalltau(flops, [sum(accs[key]) / len(accs[key]) for key in keys])[0])
+    specs = [decode(header["archs"][key], space) for key in keys]
+    means = [sum(accs[key]) / len(accs[key]) for key in keys]
+    return {name: float(stats.kendalltau([PROXIES.get(name)(space, spec) for spec in specs], means)[0])
+            for name in NOISE_PRIORS}
 
 
 def run_report(args: argparse.Namespace) -> int:

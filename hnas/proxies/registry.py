@@ -32,6 +32,20 @@ def params_prior(space: SpaceDef, spec: SubnetSpec) -> float:
     return float(count_params(space, spec))
 
 
+@PROXIES.register("depth")
+def depth_prior(space: SpaceDef, spec: SubnetSpec) -> float:
+    """Active residual blocks over all stages: the deeper, the higher."""
+    return float(sum(spec.depths))
+
+
+@PROXIES.register("width")
+def width_prior(space: SpaceDef, spec: SubnetSpec) -> float:
+    """Mean width ratio of the subnet's convs (each stage's output and every active block's first
+    conv, as fractions of their full width): the wider, the higher. Independent of depth."""
+    codes = [*spec.out_codes, *(code for stage in spec.mid_codes for code in stage)]
+    return float(sum(space.width_ratios[code - 1] for code in codes) / len(codes))
+
+
 @PROXIES.register("zen")
 def zen_prior(space: SpaceDef, spec: SubnetSpec, **settings: Any) -> float:
     """Mean ZenScore; ``settings`` are :func:`~hnas.proxies.zen_score.zen_score` options

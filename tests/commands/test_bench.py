@@ -27,6 +27,7 @@ def test_build_then_noise(tmp_path: Path, capsys) -> None:
     assert main(["bench", "noise", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "archs with all 2 seeds: 3/3" in printed and "Kendall tau" in printed
+    assert "priors vs mean acc" in printed and all(f"{name} " in printed for name in ("flops", "depth", "width"))
 
 
 def test_noise_without_a_build_is_a_usage_error(tmp_path: Path, capsys) -> None:

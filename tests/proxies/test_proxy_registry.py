@@ -25,7 +25,20 @@ def test_prior_is_a_float_ordering_largest_above_smallest(name: str) -> None:
 
 
 def test_registry_lists_the_documented_priors() -> None:
-    assert PROXIES.names() == ["flops", "params", "zen"]
+    assert sorted(PROXIES.names()) == ["depth", "flops", "params", "width", "zen"]
     assert PROXIES.get("flops")(MICRO, max_spec(MICRO)) == float(count_flops(MICRO, max_spec(MICRO)))
-    with pytest.raises(HnasError, match="flops, params, zen"):
+    with pytest.raises(HnasError, match="unknown proxy 'synflow'"):
         PROXIES.get("synflow")
+
+
+def test_depth_counts_active_blocks_and_width_ignores_depth() -> None:
+    space = SPACES.get("resnet48_tiny")
+    shallow = min_spec(space)
+    last = shallow.out_codes[0]
+    deep = dataclasses.replace(shallow, depths=tuple(max(choices) for choices in space.depth_choices),
+                               mid_codes=tuple((last,) * max(choices) for choices in space.depth_choices))
+    assert PROXIES.get("depth")(space, shallow) == float(sum(shallow.depths))
+    assert PROXIES.get("depth")(space, deep) > PROXIES.get("depth")(space, shallow)
+    assert PROXIES.get("width")(space, deep) == pytest.approx(PROXIES.get("width")(space, shallow))  # more blocks
+    assert PROXIES.get("width")(space, shallow) == pytest.approx(space.width_ratios[last - 1])
+    assert PROXIES.get("width")(space, max_spec(space)) == 1.0
