@@ -1,8 +1,9 @@
 """Log output of every ``hnas`` process: one format on stderr, Paddle's notices left out.
 
-The CLI calls :func:`configure_logging` once; a spawned worker (``hnas bench build``) calls
-it again at ``WARNING``, so its output has the parent's format and does not repeat the
-parent's progress lines. :func:`quiet_paddle_notices` drops the warnings Paddle emits on
+The CLI calls :func:`configure_logging` once; a spawned worker (:mod:`hnas.workers`) calls it
+again in the parent's format: at ``WARNING`` for ``hnas bench build``, whose workers would
+repeat the parent's progress lines, and at ``INFO`` with the run's name as a prefix for the
+supernet runs of ``hnas bench report``. :func:`quiet_paddle_notices` drops the warnings Paddle emits on
 import and on every training-mode BatchNorm call, which tell the user nothing to act on.
 """
 
