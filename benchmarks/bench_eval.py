@@ -54,10 +54,9 @@ from hnas.evaluation.evaluate import evaluate_archs  # noqa: E402
 from hnas.evaluation.progress import ProgressLog  # noqa: E402
 from hnas.io.archs import load_arch_file  # noqa: E402
 from hnas.io.atomic import atomic_write_text  # noqa: E402
+from hnas.search_spaces.resnet.supernet import ResNetSupernet  # noqa: E402
 from hnas.search_spaces.sampling import sample_codes  # noqa: E402
 from hnas.search_spaces.spaces import SPACES  # noqa: E402
-from hnas.search_spaces.spec import decode  # noqa: E402
-from hnas.search_spaces.supernet import ResNetSupernet  # noqa: E402
 
 DEFAULT_DATA = REPO / ".." / "shared" / "data" / "CVPR_2022_NAS_Track1_test.json"
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "bench_eval.json"
@@ -97,7 +96,7 @@ def rss_mb() -> float:
 
 def make_supernet() -> ResNetSupernet:
     paddle.seed(0)
-    net = ResNetSupernet(SPACES.get(SPACE))
+    net = SPACES.get(SPACE).build_supernet()
     net.eval()
     return net
 
@@ -126,7 +125,7 @@ def pure_forward_seconds(net: ResNetSupernet, specs: list[Any], val: list[Any], 
 
 def overhead(args: argparse.Namespace, codes: list[str], mode: str, folder: Path) -> dict[str, Any]:
     space = SPACES.get(SPACE)
-    archs = {f"arch{i}": (code, decode(code, space)) for i, code in enumerate(codes)}
+    archs = {f"arch{i}": (code, space.decode(code)) for i, code in enumerate(codes)}
     specs = [spec for _, spec in archs.values()]
     recal_batches = args.recal_batches if mode == "reset" else 0
     data = load_eval_data(
@@ -210,7 +209,7 @@ def parallelism(args: argparse.Namespace, codes: list[str], folder: Path) -> dic
 def memory(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     space = SPACES.get(SPACE)
     codes = sample_codes(space, args.memory_archs, seed=1, distribution="competition")
-    archs = {f"arch{i}": (code, decode(code, space)) for i, code in enumerate(codes)}
+    archs = {f"arch{i}": (code, space.decode(code)) for i, code in enumerate(codes)}
     data = load_eval_data(
         build_dataset("embedded_mnist", None, "val"), None, args.memory_val_images, 0, 1, args.batch_size, seed=0
     )

@@ -41,9 +41,8 @@ import paddle  # noqa: E402
 from hnas.io.archs import ArchEntry, load_arch_file  # noqa: E402
 from hnas.io.atomic import atomic_write_text  # noqa: E402
 from hnas.proxies.flops import count_flops, count_params  # noqa: E402
+from hnas.search_spaces.resnet import ResNetSpace, ResNetSpec  # noqa: E402
 from hnas.search_spaces.spaces import SPACES  # noqa: E402
-from hnas.search_spaces.spec import SpaceDef, SubnetSpec, decode  # noqa: E402
-from hnas.search_spaces.standalone import build_standalone  # noqa: E402
 
 DEFAULT_DATA = REPO / ".." / "shared" / "data" / "CVPR_2022_NAS_Track1_test.json"
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "bench_flops.json"
@@ -72,7 +71,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def time_analytic(space: SpaceDef, spec: SubnetSpec) -> tuple[int, float, float]:
+def time_analytic(space: ResNetSpace, spec: ResNetSpec) -> tuple[int, float, float]:
     """FLOPs of ``spec``, the time of the first call and the median of warm repeats."""
     with gc_paused():
         start = time.perf_counter()
@@ -86,11 +85,11 @@ def time_analytic(space: SpaceDef, spec: SubnetSpec) -> tuple[int, float, float]
     return flops, first, statistics.median(repeats)
 
 
-def time_paddle(space: SpaceDef, spec: SubnetSpec) -> tuple[int, int, float, float]:
+def time_paddle(space: ResNetSpace, spec: ResNetSpec) -> tuple[int, int, float, float]:
     """``paddle.flops`` and parameter sum of the built network, build time and flops time."""
     resolution = space.resolutions[0]
     start = time.perf_counter()
-    model = build_standalone(space, spec)
+    model = space.build_standalone(spec)
     build_seconds = time.perf_counter() - start
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
@@ -101,7 +100,7 @@ def time_paddle(space: SpaceDef, spec: SubnetSpec) -> tuple[int, int, float, flo
     return flops, params, build_seconds, flops_seconds
 
 
-def time_compare(space: SpaceDef, entries: list[ArchEntry]) -> dict[str, Any]:
+def time_compare(space: ResNetSpace, entries: list[ArchEntry]) -> dict[str, Any]:
     """Analytic vs paddle FLOPs and params on ``entries``: equality and per-arch times."""
     rows = []
     for entry in entries:
@@ -143,13 +142,13 @@ def time_compare(space: SpaceDef, entries: list[ArchEntry]) -> dict[str, Any]:
     }
 
 
-def time_all(space: SpaceDef, entries: list[ArchEntry]) -> dict[str, Any]:
+def time_all(space: ResNetSpace, entries: list[ArchEntry]) -> dict[str, Any]:
     """Analytic FLOPs of every entry, from parsed specs and from the code strings."""
     start = time.perf_counter()
     flops = [count_flops(space, entry.spec) for entry in entries]
     seconds = time.perf_counter() - start
     start = time.perf_counter()
-    from_codes = [count_flops(space, decode(entry.arch, space)) for entry in entries]
+    from_codes = [count_flops(space, space.decode(entry.arch)) for entry in entries]
     seconds_with_decode = time.perf_counter() - start
     assert from_codes == flops
     return {

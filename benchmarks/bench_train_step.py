@@ -41,10 +41,10 @@ import paddle  # noqa: E402
 import paddle.nn.functional as F  # noqa: E402
 
 from hnas.io.atomic import atomic_write_text  # noqa: E402
+from hnas.search_spaces.resnet import ResNetSpec  # noqa: E402
+from hnas.search_spaces.resnet.supernet import ResNetSupernet  # noqa: E402
 from hnas.search_spaces.sampling import sample_spec  # noqa: E402
 from hnas.search_spaces.spaces import SPACES  # noqa: E402
-from hnas.search_spaces.spec import SubnetSpec, encode, max_spec, min_spec  # noqa: E402
-from hnas.search_spaces.supernet import ResNetSupernet  # noqa: E402
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "bench_train_step.json"
 RATIO_GOAL = 1.15
@@ -82,7 +82,7 @@ def _timed(step: Callable[[], None]) -> float:
     return time.perf_counter() - started
 
 
-def compare_subnet(supernet: ResNetSupernet, spec: SubnetSpec, images: paddle.Tensor,
+def compare_subnet(supernet: ResNetSupernet, spec: ResNetSpec, images: paddle.Tensor,
                    labels: paddle.Tensor, repeats: int) -> dict[str, Any]:
     """Median step times of the supernet (``spec`` applied) and of ``export(spec)``."""
     supernet.apply(spec)
@@ -102,7 +102,7 @@ def compare_subnet(supernet: ResNetSupernet, spec: SubnetSpec, images: paddle.Te
             times[name].append(_timed(steps[name]))
     median = {name: statistics.median(values) for name, values in times.items()}
     return {
-        "arch": encode(spec, supernet.space),
+        "arch": supernet.space.encode(spec),
         "supernet_ms": 1000 * median["supernet"],
         "standalone_ms": 1000 * median["standalone"],
         "ratio": median["supernet"] / median["standalone"],
@@ -132,10 +132,10 @@ def main() -> None:
     paddle.seed(args.seed)
     space = SPACES.get(args.space)
     rng = random.Random(args.seed)
-    specs = [max_spec(space), min_spec(space)] + [sample_spec(space, rng) for _ in range(args.random_subnets)]
+    specs = [space.max_spec(), space.min_spec()] + [sample_spec(space, rng) for _ in range(args.random_subnets)]
     images = paddle.randn([args.batch, space.in_channels, space.resolutions[0], space.resolutions[0]])
     labels = paddle.randint(0, space.num_classes, [args.batch])
-    supernet = ResNetSupernet(space)
+    supernet = space.build_supernet()
     rows = []
     for spec in specs:
         row = compare_subnet(supernet, spec, images, labels, args.repeats)

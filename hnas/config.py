@@ -372,7 +372,7 @@ def save_config(cfg: Any, path: str | os.PathLike[str]) -> None:
 
 @dataclass(frozen=True)
 class SpaceCfg:
-    """Which search space to use (a ``SPACES`` name) and field overrides of its ``SpaceDef``."""
+    """Which search space to use (a ``SPACES`` name) and field overrides of its ``SearchSpace``."""
 
     name: str = "resnet48_tiny"
     overrides: dict[str, Any] = field(default_factory=dict)

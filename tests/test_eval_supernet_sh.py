@@ -16,7 +16,6 @@ import pytest
 from hnas.cli import main
 from hnas.search_spaces.sampling import sample_codes
 from hnas.search_spaces.spaces import SPACES
-from hnas.search_spaces.supernet import ResNetSupernet
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["--val-images", "32", "--batch-size", "32", "--bn-recal", "none"]
@@ -28,7 +27,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     paddle.seed(0)
     space = SPACES.get("resnet48_tiny")
     weights = folder / "supernet.pdparams"
-    paddle.save(ResNetSupernet(space).state_dict(), str(weights))
+    paddle.save(space.build_supernet().state_dict(), str(weights))
     codes = sample_codes(space, 16, seed=2, distribution="competition")
     arch_file = folder / "test.json"
     arch_file.write_text(json.dumps({f"arch{i}": {"acc": 0.0, "arch": c} for i, c in enumerate(codes, start=1)}))

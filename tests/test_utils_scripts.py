@@ -11,7 +11,6 @@ import paddle
 import pytest
 
 from hnas.search_spaces.spaces import SPACES
-from hnas.search_spaces.supernet import ResNetSupernet
 
 UTILS = Path(__file__).resolve().parents[1] / "utils"
 LARGEST = "1558511111111111111111111111111111111111111111111111"
@@ -55,7 +54,7 @@ def test_distance_calc_prints_the_distance_and_draws_a_histogram(tmp_path: Path,
 
 def test_convert_model_converts_and_refuses_its_input(tmp_path: Path, monkeypatch, capsys) -> None:
     single = tmp_path / "single.pdparams"
-    paddle.save(ResNetSupernet(SPACES.get("resnet48_tiny")).state_dict(), str(single))
+    paddle.save(SPACES.get("resnet48_tiny").build_supernet().state_dict(), str(single))
     multi = tmp_path / "multi.pdparams"
     assert run_script("convert_model.py", str(single), str(multi), "--to", "multi", monkeypatch=monkeypatch) == 0
     assert "single -> multi-GPU" in capsys.readouterr().out

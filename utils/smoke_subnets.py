@@ -11,9 +11,8 @@ import random
 
 import paddle
 
-from hnas.search_spaces import SPACES, max_spec, min_spec
+from hnas.search_spaces import SPACES
 from hnas.search_spaces.sampling import sample_spec
-from hnas.search_spaces.standalone import build_standalone
 
 
 def main() -> None:
@@ -28,9 +27,9 @@ def main() -> None:
     paddle.seed(args.seed)
     space = SPACES.get(args.space)
     rng = random.Random(args.seed)
-    specs = [max_spec(space), min_spec(space)] + [sample_spec(space, rng) for _ in range(max(args.n - 2, 0))]
+    specs = [space.max_spec(), space.min_spec()] + [sample_spec(space, rng) for _ in range(max(args.n - 2, 0))]
     for spec in specs[: args.n]:
-        model = build_standalone(space, spec)
+        model = space.build_standalone(spec)
         model.eval()
         images = paddle.randn([args.batch_size, space.in_channels, spec.resolution, spec.resolution])
         with paddle.no_grad():

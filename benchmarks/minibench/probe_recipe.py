@@ -41,7 +41,6 @@ def _run(key: str, arch: str, seed: int, recipe_values: dict[str, Any], space_ch
 
     from hnas.benchmark.recipe import Recipe
     from hnas.benchmark.standalone import load_bench_data, train_standalone
-    from hnas.search_spaces.spec import decode
 
     paddle.set_device("cpu")
     recipe = Recipe.from_dict(recipe_values)
@@ -52,7 +51,7 @@ def _run(key: str, arch: str, seed: int, recipe_values: dict[str, Any], space_ch
             data = dataclasses.replace(data, space=dataclasses.replace(data.space, **changes))
         _STATE["data"] = data
     data = _STATE["data"]
-    result = train_standalone(decode(arch, data.space), recipe, seed, data)
+    result = train_standalone(data.space.decode(arch), recipe, seed, data)
     return {"key": key, "seed": seed, "acc": result.acc, "train_loss": result.train_loss,
             "seconds": round(result.seconds, 1)}
 

@@ -31,8 +31,8 @@ from hnas.errors import HnasError
 from hnas.evaluation.reporter import ProgressReporter
 from hnas.io.atomic import atomic_write_text
 from hnas.proxies.flops import count_flops, count_params
+from hnas.search_spaces.base import SearchSpace
 from hnas.search_spaces.sampling import sample_codes
-from hnas.search_spaces.spec import SpaceDef, decode
 from hnas.workers import run_in_processes
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def stratified_pick(flops: Sequence[int], n: int, rng: random.Random) -> list[in
     return chosen
 
 
-def draw_archs(space: SpaceDef, n: int, seed: int, distribution: str = "uniform") -> list[BenchArch]:
+def draw_archs(space: SearchSpace, n: int, seed: int, distribution: str = "uniform") -> list[BenchArch]:
     """``n`` distinct archs covering the FLOPs range of ``space``, keyed ``arch1 .. archN``.
 
     A pool of ``POOL_FACTOR * n`` codes is drawn with :func:`sample_codes` (``distribution``,
@@ -96,12 +96,12 @@ def draw_archs(space: SpaceDef, n: int, seed: int, distribution: str = "uniform"
     has finished first) still covers the range.
     """
     pool = sample_codes(space, POOL_FACTOR * n, seed=seed, distribution=distribution)
-    flops = [count_flops(space, decode(code, space)) for code in pool]
+    flops = [count_flops(space, space.decode(code)) for code in pool]
     rng = random.Random(seed)
     chosen = stratified_pick(flops, n, rng)
     rng.shuffle(chosen)
     return [BenchArch(key=f"arch{number}", arch=pool[index], flops=flops[index],
-                      params=count_params(space, decode(pool[index], space)))
+                      params=count_params(space, space.decode(pool[index])))
             for number, index in enumerate(chosen, start=1)]
 
 
@@ -125,7 +125,7 @@ def _run_job(key: str, arch: str, seed: int) -> RunRecord:
     from hnas.benchmark.standalone import train_standalone
 
     data = _WORKER_STATE["data"]
-    result = train_standalone(decode(arch, data.space), _WORKER_STATE["recipe"], seed, data)
+    result = train_standalone(data.space.decode(arch), _WORKER_STATE["recipe"], seed, data)
     return RunRecord(key=key, arch=arch, seed=seed, acc=result.acc, val_loss=result.val_loss,
                      train_loss=result.train_loss, seconds=round(result.seconds, 2))
 
@@ -221,7 +221,7 @@ def write_outputs(out: Path, header: Mapping[str, Any], archs: Sequence[BenchArc
     return noise
 
 
-def build_ground_truth(out: str | os.PathLike[str], recipe: Recipe, space: SpaceDef, n_archs: int,
+def build_ground_truth(out: str | os.PathLike[str], recipe: Recipe, space: SearchSpace, n_archs: int,
                        seeds: Sequence[int], draw_seed: int = 0, distribution: str = "uniform",
                        workers: int = 1, restart: bool = False, max_runs: int | None = None) -> BuildSummary:
     """Draw ``n_archs`` archs, train each with every seed, write the benchmark files.

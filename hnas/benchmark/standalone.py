@@ -26,9 +26,8 @@ from hnas.engine.optim import WarmupCosine, split_decay_parameters
 from hnas.errors import HnasError
 from hnas.evaluation.eval_data import batched
 from hnas.evaluation.evaluate import Batch, measure_accuracy
+from hnas.search_spaces.base import SearchSpace, Spec
 from hnas.search_spaces.spaces import resolve_space
-from hnas.search_spaces.spec import SpaceDef, SubnetSpec
-from hnas.search_spaces.standalone import build_standalone
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ class BenchData:
         val_batches: the fixed validation images as tensor batches.
     """
 
-    space: SpaceDef
+    space: SearchSpace
     train: SeededDataset
     val_batches: Sequence[Batch]
 
@@ -102,7 +101,7 @@ def make_optimizer(network: paddle.nn.Layer, schedule: WarmupCosine, recipe: Rec
     )
 
 
-def train_standalone(spec: SubnetSpec, recipe: Recipe, seed: int, data: BenchData) -> StandaloneResult:
+def train_standalone(spec: Spec, recipe: Recipe, seed: int, data: BenchData) -> StandaloneResult:
     """Train ``spec`` from scratch with ``recipe`` and ``seed``, then measure val top-1.
 
     Args:
@@ -115,7 +114,7 @@ def train_standalone(spec: SubnetSpec, recipe: Recipe, seed: int, data: BenchDat
         raise HnasError(f"seed must be >= 0, got {seed}")
     start = time.monotonic()
     paddle.seed(seed)
-    network = build_standalone(data.space, spec, zero_init_residual=recipe.zero_init_residual)
+    network = data.space.build_standalone(spec, zero_init_residual=recipe.zero_init_residual)
     per_epoch = steps_per_epoch(recipe, len(data.train))
     total = per_epoch * recipe.epochs
     schedule = WarmupCosine(recipe.lr, int(recipe.warmup_fraction * total), total)

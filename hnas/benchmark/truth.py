@@ -19,8 +19,8 @@ from hnas.benchmark.noise import NoiseCeiling
 from hnas.benchmark.recipe import Recipe
 from hnas.errors import HnasError
 from hnas.io.archs import ArchEntry, load_arch_file
+from hnas.search_spaces.base import SearchSpace
 from hnas.search_spaces.spaces import resolve_space
-from hnas.search_spaces.spec import SpaceDef
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class GroundTruth:
     path: Path
     entries: Mapping[str, ArchEntry]
     recipe: Recipe
-    space: SpaceDef
+    space: SearchSpace
     noise: NoiseCeiling
     per_seed: Mapping[str, list[float]]
 
@@ -93,7 +93,7 @@ def read_ground_truth(path: str | os.PathLike[str]) -> GroundTruth:
     return GroundTruth(path, entries, recipe, space, noise, per_seed)
 
 
-def _recipe_space(recipe: Recipe) -> SpaceDef:
+def _recipe_space(recipe: Recipe) -> SearchSpace:
     """The recipe's space with the class count and channels of its data (no images decoded)."""
     from hnas.data.datasets import build_dataset  # data code stays out of the import of this module
 

@@ -8,7 +8,7 @@ from typing import Sequence
 
 from hnas.errors import HnasError
 from hnas.io.archs import ArchEntry, entries_from_codes, load_arch_file
-from hnas.search_spaces.spec import SpaceDef
+from hnas.search_spaces.base import SearchSpace
 
 
 def add_arch_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +19,7 @@ def add_arch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", default="resnet48", help="search space name (default: resnet48)")
 
 
-def entries_from_arguments(codes: Sequence[str], json_path: Path | None, space: SpaceDef) -> dict[str, ArchEntry]:
+def entries_from_arguments(codes: Sequence[str], json_path: Path | None, space: SearchSpace) -> dict[str, ArchEntry]:
     """The archs named on the command line: the codes (keyed ``arch1`` ...) or the arch file's entries.
 
     Raises:

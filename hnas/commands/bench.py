@@ -189,11 +189,10 @@ def prior_taus(header: dict, accs: dict[str, list[float]]) -> dict[str, float]:
 
     from hnas.proxies.registry import PROXIES
     from hnas.search_spaces.spaces import resolve_space
-    from hnas.search_spaces.spec import decode
 
     space = resolve_space(header["recipe"]["space"])
     keys = sorted(accs)
-    specs = [decode(header["archs"][key], space) for key in keys]
+    specs = [space.decode(header["archs"][key]) for key in keys]
     means = [sum(accs[key]) / len(accs[key]) for key in keys]
     return {name: float(stats.kendalltau([PROXIES.get(name)(space, spec) for spec in specs], means)[0])
             for name in NOISE_PRIORS}

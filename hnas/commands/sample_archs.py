@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hnas.errors import HnasError
 from hnas.io.archs import entries_from_codes, load_arch_file, sample_entries, write_arch_file
-from hnas.search_spaces.sampling import DISTRIBUTIONS, sample_codes
+from hnas.search_spaces.sampling import sample_codes
 from hnas.search_spaces.spaces import SPACES
 
 
@@ -24,8 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--n", type=int, required=True, help="number of archs")
     parser.add_argument("--out", type=Path, required=True, metavar="FILE", help="arch file to write")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--distribution", choices=list(DISTRIBUTIONS), default="uniform",
-                        help="uniform: all codes; competition: like the Track 1 test.json (default: uniform)")
+    parser.add_argument("--distribution", default="uniform",
+                        help="a distribution of the space: uniform (all codes); for resnet spaces also "
+                             "competition, like the Track 1 test.json (default: uniform)")
     parser.add_argument("--from", dest="source", type=Path, metavar="FILE",
                         help="draw the archs from this arch file instead of sampling new codes")
     parser.add_argument("--space", default="resnet48", help="search space name (default: resnet48)")
@@ -35,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     space = SPACES.get(args.space)
+    space.distribution(args.distribution)  # an unknown name fails here, before anything is read
     if args.n < 1:
         raise HnasError(f"--n must be at least 1, got {args.n}")
     if args.out.exists() and not args.force:

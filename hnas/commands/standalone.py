@@ -107,12 +107,11 @@ def run(args: argparse.Namespace) -> int:
 
     from hnas.benchmark.standalone import load_bench_data, train_standalone
     from hnas.proxies.flops import count_flops, count_params
-    from hnas.search_spaces.spec import decode
 
     paddle.set_device("cpu" if not paddle.device.is_compiled_with_cuda() else paddle.device.get_device())
     recipe = recipe_from_arguments(args)
     data = load_bench_data(recipe)
-    spec = decode(args.arch, data.space)
+    spec = data.space.decode(args.arch)
     result = train_standalone(spec, recipe, args.seed, data)
     record = {"arch": args.arch, "seed": args.seed, "acc": result.acc, "val_loss": result.val_loss,
               "train_loss": result.train_loss, "steps": result.steps, "seconds": round(result.seconds, 2),

@@ -33,7 +33,7 @@ from paddle.callbacks import Callback
 from hnas.engine.checkpoint import LAST, TrainingState, epoch_name, prune_checkpoints, save_checkpoint
 from hnas.engine.distributed import DistInfo, average_buffers
 from hnas.evaluation.bn_recal import recalibrated
-from hnas.search_spaces.spec import SubnetSpec
+from hnas.search_spaces.base import Spec
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class SubnetEvaluator(Callback):
 
     def __init__(
         self,
-        subnets: dict[str, SubnetSpec],
+        subnets: dict[str, Spec],
         val_batches: Callable[[], Iterable[Any]],
         epochs: int,
         every_epochs: int = 1,

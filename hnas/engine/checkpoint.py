@@ -6,7 +6,7 @@ Layout of ``<checkpoint.dir>/<name>/`` (``name`` is ``last`` or ``epoch_0003``):
     optimizer.pdopt  optimizer state, keyed by structural parameter names (see below)
     state.pkl        LR scheduler and sampler state, Python / NumPy / Paddle RNG states,
                      progress (epoch, step in epoch, global step)
-    meta.json        human-readable: progress, space name and SpaceDef fields, hnas version
+    meta.json        human-readable: progress, space name, family and fields, hnas version
     config.yaml      the resolved config of the run
 
 A checkpoint is first written into a hidden temporary directory next to its final place
@@ -40,7 +40,7 @@ from paddle import nn
 
 from hnas import __version__
 from hnas.errors import HnasError
-from hnas.search_spaces.spec import SpaceDef
+from hnas.search_spaces.base import SearchSpace
 
 logger = logging.getLogger(__name__)
 
@@ -187,13 +187,13 @@ class TrainingState:
     optimizer: paddle.optimizer.Optimizer
     scheduler: paddle.optimizer.lr.LRScheduler
     sampler: Any
-    space: SpaceDef
+    space: SearchSpace
     progress: Progress
 
 
-def space_fields(space: SpaceDef) -> dict[str, Any]:
-    """JSON-ready SpaceDef fields (tuples become lists)."""
-    return json.loads(json.dumps(dataclasses.asdict(space)))
+def space_fields(space: SearchSpace) -> dict[str, Any]:
+    """JSON-ready fields of the space (tuples become lists)."""
+    return space.fields()
 
 
 def _write_contents(folder: Path, state: TrainingState, config_text: str, meta_extra: Mapping[str, Any]) -> None:
@@ -211,6 +211,7 @@ def _write_contents(folder: Path, state: TrainingState, config_text: str, meta_e
         "hnas_version": __version__,
         "progress": dataclasses.asdict(state.progress),
         "space_name": state.space.name,
+        "space_family": state.space.family,
         "space": space_fields(state.space),
         **dict(meta_extra),
     }
@@ -340,9 +341,16 @@ def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointMismatchError(f"{path}: cannot read checkpoint metadata ({error})") from None
 
 
-def check_space(folder: str | os.PathLike[str], space: SpaceDef) -> None:
-    """Raise :class:`CheckpointMismatchError` naming every SpaceDef field that differs."""
+def check_space(folder: str | os.PathLike[str], space: SearchSpace) -> None:
+    """Raise :class:`CheckpointMismatchError` naming the family or every space field that differs
+    (checkpoints without ``space_family`` predate families and hold ResNet spaces)."""
     meta = read_meta(folder)
+    family = meta.get("space_family", "resnet")
+    if family != space.family:
+        raise CheckpointMismatchError(
+            f"checkpoint {folder} was trained on a {family!r} space ({meta.get('space_name')!r}), but the configured "
+            f"space {space.name!r} is of family {space.family!r}"
+        )
     stored = meta.get("space", {})
     current = space_fields(space)
     differences = [

@@ -36,7 +36,7 @@ import paddle
 
 from hnas.errors import HnasError
 from hnas.evaluation.checkpoint_keys import load_into, read_state_dict, strip_data_parallel
-from hnas.search_spaces.spec import SpaceDef
+from hnas.search_spaces.resnet import ResNetSpace
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +52,12 @@ _BLOCK_PARTS = {
 _STEM_PARTS = {"conv.": "stem.conv.conv.", "bn.": "stem.conv.bn."}
 
 
-def official_block_index(space: SpaceDef, stage: int, block: int) -> int:
+def official_block_index(space: ResNetSpace, stage: int, block: int) -> int:
     """Index in the official flat ``blocks`` list of block ``block`` of ``stage`` (0-based)."""
     return 1 + sum(space.stage_blocks[:stage]) + block
 
 
-def _block_positions(space: SpaceDef) -> dict[int, tuple[int, int]]:
+def _block_positions(space: ResNetSpace) -> dict[int, tuple[int, int]]:
     return {
         official_block_index(space, stage, block): (stage, block)
         for stage in range(space.num_stages)
@@ -65,7 +65,7 @@ def _block_positions(space: SpaceDef) -> dict[int, tuple[int, int]]:
     }
 
 
-def official_to_hnas_key(key: str, space: SpaceDef) -> str:
+def official_to_hnas_key(key: str, space: ResNetSpace) -> str:
     """The hnas name of official key ``key``.
 
     Raises:
@@ -92,7 +92,7 @@ def official_to_hnas_key(key: str, space: SpaceDef) -> str:
     raise HnasError(f"stand-alone weights: key {key!r} has no counterpart in the hnas ResNet")
 
 
-def hnas_to_official_key(key: str, space: SpaceDef) -> str:
+def hnas_to_official_key(key: str, space: ResNetSpace) -> str:
     """Inverse of :func:`official_to_hnas_key` (used to build official-style test fixtures)."""
     for old, new in _STEM_PARTS.items():
         if key.startswith(new):
@@ -109,7 +109,7 @@ def hnas_to_official_key(key: str, space: SpaceDef) -> str:
     raise HnasError(f"key {key!r} has no official counterpart")
 
 
-def to_hnas_naming(state: Mapping[str, Any], space: SpaceDef) -> dict[str, Any]:
+def to_hnas_naming(state: Mapping[str, Any], space: ResNetSpace) -> dict[str, Any]:
     """``state`` with official keys renamed; hnas-named state dicts pass through."""
     state = strip_data_parallel(state)
     state = {key[len("model."):] if key.startswith("model.") else key: value for key, value in state.items()}
@@ -119,7 +119,7 @@ def to_hnas_naming(state: Mapping[str, Any], space: SpaceDef) -> dict[str, Any]:
 
 
 def init_from_standalone(
-    supernet: paddle.nn.Layer, path: str | os.PathLike[str], space: SpaceDef, reorder: bool = True
+    supernet: paddle.nn.Layer, path: str | os.PathLike[str], space: ResNetSpace, reorder: bool = True
 ) -> None:
     """Load full-width stand-alone weights into ``supernet``, then optionally reorder channels.
 

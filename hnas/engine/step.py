@@ -45,7 +45,7 @@ from hnas.engine.distributed import DistInfo, allreduce_gradients, any_rank
 from hnas.errors import HnasError
 from hnas.losses import cross_entropy, pairwise_rank_loss, rank_weight
 from hnas.samplers.base import SampledNet, Sampler
-from hnas.search_spaces.spec import SubnetSpec
+from hnas.search_spaces.base import Spec
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 NanPolicy = Literal["stop", "skip"]
 
 #: ``prior(spec) -> float``: larger means "should reach a lower loss".
-PriorFn = Callable[[SubnetSpec], float]
+PriorFn = Callable[[Spec], float]
 
 
 class NonFiniteLossError(HnasError):
@@ -256,7 +256,7 @@ class SupernetStep:
         terms.add("rank/hinge", hinge_value)
         terms.add("rank/weight", weight)
 
-    def _forward(self, spec: SubnetSpec, images: paddle.Tensor) -> paddle.Tensor:
+    def _forward(self, spec: Spec, images: paddle.Tensor) -> paddle.Tensor:
         self.supernet.apply(spec)
         return self.supernet(images)
 

@@ -49,10 +49,8 @@ from hnas.errors import HnasError
 from hnas.losses import LOSSES
 from hnas.proxies import PROXIES
 from hnas.samplers import SAMPLERS, Sampler, check_sampler_args
-from hnas.search_spaces.sampling import smallest_spec
+from hnas.search_spaces.base import SearchSpace, Supernet
 from hnas.search_spaces.spaces import resolve_space
-from hnas.search_spaces.spec import SpaceDef, max_spec
-from hnas.search_spaces.supernet import ResNetSupernet
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +62,7 @@ class SupernetModel(paddle.Model):
     it. ``last_result`` holds the named loss terms of the latest step.
     """
 
-    def __init__(self, supernet: ResNetSupernet, supernet_step: SupernetStep) -> None:
+    def __init__(self, supernet: Supernet, supernet_step: SupernetStep) -> None:
         super().__init__(supernet)
         self.supernet_step = supernet_step
         self.progress = Progress()
@@ -150,7 +148,7 @@ def seed_everything(seed: int) -> None:
     paddle.seed(seed)
 
 
-def build_space(cfg: TrainConfig, info: Any) -> SpaceDef:
+def build_space(cfg: TrainConfig, info: Any) -> SearchSpace:
     """The configured space, with classes and channels following the data unless overridden."""
     space = resolve_space(cfg.space.name, {**info.space_overrides(), **dict(cfg.space.overrides)})
     if info.resolution not in space.resolutions or info.in_channels != space.in_channels:
@@ -177,7 +175,7 @@ def build_objective(cfg: LossCfg) -> Objective:
     )
 
 
-def build_prior(cfg: LossCfg, space: SpaceDef) -> PriorFn:
+def build_prior(cfg: LossCfg, space: SearchSpace) -> PriorFn:
     """``spec -> float`` from the ``PROXIES`` entry ``cfg.rank_prior``, with a per-run cache."""
     proxy = PROXIES.get(cfg.rank_prior)
     cache: dict[Any, float] = {}
@@ -193,7 +191,7 @@ def build_prior(cfg: LossCfg, space: SpaceDef) -> PriorFn:
     return prior
 
 
-def build_sampler(cfg: TrainConfig, space: SpaceDef) -> Sampler:
+def build_sampler(cfg: TrainConfig, space: SearchSpace) -> Sampler:
     try:
         return SAMPLERS.build(cfg.sampler.name, space=space, seed=cfg.seed, **cfg.sampler.args)
     except TypeError as error:
@@ -226,7 +224,7 @@ class TrainSummary:
     seconds: float = 0.0
     lengths: ScheduleLengths | None = None
     lr: float = 0.0
-    supernet: ResNetSupernet | None = None
+    supernet: Supernet | None = None
     rank: int = 0
 
 
@@ -246,7 +244,7 @@ class _Run:
     """The pieces of one training run, built from the config."""
 
     dist_info: DistInfo
-    space: SpaceDef
+    space: SearchSpace
     train_set: Any
     val_set: Any
     loader: paddle.io.DataLoader
@@ -275,7 +273,7 @@ def _build_run(cfg: TrainConfig, resume: bool, root: Path) -> _Run:
         raise HnasError(f"loader gives {len(loader)} batches per epoch, schedule expects {lengths.steps_per_epoch}")
     peak_lr = scaled_lr(cfg.optim.lr, batch_size, dist_info.world_size, cfg.optim.reference_batch)
 
-    supernet = ResNetSupernet(space)
+    supernet = space.build_supernet()
     if cfg.checkpoint.init_from is not None and not resume:
         # Before the optimizer exists: reordering permutes weights, not momentum buffers.
         init_from_standalone(supernet, cfg.checkpoint.init_from, space, cfg.checkpoint.reorder)
@@ -358,7 +356,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False) -> Tr
 
 
 def _evaluator(
-    cfg: TrainConfig, space: SpaceDef, sampler: Sampler, val_set: Any, train_set: Any
+    cfg: TrainConfig, space: SearchSpace, sampler: Sampler, val_set: Any, train_set: Any
 ) -> SubnetEvaluator:
     """Largest and smallest subnet (of the sampler's distribution) on the val split."""
     batch_size = cfg.data.batch_size
@@ -375,7 +373,6 @@ def _evaluator(
         set_epoch(recal_loader, 0)
         return recal_loader
 
-    distribution = getattr(sampler, "distribution", "uniform")
-    subnets = {"max": max_spec(space), "min": smallest_spec(space, distribution)}
+    subnets = {"max": space.max_spec(), "min": sampler.dist.smallest()}
     return SubnetEvaluator(subnets, val_batches, cfg.epochs, cfg.eval.every_epochs, cfg.eval.max_batches,
                            recal_batches, cfg.eval.bn_recal_batches)

@@ -16,11 +16,11 @@ from typing import Sequence
 
 from hnas.errors import HnasError
 from hnas.io.atomic import atomic_write_bytes
+from hnas.search_spaces.base import SearchSpace
 from hnas.search_spaces.distance import hamming_distance
-from hnas.search_spaces.spec import SpaceDef
 
 
-def random_pair_distances(codes: Sequence[str], pairs: int, seed: int, space: SpaceDef | None = None) -> list[int]:
+def random_pair_distances(codes: Sequence[str], pairs: int, seed: int, space: SearchSpace | None = None) -> list[int]:
     """Distances of ``pairs`` random pairs of distinct positions of ``codes`` (seeded).
 
     Raises:

@@ -22,7 +22,7 @@ from paddle import nn
 from hnas.evaluation.bn_recal import BNStatsSnapshot, recalibrated
 from hnas.evaluation.progress import ArchResult, ProgressLog
 from hnas.evaluation.reporter import ProgressReporter
-from hnas.search_spaces.spec import SubnetSpec
+from hnas.search_spaces.base import Spec
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class EvalRun:
 
 def evaluate_archs(
     supernet: nn.Layer,
-    entries: Mapping[str, tuple[str, SubnetSpec]],
+    entries: Mapping[str, tuple[str, Spec]],
     val_batches: Sequence[Batch] | Iterable[Batch],
     recal_batches: Sequence[paddle.Tensor],
     recal_mode: str,

@@ -3,7 +3,7 @@
 Two kinds of checkpoint are accepted:
 
 - a training checkpoint directory (``hnas/engine/checkpoint.py``: ``model.pdparams``,
-  ``meta.json`` with the exact ``SpaceDef``, ``config.yaml``), or a root holding ``last/``;
+  ``meta.json`` with the exact ``SearchSpace``, ``config.yaml``), or a root holding ``last/``;
   the space comes from ``meta.json`` and the data from ``config.yaml`` unless ``--config``
   is given;
 - a plain state-dict file (``paddle.save(supernet.state_dict(), path)``); the space and the
@@ -15,7 +15,6 @@ space before any weights are read.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import os
@@ -28,9 +27,8 @@ from hnas.engine.checkpoint import CONFIG_FILE, MODEL_FILE, read_meta, resolve_c
 from hnas.engine.config import TrainConfig
 from hnas.errors import HnasError
 from hnas.evaluation.checkpoint_keys import load_into, read_state_dict
-from hnas.search_spaces.spaces import resolve_space
-from hnas.search_spaces.spec import SpaceDef
-from hnas.search_spaces.supernet import ResNetSupernet
+from hnas.search_spaces.base import SearchSpace, Supernet
+from hnas.search_spaces.spaces import resolve_space, space_from_fields
 
 logger = logging.getLogger(__name__)
 
@@ -48,25 +46,7 @@ class EvalSource:
 
     weights: Path
     config: TrainConfig
-    space: SpaceDef | None
-
-
-def space_from_fields(fields: Mapping[str, Any]) -> SpaceDef:
-    """Rebuild a :class:`SpaceDef` from its JSON form (lists back to tuples)."""
-    names = {field.name for field in dataclasses.fields(SpaceDef)}
-    values = {}
-    for key, value in fields.items():
-        if key not in names:
-            raise HnasError(f"checkpoint metadata: unknown search-space field {key!r}")
-        if key == "depth_choices":
-            value = tuple(tuple(choices) for choices in value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        values[key] = value
-    try:
-        return SpaceDef(**values)
-    except (TypeError, ValueError) as error:
-        raise HnasError(f"checkpoint metadata: bad search space ({error})") from None
+    space: SearchSpace | None
 
 
 def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[str] | None) -> EvalSource:
@@ -94,10 +74,11 @@ def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[
     if "space" not in meta:
         raise HnasError(f"checkpoint {folder}: meta.json has no 'space' entry")
     cfg = given or load_config(folder / CONFIG_FILE, schema=TrainConfig)
-    return EvalSource(weights=folder / MODEL_FILE, config=cfg, space=space_from_fields(meta["space"]))
+    space = space_from_fields(meta["space"], meta.get("space_family", "resnet"))
+    return EvalSource(weights=folder / MODEL_FILE, config=cfg, space=space)
 
 
-def config_space(cfg: Any, data_overrides: Mapping[str, Any] | None = None) -> SpaceDef:
+def config_space(cfg: Any, data_overrides: Mapping[str, Any] | None = None) -> SearchSpace:
     """The space a config names, adapted to the data (classes, channels) unless the config overrides them."""
     overrides = {**dict(data_overrides or {}), **dict(cfg.space.overrides)}
     return resolve_space(cfg.space.name, overrides)
@@ -112,14 +93,14 @@ def fingerprint(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def load_supernet(weights: str | os.PathLike[str], space: SpaceDef) -> ResNetSupernet:
+def load_supernet(weights: str | os.PathLike[str], space: SearchSpace) -> Supernet:
     """Build the supernet of ``space`` and load ``weights`` into it (eval mode).
 
     A DataParallel ``_layers.`` prefix is removed with a notice; any other mismatch raises
     :class:`HnasError` listing the first missing and unexpected keys and wrong shapes.
     """
     state = read_state_dict(weights, f"checkpoint {weights}")
-    supernet = ResNetSupernet(space)
+    supernet = space.build_supernet()
     load_into(supernet, state, source=f"checkpoint {weights}")
     supernet.eval()
     return supernet

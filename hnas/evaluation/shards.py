@@ -15,7 +15,7 @@ from typing import Callable, Mapping, Sequence, TypeVar
 
 from hnas.errors import HnasError
 from hnas.io.archs import ArchEntry, load_arch_file, write_arch_file
-from hnas.search_spaces.spec import SpaceDef
+from hnas.search_spaces.base import SearchSpace
 
 V = TypeVar("V")
 
@@ -186,7 +186,7 @@ def _preview(keys: Sequence[str], limit: int = 10) -> str:
 # --- files ---------------------------------------------------------------------------------
 
 
-def load_part_file(path: str | os.PathLike[str], space: SpaceDef | str) -> dict[str, ArchEntry]:
+def load_part_file(path: str | os.PathLike[str], space: SearchSpace | str) -> dict[str, ArchEntry]:
     """Load one part file; unlike an input file, a part may be empty (``{}``: an empty shard)."""
     try:
         if Path(path).read_text(encoding="utf-8").strip() == "{}":
@@ -200,7 +200,7 @@ def split_file(
     path: str | os.PathLike[str],
     parts: int,
     out_dir: str | os.PathLike[str],
-    space: SpaceDef | str,
+    space: SearchSpace | str,
     force: bool = False,
 ) -> list[Path]:
     """Write ``out_dir/<stem>_part{i}of{N}.json`` for the ``parts`` shards of an arch file.
@@ -226,7 +226,7 @@ def split_file(
 def merge_files(
     parts: Sequence[str | os.PathLike[str]],
     out: str | os.PathLike[str],
-    space: SpaceDef | str,
+    space: SearchSpace | str,
     against: str | os.PathLike[str] | None = None,
 ) -> dict[str, ArchEntry]:
     """Merge part files into one arch file at ``out`` (atomically).

@@ -31,7 +31,7 @@ from hnas.evaluation.progress import ProgressLog, progress_path
 from hnas.evaluation.request import EvalRequest
 from hnas.evaluation.shards import shard_of
 from hnas.io.archs import ArchEntry, load_arch_file, write_arch_file
-from hnas.search_spaces.spec import SpaceDef
+from hnas.search_spaces.base import SearchSpace
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class EvalPlan:
 
     request: EvalRequest
     weights: Path
-    space: SpaceDef
+    space: SearchSpace
     entries: dict[str, ArchEntry]
     val: SeededDataset
     train: SeededDataset | None

@@ -21,8 +21,8 @@ from typing import Any, Iterable, Mapping, NamedTuple
 
 from hnas.errors import ArchCodeError, HnasError
 from hnas.io.atomic import atomic_write_text
+from hnas.search_spaces.base import SearchSpace, Spec
 from hnas.search_spaces.spaces import SPACES
-from hnas.search_spaces.spec import SpaceDef, SubnetSpec, decode
 
 #: Fields of one entry of the competition format, in the order they are written.
 ENTRY_FIELDS: tuple[str, ...] = ("acc", "arch")
@@ -44,7 +44,7 @@ class ArchEntry:
 
     key: str
     arch: str
-    spec: SubnetSpec
+    spec: Spec
     acc: float
 
 
@@ -146,11 +146,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _resolve_space(space: SpaceDef | str) -> SpaceDef:
+def _resolve_space(space: SearchSpace | str) -> SearchSpace:
     return SPACES.get(space) if isinstance(space, str) else space
 
 
-def parse_entry(key: str, value: Any, space: SpaceDef) -> ArchEntry:
+def parse_entry(key: str, value: Any, space: SearchSpace) -> ArchEntry:
     """Check one ``"key": {"acc": ..., "arch": ...}`` entry and parse its arch code.
 
     Raises:
@@ -176,7 +176,7 @@ def parse_entry(key: str, value: Any, space: SpaceDef) -> ArchEntry:
     if not isinstance(arch, str):
         raise HnasError(f"'arch' is a JSON {_json_type(arch)} ({arch!r}), expected a string of digits")
     try:
-        spec = decode(arch, space)
+        spec = space.decode(arch)
     except ArchCodeError as error:
         raise HnasError(str(error)) from None
     return ArchEntry(key=key, arch=arch, spec=spec, acc=float(acc))
@@ -198,7 +198,7 @@ class ArchFileCheck(NamedTuple):
     keys: tuple[str, ...]
 
 
-def check_arch_file(path: str | os.PathLike[str], space: SpaceDef | str) -> ArchFileCheck:
+def check_arch_file(path: str | os.PathLike[str], space: SearchSpace | str) -> ArchFileCheck:
     """Parse every entry of an arch file, collecting the bad ones instead of raising.
 
     File-level problems (missing, empty, invalid JSON, wrong top level) still raise
@@ -216,12 +216,12 @@ def check_arch_file(path: str | os.PathLike[str], space: SpaceDef | str) -> Arch
     return ArchFileCheck(entries, problems, total=len(data) + len(data.duplicates), keys=tuple(data))
 
 
-def load_arch_file(path: str | os.PathLike[str], space: SpaceDef | str) -> dict[str, ArchEntry]:
+def load_arch_file(path: str | os.PathLike[str], space: SearchSpace | str) -> dict[str, ArchEntry]:
     """Load a competition-format arch file, in file order, checking every entry.
 
     Args:
         path: JSON file ``{"arch1": {"acc": 0.0, "arch": "<code>"}, ...}``.
-        space: the :class:`SpaceDef` (or its ``SPACES`` name) the codes belong to.
+        space: the :class:`SearchSpace` (or its ``SPACES`` name) the codes belong to.
 
     Raises:
         ArchFileError: listing every bad entry (the message spells out the first 20).
@@ -234,7 +234,7 @@ def load_arch_file(path: str | os.PathLike[str], space: SpaceDef | str) -> dict[
 
 
 def entries_from_codes(
-    codes: Iterable[str], space: SpaceDef | str, source: str = "arch codes"
+    codes: Iterable[str], space: SearchSpace | str, source: str = "arch codes"
 ) -> dict[str, ArchEntry]:
     """Entries ``arch1``, ``arch2``, ... for arch codes given in order, each with ``acc`` 0.0.
 
@@ -243,7 +243,7 @@ def entries_from_codes(
 
     Args:
         codes: arch codes; the i-th (from 1) becomes ``arch<i>``.
-        space: the :class:`SpaceDef` (or its ``SPACES`` name) the codes belong to.
+        space: the :class:`SearchSpace` (or its ``SPACES`` name) the codes belong to.
         source: how error messages name where the codes came from.
 
     Raises:
@@ -256,7 +256,7 @@ def entries_from_codes(
     for index, code in enumerate(codes, start=1):
         key = f"arch{index}"
         try:
-            entries[key] = ArchEntry(key=key, arch=code, spec=decode(code, space), acc=0.0)
+            entries[key] = ArchEntry(key=key, arch=code, spec=space.decode(code), acc=0.0)
         except ArchCodeError as error:
             problems.append(f"{key}: {error}")
     if problems:

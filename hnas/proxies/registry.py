@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from hnas.proxies.flops import count_flops, count_params
 from hnas.registry import Registry
-from hnas.search_spaces.spec import SpaceDef, SubnetSpec
+from hnas.search_spaces.base import SearchSpace, Spec
 
 Prior = Callable[..., float]
 """``(space, spec, **options) -> float``."""
@@ -21,25 +21,25 @@ PROXIES: Registry[Prior] = Registry("proxy")
 
 
 @PROXIES.register("flops")
-def flops_prior(space: SpaceDef, spec: SubnetSpec) -> float:
+def flops_prior(space: SearchSpace, spec: Spec) -> float:
     """FLOPs of the stand-alone subnet (``paddle.flops`` convention)."""
     return float(count_flops(space, spec))
 
 
 @PROXIES.register("params")
-def params_prior(space: SpaceDef, spec: SubnetSpec) -> float:
+def params_prior(space: SearchSpace, spec: Spec) -> float:
     """Parameter count of the stand-alone subnet."""
     return float(count_params(space, spec))
 
 
 @PROXIES.register("depth")
-def depth_prior(space: SpaceDef, spec: SubnetSpec) -> float:
+def depth_prior(space: SearchSpace, spec: Spec) -> float:
     """Active residual blocks over all stages: the deeper, the higher."""
     return float(sum(spec.depths))
 
 
 @PROXIES.register("width")
-def width_prior(space: SpaceDef, spec: SubnetSpec) -> float:
+def width_prior(space: SearchSpace, spec: Spec) -> float:
     """Mean width ratio of the subnet's convs (each stage's output and every active block's first
     conv, as fractions of their full width): the wider, the higher. Independent of depth."""
     codes = [*spec.out_codes, *(code for stage in spec.mid_codes for code in stage)]
@@ -47,7 +47,7 @@ def width_prior(space: SpaceDef, spec: SubnetSpec) -> float:
 
 
 @PROXIES.register("zen")
-def zen_prior(space: SpaceDef, spec: SubnetSpec, **settings: Any) -> float:
+def zen_prior(space: SearchSpace, spec: Spec, **settings: Any) -> float:
     """Mean ZenScore; ``settings`` are :func:`~hnas.proxies.zen_score.zen_score` options
     (``batch_size``, ``repeats``, ``gamma``, ``seed``; default the reference 16, 32, 0.01, 0)."""
     from hnas.proxies.zen_score import zen_score  # builds Paddle networks; imported only when used

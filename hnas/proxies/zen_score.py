@@ -10,8 +10,9 @@ with ``x, eps ~ N(0, 1)``, every conv weight ``~ N(0, 1)``, BN ``gamma = 1, beta
 in train mode. The score is averaged over ``repeats`` fresh draws of weights and inputs.
 
 As in the 3rd-place CVPR 2022 Track 1 solution (``model_zennas``), ``f`` is the subnet
-without residual shortcuts and without the pooling/classifier head: the stem followed by
-every block's ``conv1 -> conv2`` chain (:func:`zen_features`).
+without residual shortcuts and without the pooling/classifier head; each family builds that
+network (:meth:`~hnas.search_spaces.base.SearchSpace.zen_network`; for ResNet the stem
+followed by every block's ``conv1 -> conv2`` chain, :mod:`hnas.search_spaces.resnet.zen`).
 
 ``var_c`` is the batch variance of channel ``c`` at each BN input during the clean forward,
 the quantity train-mode BN divides by, as in the Zen-NAS paper. The reference code instead
@@ -34,14 +35,13 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import paddle
 
 from hnas.errors import HnasError
-from hnas.search_spaces.spec import SpaceDef, SubnetSpec, decode, encode
-from hnas.search_spaces.standalone import BasicBlock, ConvBN, StandaloneResNet, build_standalone
+from hnas.search_spaces.base import SearchSpace, ZenNetwork
 
 #: Cached ZenScores kept in memory by :func:`zen_score`.
 CACHE_SIZE = 4096
@@ -56,53 +56,7 @@ class ZenResult:
     ci95: float
 
 
-def _blocks(net: StandaloneResNet) -> Iterator[BasicBlock]:
-    for stage in net.stages:
-        yield from stage
-
-
-def _feature_conv_bns(net: StandaloneResNet) -> list[ConvBN]:
-    """The conv+BN pairs :func:`zen_features` runs, in order (projection shortcuts excluded)."""
-    layers = [net.stem.conv]
-    for block in _blocks(net):
-        layers += [block.conv1, block.conv2]
-    return layers
-
-
-def _conv_bn(layer: ConvBN, x: paddle.Tensor, bn_variances: list[float] | None) -> paddle.Tensor:
-    out = layer.conv(x)
-    if bn_variances is not None:
-        # Every channel has N*H*W values, so the mean over all centred squares is the mean
-        # over channels of the (biased) batch variance BN normalises with.
-        centred = out - out.mean(axis=[0, 2, 3], keepdim=True)
-        bn_variances.append(float((centred * centred).mean()))
-    return layer.bn(out)
-
-
-def zen_features(
-    net: StandaloneResNet, x: paddle.Tensor, bn_variances: list[float] | None = None
-) -> paddle.Tensor:
-    """Pre-pooling features of ``net`` with every residual shortcut removed.
-
-    Args:
-        net: a stand-alone subnet; its own activation and pooling layers are used.
-        x: ``[N, C_in, R, R]`` input.
-        bn_variances: if given, receives the mean over channels of the batch variance at
-            each BN input, in forward order.
-
-    Returns:
-        ``[N, C_out, H, W]``: the last block's output before global pooling.
-    """
-    x = net.stem.relu(_conv_bn(net.stem.conv, x, bn_variances))
-    if net.stem.pool is not None:
-        x = net.stem.pool(x)
-    for block in _blocks(net):
-        x = block.relu(_conv_bn(block.conv1, x, bn_variances))
-        x = block.relu(_conv_bn(block.conv2, x, bn_variances))
-    return x
-
-
-def _gaussian_init(layers: list[ConvBN], rng: np.random.Generator) -> None:
+def _gaussian_init(layers: list[Any], rng: np.random.Generator) -> None:
     """Conv weights ``~ N(0, 1)``; BN ``gamma = 1``, ``beta = 0``."""
     for layer in layers:
         weight = layer.conv.weight
@@ -136,14 +90,14 @@ def _check_settings(batch_size: int, resolution: int, repeats: int, gamma: float
 
 
 def _one_repeat(
-    net: StandaloneResNet, layers: list[ConvBN], shape: tuple[int, ...], gamma: float, rng: np.random.Generator
+    net: ZenNetwork, layers: list[Any], shape: tuple[int, ...], gamma: float, rng: np.random.Generator
 ) -> float:
     _gaussian_init(layers, rng)
     x = paddle.to_tensor(rng.standard_normal(shape, dtype=np.float32))
     noise = paddle.to_tensor(rng.standard_normal(shape, dtype=np.float32))
     bn_variances: list[float] = []
-    clean = zen_features(net, x, bn_variances)
-    perturbed = zen_features(net, x + gamma * noise)
+    clean = net.features(x, bn_variances)
+    perturbed = net.features(x + gamma * noise)
     delta = float(paddle.abs(clean - perturbed).sum(axis=[1, 2, 3]).mean())
     return _log(delta) + sum(0.5 * _log(variance) for variance in bn_variances)
 
@@ -154,8 +108,8 @@ def _log(value: float) -> float:
 
 
 def compute_zen_score(
-    space: SpaceDef,
-    spec: SubnetSpec,
+    space: SearchSpace,
+    spec: Any,
     batch_size: int = 16,
     resolution: int | None = None,
     repeats: int = 32,
@@ -183,9 +137,9 @@ def compute_zen_score(
     with _preserved_paddle_rng(), paddle.no_grad(), warnings.catch_warnings():
         # Train-mode BN is intended here; Paddle warns about it on every call otherwise.
         warnings.filterwarnings("ignore", message="When training, we now always track global mean")
-        net = build_standalone(space, spec)
+        net = space.zen_network(spec)
         net.train()
-        layers = _feature_conv_bns(net)
+        layers = net.conv_bns()
         scores = np.array([_one_repeat(net, layers, shape, gamma, rng) for _ in range(repeats)])
     std = float(scores.std())
     return ZenResult(mean=float(scores.mean()), std=std, ci95=1.96 * std / math.sqrt(repeats))
@@ -193,14 +147,14 @@ def compute_zen_score(
 
 @lru_cache(maxsize=CACHE_SIZE)
 def _cached_zen_score(
-    space: SpaceDef, code: str, batch_size: int, resolution: int | None, repeats: int, gamma: float, seed: int
+    space: SearchSpace, code: str, batch_size: int, resolution: int | None, repeats: int, gamma: float, seed: int
 ) -> ZenResult:
-    return compute_zen_score(space, decode(code, space), batch_size, resolution, repeats, gamma, seed)
+    return compute_zen_score(space, space.decode(code), batch_size, resolution, repeats, gamma, seed)
 
 
 def zen_score(
-    space: SpaceDef,
-    spec: SubnetSpec,
+    space: SearchSpace,
+    spec: Any,
     batch_size: int = 16,
     resolution: int | None = None,
     repeats: int = 32,
@@ -213,7 +167,7 @@ def zen_score(
     loss meets the same archs again, the CLI scores duplicates) are free.
     """
     resolution = spec.resolution if resolution is None else resolution
-    return _cached_zen_score(space, encode(spec, space), batch_size, resolution, repeats, float(gamma), seed)
+    return _cached_zen_score(space, space.encode(spec), batch_size, resolution, repeats, float(gamma), seed)
 
 
 def clear_zen_cache() -> None:

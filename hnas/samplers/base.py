@@ -33,8 +33,8 @@ from typing import Any, Mapping, Sequence
 
 from hnas.errors import HnasError
 from hnas.registry import Registry, unknown_option
-from hnas.search_spaces.sampling import DISTRIBUTIONS, sample_spec
-from hnas.search_spaces.spec import SpaceDef, SubnetSpec
+from hnas.search_spaces.base import SearchSpace, Spec
+from hnas.search_spaces.distributions import Distribution
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class SampledNet:
         pair: for ``role == "rank"``, the index of its pair (two nets share it); else ``None``.
     """
 
-    spec: SubnetSpec
+    spec: Spec
     role: str
     pair: int | None = None
 
@@ -74,17 +74,17 @@ class Sampler(ABC):
     Args:
         space: the search space the specs belong to.
         seed: base seed; with ``(epoch, step)`` it fixes every draw.
-        distribution: how random subnets are drawn, a key of
-            :data:`hnas.search_spaces.sampling.DISTRIBUTIONS` (``"uniform"`` or
-            ``"competition"``).
+        distribution: how random subnets are drawn: a named distribution of the space
+            (:meth:`~hnas.search_spaces.base.SearchSpace.distribution_names`: ``"uniform"``, for
+            resnet also ``"competition"``). Subclasses may narrow :attr:`dist` further (FLOPs
+            bins, progressive-shrinking phases) with :mod:`hnas.search_spaces.distributions`.
     """
 
-    def __init__(self, space: SpaceDef, seed: int, distribution: str = "uniform") -> None:
-        if distribution not in DISTRIBUTIONS:
-            raise HnasError(f"unknown arch distribution {distribution!r}; known: {', '.join(DISTRIBUTIONS)}")
+    def __init__(self, space: SearchSpace, seed: int, distribution: str = "uniform") -> None:
         self.space = space
         self.seed = int(seed)
         self.distribution = distribution
+        self.dist: Distribution = space.distribution(distribution)
 
     @abstractmethod
     def sample(self, step: int, epoch: int) -> list[SampledNet]:
@@ -103,9 +103,9 @@ class Sampler(ABC):
         """
         return random.Random(f"hnas-sampler/{self.seed}/{int(epoch)}/{int(step)}")
 
-    def random_spec(self, rng: random.Random) -> SubnetSpec:
+    def random_spec(self, rng: random.Random) -> Spec:
         """One subnet drawn from the sampler's distribution."""
-        return sample_spec(self.space, rng, self.distribution)
+        return self.dist.sample(rng)
 
     def state_dict(self) -> dict[str, Any]:
         """Plain-Python state (JSON- and ``paddle.save``-able) that replays the sequence."""
@@ -127,10 +127,12 @@ class Sampler(ABC):
                 self.seed,
                 self.distribution,
             )
-        if state["distribution"] not in DISTRIBUTIONS:
+        if state["distribution"] not in self.space.distribution_names():
             raise HnasError(f"sampler state has unknown distribution {state['distribution']!r}")
         self.seed = int(state["seed"])
-        self.distribution = state["distribution"]
+        if state["distribution"] != self.distribution:
+            self.distribution = state["distribution"]
+            self.dist = self.space.distribution(self.distribution)
 
 
 SAMPLERS: Registry[type[Sampler]] = Registry("sampler")

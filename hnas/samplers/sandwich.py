@@ -3,8 +3,8 @@
 Per step: the largest subnet (teacher), the smallest (student), ``num_random`` random
 students and ``rank_pairs`` pairs of random subnets for the pairwise rank loss (the
 3rd-place CVPR 2022 Track 1 recipe: two pairs, FLOPs prior). The second member of a pair is
-redrawn until its Hamming distance to the first (over the width part of the arch code, see
-:mod:`hnas.search_spaces.distance`) reaches ``min_hamming``, so the prior separates
+redrawn until its Hamming distance to the first (the space's choice-view distance; for ResNet
+the width part of the arch code, see :mod:`hnas.search_spaces.distance`) reaches ``min_hamming``, so the prior separates
 architectures that really differ.
 
 "Largest" and "smallest" are taken within the sampling distribution: under
@@ -18,9 +18,7 @@ import random
 
 from hnas.errors import HnasError
 from hnas.samplers.base import SAMPLERS, SampledNet, Sampler
-from hnas.search_spaces.distance import spec_distance, width_part_start
-from hnas.search_spaces.sampling import smallest_spec
-from hnas.search_spaces.spec import SpaceDef, SubnetSpec, max_spec
+from hnas.search_spaces.base import SearchSpace, Spec
 
 
 @SAMPLERS.register("sandwich")
@@ -40,7 +38,7 @@ class SandwichSampler(Sampler):
 
     def __init__(
         self,
-        space: SpaceDef,
+        space: SearchSpace,
         seed: int,
         distribution: str = "uniform",
         num_random: int = 2,
@@ -55,11 +53,11 @@ class SandwichSampler(Sampler):
                 raise HnasError(f"sampler 'sandwich': {name} must be >= 0, got {value}")
         if max_tries < 1:
             raise HnasError(f"sampler 'sandwich': max_tries must be >= 1, got {max_tries}")
-        width_length = space.code_length - width_part_start(space)
+        width_length = len(space.distance_slots())
         if min_hamming > width_length:
             raise HnasError(
-                f"sampler 'sandwich': min_hamming {min_hamming} exceeds the {width_length} width "
-                f"characters of a {space.name!r} code"
+                f"sampler 'sandwich': min_hamming {min_hamming} exceeds the {width_length} width characters "
+                f"(the choices a Hamming distance counts) of a {space.name!r} code"
             )
         self.num_random = num_random
         self.rank_pairs = rank_pairs
@@ -69,21 +67,21 @@ class SandwichSampler(Sampler):
 
     def sample(self, step: int, epoch: int) -> list[SampledNet]:
         rng = self.step_rng(step, epoch)
-        nets = [SampledNet(max_spec(self.space), "teacher")]
+        nets = [SampledNet(self.space.max_spec(), "teacher")]
         if self.include_min:
-            nets.append(SampledNet(smallest_spec(self.space, self.distribution), "student"))
+            nets.append(SampledNet(self.dist.smallest(), "student"))
         nets += [SampledNet(self.random_spec(rng), "student") for _ in range(self.num_random)]
         for pair in range(self.rank_pairs):
             first, second = self._distant_pair(rng)
             nets += [SampledNet(first, "rank", pair), SampledNet(second, "rank", pair)]
         return nets
 
-    def _distant_pair(self, rng: random.Random) -> tuple[SubnetSpec, SubnetSpec]:
+    def _distant_pair(self, rng: random.Random) -> tuple[Spec, Spec]:
         """A random subnet and a partner at least ``min_hamming`` apart."""
         first = self.random_spec(rng)
         for _ in range(self.max_tries):
             second = self.random_spec(rng)
-            if spec_distance(self.space, first, second) >= self.min_hamming:
+            if self.space.distance(first, second) >= self.min_hamming:
                 return first, second
         raise HnasError(
             f"sampler 'sandwich': no subnet at Hamming distance >= {self.min_hamming} from a random "

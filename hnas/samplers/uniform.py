@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hnas.errors import HnasError
 from hnas.samplers.base import SAMPLERS, SampledNet, Sampler
-from hnas.search_spaces.spec import SpaceDef
+from hnas.search_spaces.base import SearchSpace
 
 
 @SAMPLERS.register("uniform")
@@ -22,7 +22,7 @@ class UniformSampler(Sampler):
         num_subnets: subnets per optimizer step (gradients accumulate over them).
     """
 
-    def __init__(self, space: SpaceDef, seed: int, distribution: str = "uniform", num_subnets: int = 1) -> None:
+    def __init__(self, space: SearchSpace, seed: int, distribution: str = "uniform", num_subnets: int = 1) -> None:
         super().__init__(space, seed, distribution)
         if num_subnets < 1:
             raise HnasError(f"sampler 'uniform': num_subnets must be >= 1, got {num_subnets}")

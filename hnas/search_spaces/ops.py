@@ -173,3 +173,18 @@ class ElasticLinear(nn.Linear):
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         """Map ``x`` ([N, F], F <= max) to ``[N, out_features]``."""
         return F.linear(x, leading_block(self.weight, (x.shape[-1],)), self.bias)
+
+
+def conv_bn_recording(
+    conv: nn.Layer, bn: nn.Layer, x: paddle.Tensor, bn_variances: list[float] | None
+) -> paddle.Tensor:
+    """``bn(conv(x))``; if ``bn_variances`` is a list, append the batch variance at the BN input.
+
+    Every channel has ``N * H * W`` values, so the mean over all centred squares is the mean over
+    channels of the (biased) batch variance train-mode BN normalises with (ZenScore's BN term).
+    """
+    out = conv(x)
+    if bn_variances is not None:
+        centred = out - out.mean(axis=[0, 2, 3], keepdim=True)
+        bn_variances.append(float((centred * centred).mean()))
+    return bn(out)

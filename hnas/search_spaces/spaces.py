@@ -1,49 +1,64 @@
-"""The named search spaces shipped with hnas."""
+"""The registered space families and the named spaces shipped with hnas.
+
+``FAMILIES`` maps a family name to its :class:`~hnas.search_spaces.base.SearchSpace` subclass
+(checkpoints store it, so a space is rebuilt from its fields); ``SPACES`` maps a space name to
+one frozen instance. A family's subpackage defines its named spaces; adding a family is that
+subpackage plus one :func:`register_family` line here (README, "Adding a search space").
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from hnas.errors import HnasError
 from hnas.registry import Registry
-from hnas.search_spaces.spec import SpaceDef
+from hnas.search_spaces.base import SearchSpace
+from hnas.search_spaces.resnet.space import RESNET_SPACES, ResNetSpace
 
-SPACES: Registry[SpaceDef] = Registry("search space")
-
-#: The CVPR 2022 NAS Track 1 space: ResNet48 on 224 px ImageNet.
-SPACES.add("resnet48", SpaceDef(name="resnet48"))
-
-#: The same 52-char codes on a laptop: 1-channel 28 px images, 10 classes, narrow stages.
-#: Base 20/40/80/160 with divisor 1 keeps the 7 width codes distinct (20, 19, ..., 14).
-SPACES.add(
-    "resnet48_tiny",
-    SpaceDef(
-        name="resnet48_tiny",
-        base_channels=(20, 40, 80, 160),
-        channel_divisor=1,
-        stem_kernel_size=3,
-        stem_stride=2,
-        stem_max_pool=False,
-        in_channels=1,
-        num_classes=10,
-        resolutions=(28,),
-    ),
-)
+FAMILIES: Registry[type[SearchSpace]] = Registry("search-space family")
+SPACES: Registry[SearchSpace] = Registry("search space")
 
 
-def resolve_space(name: str, overrides: Mapping[str, Any] | None = None) -> SpaceDef:
-    """The registered space ``name`` with some fields replaced (e.g. ``num_classes``)."""
+def register_family(family: type[SearchSpace], named_spaces: Iterable[SearchSpace]) -> None:
+    """Register a family and its named spaces (each under its ``name``)."""
+    FAMILIES.add(family.family, family)
+    for space in named_spaces:
+        if not isinstance(space, family):
+            raise TypeError(f"space {space.name!r} is not a {family.family} space")
+        SPACES.add(space.name, space)
+
+
+# One line per family.
+register_family(ResNetSpace, RESNET_SPACES)
+
+
+def resolve_space(name: str, overrides: Mapping[str, Any] | None = None) -> SearchSpace:
+    """The registered space ``name`` with some fields replaced (e.g. ``num_classes``).
+
+    Raises:
+        HnasError: unknown space, unknown field or invalid value.
+    """
     space = SPACES.get(name)
     if not overrides:
         return space
-    fields = {f.name for f in dataclasses.fields(SpaceDef)}
-    unknown = sorted(set(overrides) - fields)
-    if unknown:
-        raise HnasError(f"unknown search-space field(s) {unknown}; known: {sorted(fields)}")
-    values = {key: tuple(map(tuple, v)) if key == "depth_choices" else
-              (tuple(v) if isinstance(v, list) else v) for key, v in overrides.items()}
     try:
-        return dataclasses.replace(space, **values)
-    except (TypeError, ValueError) as error:
+        return space.replace(overrides)
+    except ValueError as error:
+        if str(error).startswith("unknown search-space field"):
+            raise HnasError(str(error)) from None
         raise HnasError(f"bad search-space override for {name!r}: {error}") from None
+
+
+def space_from_fields(fields: Mapping[str, Any], family: str = ResNetSpace.family) -> SearchSpace:
+    """Rebuild a space of ``family`` from its stored fields (checkpoint metadata).
+
+    Checkpoints written before families existed hold ResNet fields and no family name.
+
+    Raises:
+        HnasError: unknown family, unknown field or invalid value.
+    """
+    cls = FAMILIES.get(family)
+    try:
+        return cls.from_fields(fields)
+    except (TypeError, ValueError) as error:
+        raise HnasError(f"checkpoint metadata: bad {family} search space ({error})") from None

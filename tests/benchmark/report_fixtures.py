@@ -12,7 +12,6 @@ from hnas.benchmark.runlog import RunRecord
 from hnas.proxies.flops import count_flops, count_params
 from hnas.search_spaces.sampling import sample_codes
 from hnas.search_spaces.spaces import resolve_space
-from hnas.search_spaces.spec import decode
 
 RECIPE = Recipe(space="resnet48_tiny", data="synthetic",
                 data_args={"num_images": 32, "num_classes": 3, "in_channels": 1, "image_size": 28},
@@ -28,7 +27,7 @@ def make_ground_truth(folder: Path, n_archs: int = 6, seed: int = 0) -> Path:
     codes = sample_codes(SPACE, n_archs, seed=seed)
     archs = []
     for index, code in enumerate(codes, start=1):
-        spec = decode(code, SPACE)
+        spec = SPACE.decode(code)
         archs.append(BenchArch(f"arch{index}", code, count_flops(SPACE, spec), count_params(SPACE, spec)))
     rng = np.random.default_rng(seed)
     flops = np.array([arch.flops for arch in archs], dtype=np.float64)

@@ -20,7 +20,6 @@ from hnas.io.archs import load_arch_file
 from hnas.proxies.flops import count_flops
 from hnas.search_spaces.sampling import sample_codes
 from hnas.search_spaces.spaces import SPACES, resolve_space
-from hnas.search_spaces.spec import decode
 
 #: 2 batches of 4 synthetic 28 px images per run: the tiny net trains in well under a second.
 TINY = Recipe(space="resnet48_tiny", data="synthetic",
@@ -44,7 +43,7 @@ def test_draw_archs_covers_the_flops_range_and_is_seeded() -> None:
     assert archs == draw_archs(space, 10, seed=3)
     assert [a.key for a in archs] == [f"arch{i}" for i in range(1, 11)]
     assert len({a.arch for a in archs}) == 10
-    pool = sorted(count_flops(space, decode(c, space)) for c in sample_codes(space, 200, seed=3))
+    pool = sorted(count_flops(space, space.decode(c)) for c in sample_codes(space, 200, seed=3))
     flops = sorted(a.flops for a in archs)
     width = (pool[-1] - pool[0]) / 10
     assert flops[0] <= pool[0] + width and flops[-1] >= pool[-1] - width  # one from each end bin

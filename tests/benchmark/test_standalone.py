@@ -8,7 +8,6 @@ from pathlib import Path
 from hnas.benchmark.recipe import Recipe
 from hnas.benchmark.standalone import load_bench_data, steps_per_epoch, train_standalone
 from hnas.cli import main
-from hnas.search_spaces.spec import min_spec
 
 TINY = Recipe(data="synthetic",
               data_args={"num_images": 16, "num_classes": 3, "in_channels": 1, "image_size": 28},
@@ -18,7 +17,7 @@ TINY = Recipe(data="synthetic",
 def test_same_seed_same_accuracy_and_space_follows_the_data() -> None:
     data = load_bench_data(TINY)
     assert data.space.num_classes == 3 and data.space.in_channels == 1
-    spec = min_spec(data.space)
+    spec = data.space.min_spec()
     first = train_standalone(spec, TINY, 5, data)
     again = train_standalone(spec, TINY, 5, data)
     assert first.acc == again.acc and first.val_loss == again.val_loss

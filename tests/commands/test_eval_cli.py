@@ -10,7 +10,6 @@ from hnas.cli import main
 from hnas.evaluation.checkpoint_keys import add_data_parallel
 from hnas.search_spaces.sampling import sample_codes
 from hnas.search_spaces.spaces import SPACES
-from hnas.search_spaces.supernet import ResNetSupernet
 
 FAST = ["--val-images", "24", "--batch-size", "16", "--recal-batches", "1", "--recal-batch-size", "8"]
 
@@ -22,7 +21,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     paddle.seed(0)
     space = SPACES.get("resnet48_tiny")
     weights = folder / "supernet.pdparams"
-    paddle.save(ResNetSupernet(space).state_dict(), str(weights))
+    paddle.save(space.build_supernet().state_dict(), str(weights))
     codes = sample_codes(space, 5, seed=1, distribution="competition")
     arch_file = folder / "test.json"
     arch_file.write_text(json.dumps({f"arch{i}": {"acc": 0.0, "arch": c} for i, c in enumerate(codes, start=1)}))

@@ -9,7 +9,7 @@ import pytest
 
 from hnas.cli import main
 from hnas.proxies import count_flops, count_params
-from hnas.search_spaces import SPACES, decode
+from hnas.search_spaces import SPACES
 
 LARGEST = "1558511111111111111111111111111111111111111111111111"
 SMALLEST = "1222277777000000777700000077770000000000007777000000"
@@ -65,9 +65,9 @@ def test_resolution_space_and_convention_options(tmp_path: Path) -> None:
     assert main(["flops", LARGEST, "--space", "resnet48_tiny", "--out", str(out)]) == 0
     tiny = json.loads(out.read_text())["arch1"]
     space, tiny_space = SPACES.get("resnet48"), SPACES.get("resnet48_tiny")
-    assert at_112 == count_flops(space, decode(LARGEST, space), resolution=112) < 5_292_349_440
-    assert macs == count_flops(space, decode(LARGEST, space), convention="macs") < 5_292_349_440
-    tiny_spec = decode(LARGEST, tiny_space)
+    assert at_112 == count_flops(space, space.decode(LARGEST), resolution=112) < 5_292_349_440
+    assert macs == count_flops(space, space.decode(LARGEST), convention="macs") < 5_292_349_440
+    tiny_spec = tiny_space.decode(LARGEST)
     assert tiny["flops"] == count_flops(tiny_space, tiny_spec)
     assert tiny["params"] == count_params(tiny_space, tiny_spec)
 

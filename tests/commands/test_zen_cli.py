@@ -9,7 +9,7 @@ import pytest
 
 from hnas.cli import main
 from hnas.proxies.zen_score import zen_score
-from hnas.search_spaces import SPACES, decode
+from hnas.search_spaces import SPACES
 
 LARGEST = "1558511111111111111111111111111111111111111111111111"
 ARCH1 = "1252233313000000223212122253130000000000006515000000"
@@ -24,7 +24,7 @@ def test_codes_print_a_table_and_write_scores(tmp_path: Path, capsys: pytest.Cap
     assert [line.split()[:2] for line in lines[1:3]] == [["arch1", ARCH1], ["arch2", LARGEST]]
     scores = json.loads(out.read_text())
     space = SPACES.get("resnet48_tiny")
-    expected = zen_score(space, decode(ARCH1, space), batch_size=2, repeats=2)
+    expected = zen_score(space, space.decode(ARCH1), batch_size=2, repeats=2)
     assert scores["arch1"] == {"arch": ARCH1, "zen": expected.mean, "std": expected.std, "ci95": expected.ci95}
     assert scores["arch2"]["zen"] > scores["arch1"]["zen"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hnas.search_spaces.spec import SpaceDef
+from hnas.search_spaces.resnet import ResNetSpace
 from tests.engine.tiny import TINY_SPACE
 
 
 @pytest.fixture
-def tiny_space() -> SpaceDef:
+def tiny_space() -> ResNetSpace:
     return TINY_SPACE

@@ -16,20 +16,21 @@ import paddle.distributed as dist
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hnas.engine import trainer  # noqa: E402
+from hnas.search_spaces.resnet import ResNetSpace  # noqa: E402
 from tests.engine.tiny import tiny_config  # noqa: E402
 
 
 def main(out: Path) -> None:
     paddle.set_device("cpu")
     cfg = tiny_config(out / "ckpt", "max_steps=3", "epochs=1", "data.batch_size=8")
-    original = trainer.ResNetSupernet
+    original = ResNetSpace.build_supernet
 
-    class Recording(original):  # records the weights every rank starts from
-        def __init__(self, space):
-            super().__init__(space)
-            paddle.save(self.state_dict(), str(out / f"init{dist.get_rank()}.pdparams"))
+    def recording(space: ResNetSpace):  # records the weights every rank starts from
+        supernet = original(space)
+        paddle.save(supernet.state_dict(), str(out / f"init{dist.get_rank()}.pdparams"))
+        return supernet
 
-    trainer.ResNetSupernet = Recording
+    ResNetSpace.build_supernet = recording
     summary = trainer.train(cfg)
     paddle.save(summary.supernet.state_dict(), str(out / f"rank{dist.get_rank()}.pdparams"))
 

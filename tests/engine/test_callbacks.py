@@ -11,8 +11,6 @@ import pytest
 
 from hnas.engine.callbacks import MaxSteps, ProgressLogger, SubnetEvaluator, format_duration, top1_accuracy
 from hnas.engine.checkpoint import Progress
-from hnas.search_spaces.spec import max_spec, min_spec
-from hnas.search_spaces.supernet import ResNetSupernet
 
 
 def _batches(space, count: int = 2, size: int = 8) -> list[tuple[paddle.Tensor, paddle.Tensor]]:
@@ -33,15 +31,15 @@ def test_top1_accuracy_counts_correct_predictions() -> None:
 
 
 def test_evaluator_restores_bn_statistics_mode_and_active_subnet(tiny_space) -> None:
-    supernet = ResNetSupernet(tiny_space)
+    supernet = tiny_space.build_supernet()
     supernet.train()
     batches = _batches(tiny_space)
     for images, _ in batches:  # non-trivial running statistics
         supernet(images)
-    supernet.apply(min_spec(tiny_space))
+    supernet.apply(tiny_space.min_spec())
     before = {name: tensor.numpy().copy() for name, tensor in supernet.state_dict().items()}
     evaluator = SubnetEvaluator(
-        {"max": max_spec(tiny_space), "min": min_spec(tiny_space)},
+        {"max": tiny_space.max_spec(), "min": tiny_space.min_spec()},
         val_batches=lambda: batches,
         epochs=3,
         every_epochs=2,
@@ -58,7 +56,7 @@ def test_evaluator_restores_bn_statistics_mode_and_active_subnet(tiny_space) -> 
     assert set(logs) == {"val/max_acc", "val/min_acc"} and all(0 <= value <= 1 for value in logs.values())
     after = supernet.state_dict()
     assert all(np.array_equal(before[name], after[name].numpy()) for name in before)
-    assert supernet.training and supernet.active_spec == min_spec(tiny_space)
+    assert supernet.training and supernet.active_spec == tiny_space.min_spec()
 
 
 def test_max_steps_stops_the_model() -> None:

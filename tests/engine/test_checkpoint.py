@@ -24,11 +24,10 @@ from hnas.engine.checkpoint import (
 )
 from hnas.engine.optim import WarmupCosine, build_optimizer
 from hnas.samplers import SandwichSampler
-from hnas.search_spaces.supernet import ResNetSupernet
 
 
 def _state(space, progress: Progress = Progress()) -> TrainingState:
-    network = ResNetSupernet(space)
+    network = space.build_supernet()
     scheduler = WarmupCosine(0.1, warmup_steps=2, total_steps=10)
     optimizer = build_optimizer(network, scheduler, momentum=0.9, weight_decay=1e-4)
     sampler = SandwichSampler(space, seed=3, num_random=1)

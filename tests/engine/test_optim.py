@@ -16,11 +16,10 @@ from hnas.engine.optim import (
     split_decay_parameters,
     warmup_cosine_lr,
 )
-from hnas.search_spaces.supernet import ResNetSupernet
 
 
 def test_no_weight_decay_on_batch_norm_and_biases(tiny_space) -> None:
-    net = ResNetSupernet(tiny_space)
+    net = tiny_space.build_supernet()
     decay, no_decay = split_decay_parameters(net)
     names = {id(param): name for name, param in net.named_parameters()}
     decay_names = {names[id(p)] for p in decay}

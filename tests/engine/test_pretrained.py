@@ -15,9 +15,6 @@ from hnas.engine.pretrained import (
 )
 from hnas.errors import HnasError
 from hnas.search_spaces import SPACES
-from hnas.search_spaces.spec import max_spec
-from hnas.search_spaces.standalone import build_standalone
-from hnas.search_spaces.supernet import ResNetSupernet
 
 
 def test_official_names_of_resnet48() -> None:
@@ -38,7 +35,7 @@ def test_official_names_of_resnet48() -> None:
 
 def test_every_resnet48_key_maps_both_ways() -> None:
     space = SPACES.get("resnet48")
-    keys = list(build_standalone(space, max_spec(space)).state_dict())
+    keys = list(space.build_standalone(space.max_spec()).state_dict())
     official = [hnas_to_official_key(key, space) for key in keys]
     assert len(set(official)) == len(keys) == 252
     assert {int(key.split(".")[1]) for key in official} == set(range(25))
@@ -47,7 +44,7 @@ def test_every_resnet48_key_maps_both_ways() -> None:
 
 def _official_file(tmp_path, space, prefix: str = ""):
     paddle.seed(1)
-    standalone = build_standalone(space, max_spec(space))
+    standalone = space.build_standalone(space.max_spec())
     state = standalone.state_dict()
     for name, tensor in state.items():
         if name.endswith(("_mean", "_variance")):  # non-trivial BN statistics
@@ -59,7 +56,7 @@ def _official_file(tmp_path, space, prefix: str = ""):
 
 def test_init_loads_official_weights_exactly(tmp_path, tiny_space) -> None:
     standalone, path = _official_file(tmp_path, tiny_space, prefix="model._layers.")
-    supernet = ResNetSupernet(tiny_space)
+    supernet = tiny_space.build_supernet()
     init_from_standalone(supernet, path, tiny_space, reorder=False)
     loaded = supernet.state_dict()
     for name, tensor in standalone.state_dict().items():
@@ -68,7 +65,7 @@ def test_init_loads_official_weights_exactly(tmp_path, tiny_space) -> None:
 
 def test_reordered_supernet_computes_the_same_full_network(tmp_path, tiny_space) -> None:
     standalone, path = _official_file(tmp_path, tiny_space)
-    supernet = ResNetSupernet(tiny_space)
+    supernet = tiny_space.build_supernet()
     init_from_standalone(supernet, path, tiny_space, reorder=True)
     assert not np.array_equal(
         supernet.state_dict()["stages.0.0.conv1.conv.weight"].numpy(),
@@ -79,7 +76,7 @@ def test_reordered_supernet_computes_the_same_full_network(tmp_path, tiny_space)
     images = paddle.randn([2, tiny_space.in_channels, 16, 16])
     supernet.eval()
     standalone.eval()
-    supernet.apply(max_spec(tiny_space))
+    supernet.apply(tiny_space.max_spec())
     np.testing.assert_allclose(supernet(images).numpy(), standalone(images).numpy(), rtol=1e-4, atol=1e-5)
 
 
@@ -87,8 +84,8 @@ def test_hnas_named_weights_pass_through_and_bad_files_fail(tmp_path, tiny_space
     state = {"stem.conv.conv.weight": 1, "fc.bias": 2}
     assert to_hnas_naming(state, tiny_space) == state
     with pytest.raises(HnasError, match="is not a file"):
-        init_from_standalone(ResNetSupernet(tiny_space), tmp_path / "missing.pdparams", tiny_space)
+        init_from_standalone(tiny_space.build_supernet(), tmp_path / "missing.pdparams", tiny_space)
     partial = tmp_path / "partial.pdparams"
     paddle.save({"blocks.0.conv.weight": paddle.zeros([8, 3, 3, 3])}, str(partial))
     with pytest.raises(HnasError):
-        init_from_standalone(ResNetSupernet(tiny_space), partial, tiny_space)
+        init_from_standalone(tiny_space.build_supernet(), partial, tiny_space)

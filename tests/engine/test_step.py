@@ -10,8 +10,7 @@ from hnas.engine.optim import build_optimizer
 from hnas.engine.step import NonFiniteLossError, Objective, SupernetStep
 from hnas.losses import InplaceKDLoss
 from hnas.samplers.base import SampledNet
-from hnas.search_spaces.spec import SubnetSpec, max_spec, min_spec
-from hnas.search_spaces.supernet import ResNetSupernet
+from hnas.search_spaces.resnet import ResNetSpec
 from tests.engine.tiny import FixedSampler
 
 
@@ -33,7 +32,7 @@ class SwitchableNaN(InplaceKDLoss):
 
 
 def _step(space, nets, weight_decay: float = 0.1, nan_policy: str = "stop", prior=None, rank_ramp: float = 0.0):
-    supernet = ResNetSupernet(space)
+    supernet = space.build_supernet()
     sampler = FixedSampler(space, nets)
     optimizer = build_optimizer(supernet, learning_rate=0.1, momentum=0.9, weight_decay=weight_decay)
     objective = Objective(distill=SwitchableNaN(), rank_w_max=1.0, rank_ramp=rank_ramp)
@@ -46,7 +45,7 @@ def _state(net) -> dict[str, np.ndarray]:
 
 
 def test_parameters_a_step_did_not_use_do_not_move(tiny_space) -> None:
-    big, small = max_spec(tiny_space), min_spec(tiny_space)
+    big, small = tiny_space.max_spec(), tiny_space.min_spec()
     step, supernet, sampler = _step(tiny_space, [SampledNet(big, "single")])
     images, labels = _batch(tiny_space)
     step(images, labels, step=0, epoch=0)  # momentum buffers now exist for every block
@@ -63,9 +62,9 @@ def test_parameters_a_step_did_not_use_do_not_move(tiny_space) -> None:
 
 def test_sandwich_roles_and_observe(tiny_space) -> None:
     nets = [
-        SampledNet(max_spec(tiny_space), "teacher"),
-        SampledNet(min_spec(tiny_space), "student"),
-        SampledNet(min_spec(tiny_space), "single"),
+        SampledNet(tiny_space.max_spec(), "teacher"),
+        SampledNet(tiny_space.min_spec(), "student"),
+        SampledNet(tiny_space.min_spec(), "single"),
     ]
     step, _, sampler = _step(tiny_space, nets)
     result = step(*_batch(tiny_space), step=0, epoch=0)
@@ -76,19 +75,19 @@ def test_sandwich_roles_and_observe(tiny_space) -> None:
 
 
 def test_student_without_teacher_learns_from_labels(tiny_space) -> None:
-    step, _, _ = _step(tiny_space, [SampledNet(min_spec(tiny_space), "student")])
+    step, _, _ = _step(tiny_space, [SampledNet(tiny_space.min_spec(), "student")])
     result = step(*_batch(tiny_space), step=0, epoch=0)
     assert set(result.terms) == {"student/ce", "loss"}
 
 
 def test_student_label_weight_adds_weighted_label_cross_entropy(tiny_space) -> None:
     """With a weight w, each student's loss is its distillation loss plus w times its label CE."""
-    nets = [SampledNet(max_spec(tiny_space), "teacher"), SampledNet(min_spec(tiny_space), "student")]
+    nets = [SampledNet(tiny_space.max_spec(), "teacher"), SampledNet(tiny_space.min_spec(), "student")]
     images, labels = _batch(tiny_space)
     values = {}
     for weight in (0.0, 0.5):
         paddle.seed(0)
-        supernet = ResNetSupernet(tiny_space)
+        supernet = tiny_space.build_supernet()
         optimizer = build_optimizer(supernet, learning_rate=0.0, momentum=0.0, weight_decay=0.0)
         objective = Objective(distill=InplaceKDLoss(), student_label_weight=weight)
         step = SupernetStep(supernet, FixedSampler(tiny_space, nets), optimizer, objective)
@@ -96,18 +95,18 @@ def test_student_label_weight_adds_weighted_label_cross_entropy(tiny_space) -> N
     plain, mixed = values[0.0], values[0.5]
     assert set(mixed.terms) == {"teacher/ce", "student/kd+ce", "loss"}
     assert plain.net_losses[0] == pytest.approx(mixed.net_losses[0], abs=1e-6)
-    supernet.apply(min_spec(tiny_space))
+    supernet.apply(tiny_space.min_spec())
     supernet.train()
     label_ce = float(paddle.nn.functional.cross_entropy(supernet(images), labels.reshape([-1, 1])))
     assert mixed.net_losses[1] == pytest.approx(plain.net_losses[1] + 0.5 * label_ce, rel=1e-4)
 
 
 def _rank_nets(space) -> list[SampledNet]:
-    return [SampledNet(max_spec(space), "rank", 0), SampledNet(min_spec(space), "rank", 0)]
+    return [SampledNet(space.max_spec(), "rank", 0), SampledNet(space.min_spec(), "rank", 0)]
 
 
 def test_rank_pair_adds_the_weighted_hinge_to_the_higher_prior_net(tiny_space) -> None:
-    big = max_spec(tiny_space)
+    big = tiny_space.max_spec()
     prior = lambda spec: 2.0 if spec == big else 1.0  # noqa: E731 - the max net should reach the lower loss
     step, _, _ = _step(tiny_space, _rank_nets(tiny_space), prior=prior, rank_ramp=0.0)
     result = step(*_batch(tiny_space), step=0, epoch=3)
@@ -120,7 +119,7 @@ def test_rank_pair_adds_the_weighted_hinge_to_the_higher_prior_net(tiny_space) -
 
 def test_rank_gradient_reaches_only_the_higher_prior_loss(tiny_space) -> None:
     """Running the low-prior net first with a detached loss equals back-propagating the summed pair loss."""
-    big, small = max_spec(tiny_space), min_spec(tiny_space)
+    big, small = tiny_space.max_spec(), tiny_space.min_spec()
     prior = lambda spec: 2.0 if spec == big else 1.0  # noqa: E731
     images, labels = _batch(tiny_space)
     step, supernet, _ = _step(tiny_space, _rank_nets(tiny_space), weight_decay=0.0, prior=prior)
@@ -130,7 +129,7 @@ def test_rank_gradient_reaches_only_the_higher_prior_loss(tiny_space) -> None:
     step(images, labels, step=0, epoch=0)
     grads = {name: p.grad.numpy().copy() for name, p in supernet.named_parameters() if p.grad is not None}
 
-    reference = ResNetSupernet(tiny_space)
+    reference = tiny_space.build_supernet()
     reference.set_state_dict({name: paddle.to_tensor(value) for name, value in start.items()})
     reference.apply(big)
     big_ce = paddle.nn.functional.cross_entropy(reference(images), labels)
@@ -150,7 +149,7 @@ def test_rank_pairs_need_a_prior(tiny_space) -> None:
 
 
 def _sandwich(space) -> list[SampledNet]:
-    return [SampledNet(max_spec(space), "teacher"), SampledNet(min_spec(space), "student")]
+    return [SampledNet(space.max_spec(), "teacher"), SampledNet(space.min_spec(), "student")]
 
 
 def test_non_finite_loss_stops_by_default(tiny_space) -> None:
@@ -181,7 +180,7 @@ def test_non_finite_loss_skip_drops_the_batch_and_restores_bn_statistics(tiny_sp
 
 
 def test_spec_outside_the_space_is_rejected(tiny_space) -> None:
-    bad = SubnetSpec(resolution=16, depths=(3, 1), out_codes=(1, 1), mid_codes=((1, 1, 1), (1,)))
+    bad = ResNetSpec(resolution=16, depths=(3, 1), out_codes=(1, 1), mid_codes=((1, 1, 1), (1,)))
     step, _, _ = _step(tiny_space, [SampledNet(bad, "single")])
     with pytest.raises(Exception, match="does not belong"):
         step(*_batch(tiny_space), step=0, epoch=0)

@@ -8,10 +8,10 @@ from typing import Sequence
 from hnas.config import load_config
 from hnas.engine.config import TrainConfig
 from hnas.samplers.base import SampledNet, Sampler
-from hnas.search_spaces.spec import SpaceDef
+from hnas.search_spaces.resnet import ResNetSpace
 
 #: Two stages of two blocks, 8 channels, 16 px, 3 widths: a supernet step takes milliseconds.
-TINY_SPACE = SpaceDef(
+TINY_SPACE = ResNetSpace(
     name="tiny",
     stage_blocks=(2, 2),
     base_channels=(8, 8),
@@ -54,7 +54,7 @@ def tiny_config(checkpoint_dir: Path, *overrides: str) -> TrainConfig:
 class FixedSampler(Sampler):
     """Returns the same nets every step and records what ``observe`` received."""
 
-    def __init__(self, space: SpaceDef, nets: Sequence[SampledNet]) -> None:
+    def __init__(self, space: ResNetSpace, nets: Sequence[SampledNet]) -> None:
         super().__init__(space, seed=0)
         self.nets = list(nets)
         self.observed: list[list[float]] = []

@@ -6,22 +6,22 @@ import numpy as np
 import paddle
 import pytest
 
+from hnas.search_spaces.resnet import ResNetSpace
+from hnas.search_spaces.resnet.supernet import ResNetSupernet
 from hnas.search_spaces.sampling import sample_codes
 from hnas.search_spaces.spaces import SPACES
-from hnas.search_spaces.spec import SpaceDef, decode
-from hnas.search_spaces.supernet import ResNetSupernet
 
 
 @pytest.fixture
-def tiny_space() -> SpaceDef:
+def tiny_space() -> ResNetSpace:
     return SPACES.get("resnet48_tiny")
 
 
 @pytest.fixture
-def supernet(tiny_space: SpaceDef) -> ResNetSupernet:
+def supernet(tiny_space: ResNetSpace) -> ResNetSupernet:
     """A seeded tiny supernet whose BN statistics are not the defaults (as after training)."""
     paddle.seed(1)
-    net = ResNetSupernet(tiny_space)
+    net = tiny_space.build_supernet()
     rng = np.random.default_rng(1)
     with paddle.no_grad():
         for name, tensor in net.state_dict().items():
@@ -51,6 +51,6 @@ def recal_images() -> list[paddle.Tensor]:
 
 
 @pytest.fixture
-def tiny_archs(tiny_space: SpaceDef) -> dict[str, tuple[str, object]]:
+def tiny_archs(tiny_space: ResNetSpace) -> dict[str, tuple[str, object]]:
     codes = sample_codes(tiny_space, 6, seed=5, distribution="competition")
-    return {f"arch{i}": (code, decode(code, tiny_space)) for i, code in enumerate(codes, start=1)}
+    return {f"arch{i}": (code, tiny_space.decode(code)) for i, code in enumerate(codes, start=1)}

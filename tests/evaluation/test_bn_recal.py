@@ -6,7 +6,7 @@ import pytest
 
 from hnas.evaluation.bn_recal import BNStatsSnapshot, batch_norm_layers, recalibrate_bn, recalibrated
 from hnas.evaluation.evaluate import measure_accuracy
-from hnas.search_spaces.supernet import ResNetSupernet
+from hnas.search_spaces.resnet.supernet import ResNetSupernet
 
 
 def bn_state(net: paddle.nn.Layer) -> dict[str, np.ndarray]:

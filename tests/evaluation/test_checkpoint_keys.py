@@ -17,7 +17,7 @@ from hnas.evaluation.checkpoint_keys import (
     read_state_dict,
     strip_data_parallel,
 )
-from hnas.search_spaces.supernet import ResNetSupernet
+from hnas.search_spaces.resnet.supernet import ResNetSupernet
 
 
 def test_strip_and_add_are_inverse() -> None:
@@ -32,7 +32,7 @@ def test_strip_and_add_are_inverse() -> None:
 
 def test_a_data_parallel_checkpoint_loads_with_a_notice(supernet: ResNetSupernet, caplog) -> None:
     state = add_data_parallel(supernet.state_dict())
-    fresh = ResNetSupernet(supernet.space)
+    fresh = supernet.space.build_supernet()
     with caplog.at_level(logging.WARNING):
         load_into(fresh, state, source="ckpt.pdparams")
     assert "DataParallel" in caplog.text and "ckpt.pdparams" in caplog.text

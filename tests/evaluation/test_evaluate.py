@@ -9,7 +9,7 @@ import paddle.nn.functional as F
 
 from hnas.evaluation.evaluate import evaluate_archs, measure_accuracy
 from hnas.evaluation.progress import ProgressLog
-from hnas.search_spaces.supernet import ResNetSupernet
+from hnas.search_spaces.resnet.supernet import ResNetSupernet
 
 SETTINGS = {"test": True}
 

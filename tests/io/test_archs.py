@@ -18,7 +18,7 @@ from hnas.io.archs import (
     load_score_file,
     write_arch_file,
 )
-from hnas.search_spaces import SPACES, decode
+from hnas.search_spaces import SPACES
 
 TEST_JSON = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "CVPR_2022_NAS_Track1_test.json"
 
@@ -53,7 +53,7 @@ def test_loads_entries_in_file_order(tmp_path: Path) -> None:
     )
     entries = load_arch_file(path, "resnet48")
     assert list(entries) == ["arch2", "arch1", "x"]
-    assert entries["arch1"] == ArchEntry(key="arch1", arch=ARCH1, spec=decode(ARCH1, SPACE), acc=1.0)
+    assert entries["arch1"] == ArchEntry(key="arch1", arch=ARCH1, spec=SPACE.decode(ARCH1), acc=1.0)
     assert isinstance(entries["arch1"].acc, float)
     assert entries["x"].spec.depths == (5, 2, 6, 4)
 
@@ -160,7 +160,7 @@ def test_codes_are_checked_against_the_given_space(tmp_path: Path) -> None:
 def test_entries_from_codes_are_keyed_like_an_arch_file(tmp_path: Path) -> None:
     entries = entries_from_codes([ARCH2, ARCH1], "resnet48")
     assert list(entries) == ["arch1", "arch2"]
-    assert entries["arch1"] == ArchEntry("arch1", ARCH2, decode(ARCH2, SPACE), 0.0)
+    assert entries["arch1"] == ArchEntry("arch1", ARCH2, SPACE.decode(ARCH2), 0.0)
     path = tmp_path / "written.json"
     write_arch_file(path, entries, {key: entry.acc for key, entry in entries.items()})
     assert load_arch_file(path, SPACE) == entries

@@ -11,9 +11,8 @@ from paddle import nn
 
 from hnas.errors import HnasError
 from hnas.proxies import count_flops, count_params
-from hnas.search_spaces import SPACES, decode
+from hnas.search_spaces import SPACES
 from hnas.search_spaces.sampling import sample_codes
-from hnas.search_spaces.standalone import build_standalone
 
 pytestmark = pytest.mark.filterwarnings("ignore:Conversion of an array with ndim > 0:DeprecationWarning")
 
@@ -44,7 +43,7 @@ def _num_parameters(model: nn.Layer) -> int:
 @pytest.mark.parametrize(("code", "flops", "params"), FACTS, ids=["largest", "smallest", "arch1", "arch2", "arch3"])
 def test_reference_figures_exact(code: str, flops: int, params: int) -> None:
     space = SPACES.get("resnet48")
-    spec = decode(code, space)
+    spec = space.decode(code)
     assert count_flops(space, spec) == flops
     assert count_flops(space, spec, resolution=224, convention="paddle") == flops
     assert count_params(space, spec) == params
@@ -66,8 +65,8 @@ def test_equals_paddle_flops_on_sampled_archs(
 ) -> None:
     space = SPACES.get(space_name)
     for code in sample_codes(space, n, seed=11, distribution=distribution):
-        spec = decode(code, space)
-        model = build_standalone(space, spec)
+        spec = space.decode(code)
+        model = space.build_standalone(spec)
         assert count_params(space, spec) == _num_parameters(model), code
         for resolution in resolutions:
             expected = _paddle_flops(model, [1, space.in_channels, resolution, resolution])
@@ -77,8 +76,8 @@ def test_equals_paddle_flops_on_sampled_archs(
 @pytest.mark.parametrize("space_name", ["resnet48", "resnet48_tiny"])
 def test_macs_equal_paddle_flops_without_bn_and_pooling(space_name: str) -> None:
     space = SPACES.get(space_name)
-    spec = decode(sample_codes(space, 1, seed=5)[0], space)
-    model = build_standalone(space, spec)
+    spec = space.decode(sample_codes(space, 1, seed=5)[0])
+    model = space.build_standalone(spec)
     zero = {nn.BatchNorm2D: lambda *_: None, nn.AdaptiveAvgPool2D: lambda *_: None}
     resolution = 33
     expected = _paddle_flops(model, [1, space.in_channels, resolution, resolution], custom_ops=zero)
@@ -89,14 +88,14 @@ def test_macs_equal_paddle_flops_without_bn_and_pooling(space_name: str) -> None
 
 def test_default_resolution_is_the_spec_resolution() -> None:
     tiny = SPACES.get("resnet48_tiny")
-    spec = decode(FACTS[0][0], tiny)
+    spec = tiny.decode(FACTS[0][0])
     assert count_flops(tiny, spec) == count_flops(tiny, spec, resolution=28)
     assert count_flops(tiny, spec, resolution=56) > count_flops(tiny, spec)
 
 
 def test_bad_convention_and_resolution_raise() -> None:
     space = SPACES.get("resnet48")
-    spec = decode(FACTS[0][0], space)
+    spec = space.decode(FACTS[0][0])
     with pytest.raises(HnasError, match="unknown FLOPs convention 'flop'; known: paddle, macs"):
         count_flops(space, spec, convention="flop")
     with pytest.raises(HnasError, match="resolution must be a positive"):

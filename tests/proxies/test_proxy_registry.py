@@ -9,7 +9,7 @@ import pytest
 
 from hnas.errors import HnasError
 from hnas.proxies import PROXIES, count_flops
-from hnas.search_spaces import SPACES, max_spec, min_spec
+from hnas.search_spaces import SPACES
 
 #: The tiny space shrunk further so the ZenScore prior's default settings run in a blink.
 MICRO = dataclasses.replace(SPACES.get("resnet48_tiny"), base_channels=(4, 4, 8, 8), resolutions=(8,))
@@ -18,7 +18,7 @@ MICRO = dataclasses.replace(SPACES.get("resnet48_tiny"), base_channels=(4, 4, 8,
 @pytest.mark.parametrize("name", PROXIES.names())
 def test_prior_is_a_float_ordering_largest_above_smallest(name: str) -> None:
     prior = PROXIES.get(name)
-    largest, smallest = prior(MICRO, max_spec(MICRO)), prior(MICRO, min_spec(MICRO))
+    largest, smallest = prior(MICRO, MICRO.max_spec()), prior(MICRO, MICRO.min_spec())
     assert isinstance(largest, float) and isinstance(smallest, float)
     assert math.isfinite(largest) and math.isfinite(smallest)
     assert largest > smallest
@@ -26,14 +26,14 @@ def test_prior_is_a_float_ordering_largest_above_smallest(name: str) -> None:
 
 def test_registry_lists_the_documented_priors() -> None:
     assert sorted(PROXIES.names()) == ["depth", "flops", "params", "width", "zen"]
-    assert PROXIES.get("flops")(MICRO, max_spec(MICRO)) == float(count_flops(MICRO, max_spec(MICRO)))
+    assert PROXIES.get("flops")(MICRO, MICRO.max_spec()) == float(count_flops(MICRO, MICRO.max_spec()))
     with pytest.raises(HnasError, match="unknown proxy 'synflow'"):
         PROXIES.get("synflow")
 
 
 def test_depth_counts_active_blocks_and_width_ignores_depth() -> None:
     space = SPACES.get("resnet48_tiny")
-    shallow = min_spec(space)
+    shallow = space.min_spec()
     last = shallow.out_codes[0]
     deep = dataclasses.replace(shallow, depths=tuple(max(choices) for choices in space.depth_choices),
                                mid_codes=tuple((last,) * max(choices) for choices in space.depth_choices))
@@ -41,4 +41,4 @@ def test_depth_counts_active_blocks_and_width_ignores_depth() -> None:
     assert PROXIES.get("depth")(space, deep) > PROXIES.get("depth")(space, shallow)
     assert PROXIES.get("width")(space, deep) == pytest.approx(PROXIES.get("width")(space, shallow))  # more blocks
     assert PROXIES.get("width")(space, shallow) == pytest.approx(space.width_ratios[last - 1])
-    assert PROXIES.get("width")(space, max_spec(space)) == 1.0
+    assert PROXIES.get("width")(space, space.max_spec()) == 1.0

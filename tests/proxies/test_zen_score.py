@@ -11,13 +11,13 @@ import pytest
 
 import hnas.proxies.zen_score as zen_module
 from hnas.errors import HnasError
-from hnas.proxies.zen_score import ZenResult, compute_zen_score, zen_features, zen_score
-from hnas.search_spaces import SPACES, decode, max_spec, min_spec
-from hnas.search_spaces.spec import final_channels
-from hnas.search_spaces.standalone import build_standalone
+from hnas.proxies.zen_score import ZenResult, compute_zen_score, zen_score
+from hnas.search_spaces import SPACES
+from hnas.search_spaces.resnet import final_channels
+from hnas.search_spaces.resnet.zen import zen_features
 
 SPACE = SPACES.get("resnet48_tiny")
-ARCH1 = decode("1252233313000000223212122253130000000000006515000000", SPACE)
+ARCH1 = SPACE.decode("1252233313000000223212122253130000000000006515000000")
 FAST = {"batch_size": 2, "repeats": 2}
 
 
@@ -36,14 +36,14 @@ def test_result_is_finite_with_a_consistent_interval() -> None:
 
 
 def test_larger_net_scores_higher() -> None:
-    largest = compute_zen_score(SPACE, max_spec(SPACE), **FAST)
-    smallest = compute_zen_score(SPACE, min_spec(SPACE), **FAST)
+    largest = compute_zen_score(SPACE, SPACE.max_spec(), **FAST)
+    smallest = compute_zen_score(SPACE, SPACE.min_spec(), **FAST)
     assert largest.mean > smallest.mean
 
 
 def test_model_state_and_global_rngs_are_untouched() -> None:
     paddle.seed(123)
-    model = build_standalone(SPACE, ARCH1)
+    model = SPACE.build_standalone(ARCH1)
     before = {name: value.numpy().copy() for name, value in model.state_dict().items()}
     paddle_state = paddle.get_rng_state("cpu")
     numpy_state = np.random.get_state()
@@ -62,7 +62,7 @@ def test_model_state_and_global_rngs_are_untouched() -> None:
 
 @pytest.mark.filterwarnings("ignore:When training, we now always track")
 def test_features_skip_shortcuts_and_head() -> None:
-    net = build_standalone(SPACE, ARCH1)
+    net = SPACE.build_standalone(ARCH1)
     variances: list[float] = []
     features = zen_features(net, paddle.randn([2, 1, 28, 28]), variances)
     assert features.shape == [2, final_channels(SPACE, ARCH1), 2, 2]
@@ -86,7 +86,7 @@ def test_zen_score_is_cached_by_code_and_settings(monkeypatch: pytest.MonkeyPatc
     zen_module.clear_zen_cache()
     monkeypatch.setattr(zen_module, "compute_zen_score", counting)
     first = zen_score(SPACE, ARCH1, **FAST)
-    again = zen_score(SPACE, decode("1252233313000000223212122253130000000000006515000000", SPACE), **FAST)
+    again = zen_score(SPACE, SPACE.decode("1252233313000000223212122253130000000000006515000000"), **FAST)
     assert again is first and len(calls) == 1
     assert zen_score(SPACE, ARCH1, seed=1, **FAST) != first and len(calls) == 2
     zen_module.clear_zen_cache()

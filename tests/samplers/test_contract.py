@@ -9,8 +9,9 @@ import pytest
 
 from hnas.errors import HnasError
 from hnas.samplers import ROLES, SAMPLERS, SampledNet, Sampler, check_sampler_args, sampler_options
-from hnas.search_spaces import SPACES, decode, encode, max_spec
-from hnas.search_spaces.sampling import DISTRIBUTIONS
+from hnas.search_spaces import SPACES
+
+DISTRIBUTIONS = SPACES.get("resnet48").distribution_names()
 
 SPACE = SPACES.get("resnet48_tiny")
 
@@ -35,7 +36,7 @@ def _build(name: str, args: dict, distribution: str, seed: int) -> Sampler:
 
 
 def _codes(nets: list[SampledNet]) -> list[tuple[str, str, int | None]]:
-    return [(encode(net.spec, SPACE), net.role, net.pair) for net in nets]
+    return [(SPACE.encode(net.spec), net.role, net.pair) for net in nets]
 
 
 @pytest.mark.parametrize(("name", "args", "distribution"), CASES)
@@ -81,8 +82,8 @@ def test_specs_are_members_of_the_space(name: str, args: dict, distribution: str
     sampler = _build(name, args, distribution, seed=2)
     for epoch, step in STEPS:
         for net in sampler.sample(step, epoch):
-            net.spec.validate(SPACE)
-            assert decode(encode(net.spec, SPACE), SPACE) == net.spec
+            SPACE.validate(net.spec)
+            assert SPACE.decode(SPACE.encode(net.spec)) == net.spec
 
 
 @pytest.mark.parametrize(("name", "args", "distribution"), CASES)
@@ -95,7 +96,7 @@ def test_roles_follow_the_documented_contract(name: str, args: dict, distributio
         assert set(roles) <= set(ROLES)
         if "teacher" in roles:
             assert roles.count("teacher") == 1 and roles[0] == "teacher"
-            assert nets[0].spec == max_spec(SPACE)
+            assert nets[0].spec == SPACE.max_spec()
         if "student" in roles:
             assert "teacher" in roles
         pairs = Counter(net.pair for net in nets if net.role == "rank")
@@ -127,7 +128,7 @@ def test_unknown_distribution_and_sampler_are_user_errors() -> None:
 
 
 def test_sampled_net_checks_role_and_pair() -> None:
-    spec = max_spec(SPACE)
+    spec = SPACE.max_spec()
     with pytest.raises(ValueError, match="role"):
         SampledNet(spec, "tutor")
     with pytest.raises(ValueError, match="pair"):
@@ -139,7 +140,7 @@ def test_sampled_net_checks_role_and_pair() -> None:
 def test_uniform_sampler_trains_single_paths() -> None:
     nets = _build("uniform", {"num_subnets": 3}, "uniform", seed=0).sample(0, 0)
     assert [net.role for net in nets] == ["single"] * 3
-    assert len({encode(net.spec, SPACE) for net in nets}) == 3
+    assert len({SPACE.encode(net.spec) for net in nets}) == 3
 
 
 @pytest.mark.parametrize("name", SAMPLERS.names())

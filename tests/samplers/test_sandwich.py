@@ -6,9 +6,9 @@ import pytest
 
 from hnas.errors import HnasError
 from hnas.samplers import SandwichSampler
-from hnas.search_spaces import SPACES, encode, max_spec, min_spec
+from hnas.search_spaces import SPACES
 from hnas.search_spaces.distance import hamming_distance
-from hnas.search_spaces.sampling import COMPETITION_MAX_WIDTH_CODE
+from hnas.search_spaces.resnet import COMPETITION_MAX_WIDTH_CODE
 
 SPACE = SPACES.get("resnet48")
 
@@ -16,15 +16,15 @@ SPACE = SPACES.get("resnet48")
 def test_teacher_smallest_and_random_students_in_order() -> None:
     nets = SandwichSampler(SPACE, seed=0, num_random=3).sample(0, 0)
     assert [net.role for net in nets] == ["teacher", "student", "student", "student", "student"]
-    assert nets[0].spec == max_spec(SPACE)
-    assert nets[1].spec == min_spec(SPACE)
-    assert encode(nets[1].spec, SPACE) == "1222277777000000777700000077770000000000007777000000"
+    assert nets[0].spec == SPACE.max_spec()
+    assert nets[1].spec == SPACE.min_spec()
+    assert SPACE.encode(nets[1].spec) == "1222277777000000777700000077770000000000007777000000"
 
 
 def test_include_min_false_drops_the_smallest() -> None:
     nets = SandwichSampler(SPACE, seed=0, num_random=1, include_min=False).sample(0, 0)
     assert [net.role for net in nets] == ["teacher", "student"]
-    assert nets[1].spec != min_spec(SPACE)
+    assert nets[1].spec != SPACE.min_spec()
 
 
 def test_rank_pairs_follow_the_students() -> None:
@@ -37,7 +37,7 @@ def test_pairs_respect_min_hamming() -> None:
     for step in range(30):
         nets = sampler.sample(step, 0)
         for pair in range(3):
-            first, second = (encode(net.spec, SPACE) for net in nets if net.pair == pair)
+            first, second = (SPACE.encode(net.spec) for net in nets if net.pair == pair)
             assert hamming_distance(first, second) >= 33
 
 
@@ -71,4 +71,4 @@ def test_competition_distribution_stays_within_its_width_limits() -> None:
 def test_competition_smallest_uses_the_widest_allowed_codes() -> None:
     smallest = SandwichSampler(SPACE, seed=0, distribution="competition").sample(0, 0)[1]
     assert smallest.role == "student"
-    assert encode(smallest.spec, SPACE) == "1222233333000000333300000055550000000000007777000000"
+    assert SPACE.encode(smallest.spec) == "1222233333000000333300000055550000000000007777000000"

@@ -7,9 +7,9 @@ import paddle
 import pytest
 from paddle import nn
 
-from hnas.search_spaces.blocks import ElasticBasicBlock
-from hnas.search_spaces.spec import BlockShape
-from hnas.search_spaces.standalone import BasicBlock
+from hnas.search_spaces.resnet import BlockShape
+from hnas.search_spaces.resnet.blocks import ElasticBasicBlock
+from hnas.search_spaces.resnet.standalone import BasicBlock
 
 
 def _randomize_bn(layer: nn.Layer) -> None:

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from hnas.errors import ArchCodeError
-from hnas.search_spaces import SPACES, max_spec, min_spec
+from hnas.search_spaces import SPACES
 from hnas.search_spaces.distance import hamming_distance, spec_distance, width_part_start
 
 LARGEST = "1558511111111111111111111111111111111111111111111111"
@@ -22,7 +22,7 @@ def test_identical_codes_are_at_distance_zero() -> None:
 def test_largest_and_smallest_differ_in_every_width_character() -> None:
     assert hamming_distance(LARGEST, SMALLEST) == 47
     space = SPACES.get("resnet48")
-    assert spec_distance(space, max_spec(space), min_spec(space)) == 47
+    assert spec_distance(space, space.max_spec(), space.min_spec()) == 47
 
 
 def test_image_size_and_depth_digits_are_not_counted() -> None:

@@ -9,8 +9,11 @@ from collections import Counter
 import pytest
 
 from hnas.errors import HnasError
-from hnas.search_spaces import SPACES, SpaceDef, decode, encode
-from hnas.search_spaces.sampling import COMPETITION_MAX_WIDTH_CODE, DISTRIBUTIONS, sample_codes, sample_spec
+from hnas.search_spaces import SPACES
+from hnas.search_spaces.resnet import COMPETITION_MAX_WIDTH_CODE, ResNetSpace
+from hnas.search_spaces.sampling import sample_codes, sample_spec
+
+DISTRIBUTIONS = SPACES.get("resnet48").distribution_names()
 
 SPACE_NAMES = ("resnet48", "resnet48_tiny")
 
@@ -37,17 +40,17 @@ def test_thousand_samples_are_valid_and_distinct(space_name: str, distribution: 
     assert len(codes) == len(set(codes)) == 1000
     depths_seen = [set() for _ in range(space.num_stages)]
     for code in codes:
-        spec = decode(code, space)
-        assert encode(spec, space) == code
+        spec = space.decode(code)
+        assert space.encode(spec) == code
         for stage, depth in enumerate(spec.depths):
             depths_seen[stage].add(depth)
     assert depths_seen == [set(choices) for choices in space.depth_choices]
 
 
-def _codes_per_stage(space: SpaceDef, codes: list[str]) -> list[Counter]:
+def _codes_per_stage(space: ResNetSpace, codes: list[str]) -> list[Counter]:
     counts = [Counter() for _ in range(space.num_stages)]
     for code in codes:
-        spec = decode(code, space)
+        spec = space.decode(code)
         for stage in range(space.num_stages):
             counts[stage][spec.out_codes[stage]] += 1
             counts[stage].update(spec.mid_codes[stage])
@@ -75,7 +78,7 @@ def test_competition_limits_shrink_to_a_space_with_fewer_width_codes() -> None:
 
 
 def test_competition_needs_four_stages() -> None:
-    two_stages = SpaceDef(
+    two_stages = ResNetSpace(
         name="two",
         stage_blocks=(2, 2),
         base_channels=(8, 16),
@@ -93,7 +96,7 @@ def test_unknown_distribution_lists_known_ones() -> None:
 
 
 def test_exhausted_space_raises_unless_duplicates_are_allowed() -> None:
-    single = SpaceDef(
+    single = ResNetSpace(
         name="single",
         stage_blocks=(1,),
         base_channels=(8,),

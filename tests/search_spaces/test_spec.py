@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from hnas.errors import ArchCodeError, HnasError
-from hnas.search_spaces import SPACES, SubnetSpec, decode, encode, max_spec, min_spec
+from hnas.search_spaces import SPACES
+from hnas.search_spaces.resnet import ResNetSpec
 
 TEST_FILE = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "CVPR_2022_NAS_Track1_test.json"
 
@@ -33,19 +34,19 @@ def test_round_trip_of_every_competition_code(space) -> None:
     assert len(entries) == 45_000
     for key, entry in entries.items():
         code = entry["arch"]
-        assert encode(decode(code, space), space) == code, key
+        assert space.encode(space.decode(code)) == code, key
 
 
 def test_max_and_min_codes(space) -> None:
-    assert encode(max_spec(space), space) == LARGEST
-    assert encode(min_spec(space), space) == SMALLEST
-    assert decode(LARGEST, space) == max_spec(space)
-    assert decode(SMALLEST, space) == min_spec(space)
+    assert space.encode(space.max_spec()) == LARGEST
+    assert space.encode(space.min_spec()) == SMALLEST
+    assert space.decode(LARGEST) == space.max_spec()
+    assert space.decode(SMALLEST) == space.min_spec()
 
 
 def test_decode_reads_depths_and_codes(space) -> None:
-    spec = decode(ARCH1, space)
-    assert spec == SubnetSpec(
+    spec = space.decode(ARCH1)
+    assert spec == ResNetSpec(
         resolution=224,
         depths=(2, 5, 2, 2),
         out_codes=(3, 2, 3, 5),
@@ -56,9 +57,9 @@ def test_decode_reads_depths_and_codes(space) -> None:
 def test_round_trip_in_tiny_space() -> None:
     tiny = SPACES.get("resnet48_tiny")
     for code in (LARGEST, SMALLEST, ARCH1):
-        spec = decode(code, tiny)
+        spec = tiny.decode(code)
         assert spec.resolution == 28
-        assert encode(spec, tiny) == code
+        assert tiny.encode(spec) == code
 
 
 # (name, code, position, reason substring); positions are 0-based.
@@ -91,7 +92,7 @@ MALFORMED = [
                          ids=[case[0] for case in MALFORMED])
 def test_malformed_code_names_position_and_reason(space, code: str, position: int | None, reason: str) -> None:
     with pytest.raises(ArchCodeError) as caught:
-        decode(code, space)
+        space.decode(code)
     assert caught.value.position == position
     assert reason in caught.value.reason
     assert isinstance(caught.value, HnasError)
@@ -101,13 +102,13 @@ def test_malformed_code_names_position_and_reason(space, code: str, position: in
 
 def test_non_string_code_is_rejected(space) -> None:
     with pytest.raises(ArchCodeError, match="expected a string, got int"):
-        decode(1558511111, space)
+        space.decode(1558511111)
 
 
 def test_encode_rejects_spec_outside_space(space) -> None:
-    bad_depth = SubnetSpec(224, (1, 2, 2, 2), (1, 1, 1, 1), ((1,), (1, 1), (1, 1), (1, 1)))
+    bad_depth = ResNetSpec(224, (1, 2, 2, 2), (1, 1, 1, 1), ((1,), (1, 1), (1, 1), (1, 1)))
     with pytest.raises(ValueError, match="depth 1 of stage 1"):
-        encode(bad_depth, space)
-    bad_code = SubnetSpec(224, (2, 2, 2, 2), (1, 1, 1, 8), ((1, 1), (1, 1), (1, 1), (1, 1)))
+        space.encode(bad_depth)
+    bad_code = ResNetSpec(224, (2, 2, 2, 2), (1, 1, 1, 8), ((1, 1), (1, 1), (1, 1), (1, 1)))
     with pytest.raises(ValueError, match="width code 8 of stage 4"):
-        encode(bad_code, space)
+        space.encode(bad_code)

@@ -14,7 +14,9 @@ import pytest
 from paddle import nn
 
 from hnas.errors import HnasError
-from hnas.search_spaces import SPACES, ResNetSupernet, SpaceDef, SubnetSpec, decode
+from hnas.search_spaces import SPACES
+from hnas.search_spaces.resnet import ResNetSpace, ResNetSpec
+from hnas.search_spaces.resnet.supernet import ResNetSupernet
 
 TEST_JSON = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "CVPR_2022_NAS_Track1_test.json"
 #: arch1-3 of the competition file (see facts.md), used when the file itself is absent.
@@ -29,7 +31,7 @@ INPUT_SIZE = {"resnet48": 32, "resnet48_tiny": 28}
 @lru_cache(maxsize=None)
 def _shared_supernet(space_name: str) -> ResNetSupernet:
     paddle.seed(1)
-    net = ResNetSupernet(SPACES.get(space_name))
+    net = SPACES.get(space_name).build_supernet()
     _randomize_bn(net)
     return net
 
@@ -55,9 +57,9 @@ def _randomize_bn(layer: nn.Layer) -> None:
             sublayer._variance.set_value(paddle.rand([size]) + 0.5)
 
 
-def _random_spec(space: SpaceDef, rng: random.Random) -> SubnetSpec:
+def _random_spec(space: ResNetSpace, rng: random.Random) -> ResNetSpec:
     depths = tuple(rng.choice(choices) for choices in space.depth_choices)
-    return SubnetSpec(
+    return ResNetSpec(
         resolution=space.resolutions[0],
         depths=depths,
         out_codes=tuple(rng.choice(space.width_codes) for _ in depths),
@@ -72,17 +74,17 @@ def _competition_codes(count: int) -> list[str]:
     return [archs[f"arch{index}"]["arch"] for index in (1, 2, 3, 4500, 45000)[:count]]
 
 
-def _specs(space: SpaceDef, net: ResNetSupernet, random_count: int, code_count: int) -> list[SubnetSpec]:
+def _specs(space: ResNetSpace, net: ResNetSupernet, random_count: int, code_count: int) -> list[ResNetSpec]:
     rng = random.Random(0)
     return [
         net.max_spec(),
         net.min_spec(),
         *[_random_spec(space, rng) for _ in range(random_count)],
-        *[decode(code, space) for code in _competition_codes(code_count)],
+        *[space.decode(code) for code in _competition_codes(code_count)],
     ]
 
 
-def _batch(space: SpaceDef, batch_size: int = 2) -> paddle.Tensor:
+def _batch(space: ResNetSpace, batch_size: int = 2) -> paddle.Tensor:
     size = INPUT_SIZE[space.name]
     return paddle.randn([batch_size, space.in_channels, size, size])
 
@@ -102,9 +104,9 @@ def test_every_subnet_equals_its_export_in_eval_mode(space_name: str, random_cou
 
 
 def test_train_mode_forward_matches_standalone_output_and_running_stats() -> None:
-    net = ResNetSupernet(SPACES.get("resnet48_tiny"))
+    net = SPACES.get("resnet48_tiny").build_supernet()
     _randomize_bn(net)
-    spec = decode(KNOWN_CODES[0], net.space)
+    spec = net.space.decode(KNOWN_CODES[0])
     net.apply(spec)
     standalone = net.export(spec)
     net.train()
@@ -143,7 +145,7 @@ def test_apply_switches_subnets_without_rebuilding_layers() -> None:
 
 def test_apply_rejects_a_spec_of_another_space() -> None:
     net = _supernet("resnet48_tiny")
-    bad = SubnetSpec(resolution=224, depths=(2, 2, 2, 2), out_codes=(1, 1, 1, 1), mid_codes=((1, 1),) * 4)
+    bad = ResNetSpec(resolution=224, depths=(2, 2, 2, 2), out_codes=(1, 1, 1, 1), mid_codes=((1, 1),) * 4)
     with pytest.raises(HnasError, match="resnet48_tiny"):
         net.apply(bad)
     assert net.active_spec == net.max_spec()
@@ -165,7 +167,7 @@ def test_parameter_names_match_the_standalone_max_net() -> None:
 
 
 def test_reorder_keeps_the_max_net_function() -> None:
-    net = ResNetSupernet(SPACES.get("resnet48_tiny"))
+    net = SPACES.get("resnet48_tiny").build_supernet()
     _randomize_bn(net)
     net.eval()
     x = _batch(net.space)
@@ -175,7 +177,7 @@ def test_reorder_keeps_the_max_net_function() -> None:
 
 
 def test_gradients_reach_only_the_active_slices() -> None:
-    net = ResNetSupernet(SPACES.get("resnet48_tiny"))
+    net = SPACES.get("resnet48_tiny").build_supernet()
     spec = net.min_spec()
     net.apply(spec)
     standalone = net.export(spec)
@@ -205,7 +207,7 @@ def test_gradients_reach_only_the_active_slices() -> None:
 @pytest.mark.parametrize("set_to_zero", [False, True])
 def test_unused_parameters_move_only_if_gradients_are_zeroed_not_cleared(set_to_zero: bool) -> None:
     """Paddle optimizers skip ``grad is None``: clear_grad(set_to_zero=False) freezes unused blocks."""
-    net = ResNetSupernet(SPACES.get("resnet48_tiny"))
+    net = SPACES.get("resnet48_tiny").build_supernet()
     optimizer = paddle.optimizer.Momentum(0.1, momentum=0.9, parameters=net.parameters(), weight_decay=1e-2)
     x, labels = _batch(net.space, 2), paddle.to_tensor([0, 1])
     for spec in (net.max_spec(), net.min_spec()):  # the max step gives every parameter momentum

@@ -9,10 +9,10 @@ from __future__ import annotations
 import paddle
 from paddle import nn
 
-from hnas.search_spaces.spec import (
+from hnas.search_spaces.resnet.space import (
     BlockShape,
-    SpaceDef,
-    SubnetSpec,
+    ResNetSpace,
+    ResNetSpec,
     block_shapes,
     final_channels,
     stem_channels,
@@ -57,7 +57,7 @@ class BasicBlock(nn.Layer):
 
 
 class Stem(nn.Layer):
-    def __init__(self, space: SpaceDef, out_channels: int) -> None:
+    def __init__(self, space: ResNetSpace, out_channels: int) -> None:
         super().__init__()
         self.conv = ConvBN(space.in_channels, out_channels, space.stem_kernel_size, space.stem_stride)
         self.relu = nn.ReLU()
@@ -75,7 +75,7 @@ class StandaloneResNet(nn.Layer):
     ``[N, space.num_classes]``.
     """
 
-    def __init__(self, space: SpaceDef, spec: SubnetSpec) -> None:
+    def __init__(self, space: ResNetSpace, spec: ResNetSpec) -> None:
         super().__init__()
         self.space = space
         self.spec = spec
@@ -97,7 +97,7 @@ class StandaloneResNet(nn.Layer):
         return self.fc(paddle.flatten(self.pool(x), 1))
 
 
-def build_standalone(space: SpaceDef, spec: SubnetSpec, zero_init_residual: bool = False) -> StandaloneResNet:
+def build_standalone(space: ResNetSpace, spec: ResNetSpec, zero_init_residual: bool = False) -> StandaloneResNet:
     """A freshly initialised stand-alone network for ``spec``.
 
     Args:
@@ -107,7 +107,7 @@ def build_standalone(space: SpaceDef, spec: SubnetSpec, zero_init_residual: bool
             residual block begins as the identity (its shortcut); deep subnets then train as
             steadily as shallow ones in short schedules (Goyal et al., 2017).
     """
-    spec.validate(space)
+    space.validate(spec)
     network = StandaloneResNet(space, spec)
     if zero_init_residual:
         zero_residual_scales(network)

@@ -1,7 +1,7 @@
-"""Search-space definition and the typed subnet spec behind the 52-character arch code.
+"""The ResNet family: space definition and the typed subnet spec behind the 52-character arch code.
 
 The CVPR 2022 NAS Track 1 code (``1558511111...``) is parsed once, here, into a
-:class:`SubnetSpec`; everything else in hnas works on the spec and on the per-block
+:class:`ResNetSpec`; the family's networks and costs work on the spec and on the per-block
 :class:`BlockShape` list that :func:`block_shapes` derives from it.
 
 Code layout for the ResNet48 space (52 characters)::
@@ -12,16 +12,23 @@ Code layout for the ResNet48 space (52 characters)::
     [6:52]   two codes per block slot (conv1, conv2), 2 * max_depth per stage,
              inactive slots padded with "00"
 
-Width codes 1..7 index ``SpaceDef.width_ratios`` (1.0, 0.95, ..., 0.7).
+Width codes 1..7 index ``ResNetSpace.width_ratios`` (1.0, 0.95, ..., 0.7).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Sequence
+from typing import TYPE_CHECKING, ClassVar, Mapping, Sequence
 
-from hnas.errors import ArchCodeError
+from hnas.errors import ArchCodeError, HnasError
+from hnas.search_spaces.base import Choices, SearchSpace, Slot
+
+if TYPE_CHECKING:
+    from hnas.search_spaces.distributions import Distribution
+    from hnas.search_spaces.resnet.standalone import StandaloneResNet
+    from hnas.search_spaces.resnet.supernet import ResNetSupernet
+    from hnas.search_spaces.resnet.zen import ZenResNet
 
 COMPETITION_RATIOS: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7)
 
@@ -38,9 +45,19 @@ def make_divisible(value: float, divisor: int, min_value: int | None = None) -> 
     return new_value
 
 
+#: Largest width code per stage (1-based) in the competition's test.json; the stem follows stage 1.
+COMPETITION_MAX_WIDTH_CODE: dict[int, int] = {1: 3, 2: 3, 3: 5, 4: 7}
+
+
 @dataclass(frozen=True)
-class SpaceDef:
+class ResNetSpace(SearchSpace):
     """A ResNet-style elastic search space: stage layout, choices and stem.
+
+    Choice view (:meth:`slots`, in draw order): ``resolution``; then per stage ``s``
+    (1-based): ``depth{s}``, for stage 1 ``stem``, the conv2 width code of every block slot
+    ``s{s}.b{b}.conv2`` and the conv1 width code ``s{s}.b{b}.conv1``. A stage's conv2 codes
+    (and, in stage 1, the stem) form one tie group: the residual additions tie those widths.
+    Block slots beyond the stage's depth are unused (``None``).
 
     Attributes:
         name: registry name of the space.
@@ -57,6 +74,8 @@ class SpaceDef:
         num_classes: classifier outputs.
         resolutions: input size of image-size code 1, 2, ...
     """
+
+    family: ClassVar[str] = "resnet"
 
     name: str = "resnet48"
     stage_blocks: tuple[int, ...] = (5, 5, 8, 5)
@@ -122,10 +141,172 @@ class SpaceDef:
         in_base = self.stem_base_channels if stage == 0 else self.base_channels[stage - 1]
         return self.stage_strides[stage] != 1 or in_base != self.base_channels[stage]
 
+    # --- SearchSpace: code --------------------------------------------------------------------
+
+    def decode(self, code: str) -> ResNetSpec:
+        return decode(code, self)
+
+    def encode(self, spec: ResNetSpec) -> str:
+        return encode(spec, self)
+
+    def code_format(self) -> str:
+        return (f"{self.code_length} digits: image-size code, {self.num_stages} stage depths, stem width code, "
+                "then two width codes (conv1, conv2) per block slot, '00' for inactive slots")
+
+    def max_spec(self) -> ResNetSpec:
+        return max_spec(self)
+
+    def min_spec(self) -> ResNetSpec:
+        return min_spec(self)
+
+    # --- SearchSpace: choice view -------------------------------------------------------------
+
+    @cached_property
+    def _slots(self) -> tuple[Slot, ...]:
+        widths = tuple(self.width_codes)
+        slots = [Slot("resolution", self.resolutions, "resolution")]
+        for stage, blocks in enumerate(self.stage_blocks, start=1):
+            slots.append(Slot(f"depth{stage}", self.depth_choices[stage - 1], "depth"))
+            if stage == 1:
+                slots.append(Slot("stem", widths, "width", increasing=False))
+            slots += [Slot(f"s{stage}.b{b}.conv2", widths, "width", increasing=False) for b in range(1, blocks + 1)]
+            slots += [Slot(f"s{stage}.b{b}.conv1", widths, "width", increasing=False) for b in range(1, blocks + 1)]
+        return tuple(slots)
+
+    def slots(self) -> tuple[Slot, ...]:
+        return self._slots
+
+    @cached_property
+    def _tie_groups(self) -> tuple[tuple[str, ...], ...]:
+        groups = []
+        for stage, blocks in enumerate(self.stage_blocks, start=1):
+            conv2 = tuple(f"s{stage}.b{b}.conv2" for b in range(1, blocks + 1))
+            groups.append(("stem", *conv2) if stage == 1 else conv2)
+        return tuple(groups)
+
+    def tie_groups(self) -> tuple[tuple[str, ...], ...]:
+        return self._tie_groups
+
+    def is_active(self, slot: str, values: Mapping[str, int | None]) -> bool:
+        if not slot.startswith("s") or slot == "stem":
+            return True
+        stage, block = slot[1:].split(".")[:2]
+        depth = values.get(f"depth{stage}")
+        return depth is not None and int(block[1:]) <= depth
+
+    def choices(self, spec: ResNetSpec) -> Choices:
+        values: Choices = {"resolution": spec.resolution}
+        for stage, blocks in enumerate(self.stage_blocks, start=1):
+            depth = spec.depths[stage - 1]
+            out = spec.out_codes[stage - 1]
+            values[f"depth{stage}"] = depth
+            if stage == 1:
+                values["stem"] = spec.stem_code
+            for b in range(1, blocks + 1):
+                values[f"s{stage}.b{b}.conv2"] = out if b <= depth else None
+            for b in range(1, blocks + 1):
+                values[f"s{stage}.b{b}.conv1"] = spec.mid_codes[stage - 1][b - 1] if b <= depth else None
+        return values
+
+    def from_choices(self, values: Mapping[str, int | None]) -> ResNetSpec:
+        for slot in self._slots:
+            if not self.is_active(slot.name, values):
+                continue
+            value = values.get(slot.name)
+            if value not in slot.domain:
+                raise ValueError(f"slot {slot.name} is {value!r}, expected one of {list(slot.domain)}")
+        self.check_ties(values)
+        depths = tuple(int(values[f"depth{stage}"]) for stage in range(1, self.num_stages + 1))  # type: ignore[arg-type]
+        return ResNetSpec(
+            resolution=int(values["resolution"]),  # type: ignore[arg-type]
+            depths=depths,
+            out_codes=tuple(int(values[f"s{stage}.b1.conv2"]) for stage in range(1, self.num_stages + 1)),  # type: ignore
+            mid_codes=tuple(
+                tuple(int(values[f"s{stage}.b{b}.conv1"]) for b in range(1, depth + 1))  # type: ignore[arg-type]
+                for stage, depth in enumerate(depths, start=1)
+            ),
+        )
+
+    def distance_slots(self) -> tuple[str, ...]:
+        """Width slots only: the reference definition counts code characters from the stem width
+        on (:mod:`hnas.search_spaces.distance`), which is the same count over the choice view."""
+        return tuple(slot.name for slot in self._slots if slot.dimension == "width")
+
+    def code_distance(self, code_a: str, code_b: str) -> int:
+        """Characters that differ from the stem width code on (the reference definition; no decoding,
+        so codes that break a tie still compare)."""
+        from hnas.search_spaces.distance import char_hamming, width_part_start
+
+        return char_hamming(code_a, code_b, width_part_start(self))
+
+    # --- SearchSpace: distributions -----------------------------------------------------------
+
+    def distribution_names(self) -> dict[str, str]:
+        return {
+            "uniform": "every depth and width code uniform",
+            "competition": "like the CVPR 2022 Track 1 test.json: width codes capped per stage",
+        }
+
+    def family_distribution(self, name: str) -> Distribution:
+        """``"competition"``: depths uniform, width codes uniform over ``1..COMPETITION_MAX_WIDTH_CODE[stage]``
+        (stem and stages 1-2 codes 1-3, stage 3 codes 1-5, stage 4 codes 1-7), the first resolution."""
+        from hnas.search_spaces.distributions import ChoiceDistribution
+
+        if name != "competition":
+            return super().family_distribution(name)
+        if self.num_stages != len(COMPETITION_MAX_WIDTH_CODE):
+            raise HnasError(
+                f"the 'competition' distribution needs a space with {len(COMPETITION_MAX_WIDTH_CODE)} "
+                f"stages; space {self.name!r} has {self.num_stages}"
+            )
+        last = len(self.width_ratios)
+        domains: dict[str, Sequence[int]] = {"resolution": (self.resolutions[0],)}
+        for slot in self._slots:
+            if slot.dimension == "width":
+                stage = 1 if slot.name == "stem" else int(slot.name[1:].split(".")[0])
+                # A space with fewer width codes than the competition's 7 keeps all of its own.
+                domains[slot.name] = tuple(range(1, min(COMPETITION_MAX_WIDTH_CODE[stage], last) + 1))
+        return ChoiceDistribution(self, "competition", domains, pinned=("resolution",))
+
+    # --- SearchSpace: networks and costs ------------------------------------------------------
+
+    def build_supernet(self) -> ResNetSupernet:
+        from hnas.search_spaces.resnet.supernet import ResNetSupernet
+
+        return ResNetSupernet(self)
+
+    def build_standalone(self, spec: ResNetSpec, zero_init_residual: bool = False) -> StandaloneResNet:
+        from hnas.search_spaces.resnet.standalone import build_standalone
+
+        return build_standalone(self, spec, zero_init_residual=zero_init_residual)
+
+    def zen_network(self, spec: ResNetSpec) -> ZenResNet:
+        from hnas.search_spaces.resnet.zen import ZenResNet
+
+        return ZenResNet(self.build_standalone(spec))
+
+    def flops(self, spec: ResNetSpec, resolution: int | None = None, convention: str = "paddle") -> int:
+        from hnas.search_spaces.resnet.flops import resnet_flops
+
+        return resnet_flops(self, spec, resolution, convention)
+
+    def params(self, spec: ResNetSpec) -> int:
+        from hnas.search_spaces.resnet.flops import resnet_params
+
+        return resnet_params(self, spec)
+
+    def num_blocks(self, spec: ResNetSpec) -> int:
+        return sum(spec.depths)
+
+    def width_ratio(self, spec: ResNetSpec) -> float:
+        """Mean width ratio of each stage's output and every active block's first conv."""
+        codes = [*spec.out_codes, *(code for stage in spec.mid_codes for code in stage)]
+        return sum(self.width_ratios[code - 1] for code in codes) / len(codes)
+
 
 @dataclass(frozen=True)
-class SubnetSpec:
-    """One subnet of a :class:`SpaceDef`, independent of any model instance.
+class ResNetSpec:
+    """One subnet of a :class:`ResNetSpace`, independent of any model instance.
 
     Attributes:
         resolution: input size in pixels.
@@ -145,16 +326,6 @@ class SubnetSpec:
     def stem_code(self) -> int:
         return self.out_codes[0]
 
-    @classmethod
-    def from_code(cls, code: str, space: SpaceDef) -> SubnetSpec:
-        return decode(code, space)
-
-    def to_code(self, space: SpaceDef) -> str:
-        return encode(self, space)
-
-    def validate(self, space: SpaceDef) -> None:
-        """Raise ``ValueError`` if this spec is not a member of ``space``."""
-        encode(self, space)
 
 
 @dataclass(frozen=True)
@@ -177,8 +348,8 @@ def _digit(code: str, position: int, what: str, allowed: Sequence[int]) -> int:
     return value
 
 
-def decode(code: str, space: SpaceDef) -> SubnetSpec:
-    """Parse an arch code into a :class:`SubnetSpec`.
+def decode(code: str, space: ResNetSpace) -> ResNetSpec:
+    """Parse an arch code into a :class:`ResNetSpec`.
 
     Raises:
         ArchCodeError: naming the 0-based index of the first bad character and why.
@@ -226,7 +397,7 @@ def decode(code: str, space: SpaceDef) -> SubnetSpec:
                             f"{where} is inactive (depth {depth}) and must be padded with '00'",
                         )
             position += 2
-        assert stage_out is not None  # depth >= 1 is guaranteed by SpaceDef
+        assert stage_out is not None  # depth >= 1 is guaranteed by ResNetSpace
         out_codes.append(stage_out)
         mid_codes.append(tuple(stage_mid))
     if stem_code != out_codes[0]:
@@ -236,7 +407,7 @@ def decode(code: str, space: SpaceDef) -> SubnetSpec:
             f"stem width code {stem_code} differs from the stage-1 conv2 code {out_codes[0]}; "
             "stage 1 adds the stem output without a projection, so they are tied",
         )
-    return SubnetSpec(
+    return ResNetSpec(
         resolution=space.resolutions[resolution_code - 1],
         depths=depths,
         out_codes=tuple(out_codes),
@@ -244,7 +415,7 @@ def decode(code: str, space: SpaceDef) -> SubnetSpec:
     )
 
 
-def encode(spec: SubnetSpec, space: SpaceDef) -> str:
+def encode(spec: ResNetSpec, space: ResNetSpace) -> str:
     """Inverse of :func:`decode`; raises ``ValueError`` if ``spec`` is not in ``space``."""
     if spec.resolution not in space.resolutions:
         raise ValueError(f"resolution {spec.resolution} not in {space.resolutions}")
@@ -269,9 +440,9 @@ def encode(spec: SubnetSpec, space: SpaceDef) -> str:
     return "".join(parts)
 
 
-def max_spec(space: SpaceDef) -> SubnetSpec:
+def max_spec(space: ResNetSpace) -> ResNetSpec:
     """The largest subnet: every stage at full depth, every conv at code 1."""
-    return SubnetSpec(
+    return ResNetSpec(
         resolution=space.resolutions[0],
         depths=tuple(max(choices) for choices in space.depth_choices),
         out_codes=(1,) * space.num_stages,
@@ -279,10 +450,10 @@ def max_spec(space: SpaceDef) -> SubnetSpec:
     )
 
 
-def min_spec(space: SpaceDef) -> SubnetSpec:
+def min_spec(space: ResNetSpace) -> ResNetSpec:
     """The smallest subnet: minimum depth, every conv at the last width code."""
     last = len(space.width_ratios)
-    return SubnetSpec(
+    return ResNetSpec(
         resolution=space.resolutions[0],
         depths=tuple(min(choices) for choices in space.depth_choices),
         out_codes=(last,) * space.num_stages,
@@ -290,11 +461,11 @@ def min_spec(space: SpaceDef) -> SubnetSpec:
     )
 
 
-def stem_channels(space: SpaceDef, spec: SubnetSpec) -> int:
+def stem_channels(space: ResNetSpace, spec: ResNetSpec) -> int:
     return space.channels(space.stem_base_channels, spec.stem_code)
 
 
-def block_shapes(space: SpaceDef, spec: SubnetSpec) -> list[BlockShape]:
+def block_shapes(space: ResNetSpace, spec: ResNetSpec) -> list[BlockShape]:
     """Channels, stride and shortcut type of every active block, in forward order."""
     shapes: list[BlockShape] = []
     in_channels = stem_channels(space, spec)
@@ -317,6 +488,26 @@ def block_shapes(space: SpaceDef, spec: SubnetSpec) -> list[BlockShape]:
     return shapes
 
 
-def final_channels(space: SpaceDef, spec: SubnetSpec) -> int:
+def final_channels(space: ResNetSpace, spec: ResNetSpec) -> int:
     """Channels entering the classifier."""
     return space.channels(space.base_channels[-1], spec.out_codes[-1])
+
+
+#: The named ResNet spaces. ``resnet48``: the CVPR 2022 NAS Track 1 space, ResNet48 on 224 px
+#: ImageNet. ``resnet48_tiny``: the same 52-char codes on a laptop (1-channel 28 px images,
+#: 10 classes, narrow stages); base 20/40/80/160 with divisor 1 keeps the 7 width codes
+#: distinct (20, 19, ..., 14).
+RESNET_SPACES: tuple[ResNetSpace, ...] = (
+    ResNetSpace(name="resnet48"),
+    ResNetSpace(
+        name="resnet48_tiny",
+        base_channels=(20, 40, 80, 160),
+        channel_divisor=1,
+        stem_kernel_size=3,
+        stem_stride=2,
+        stem_max_pool=False,
+        in_channels=1,
+        num_classes=10,
+        resolutions=(28,),
+    ),
+)

@@ -1,4 +1,4 @@
-"""The weight-sharing ResNet supernet of a :class:`SpaceDef`.
+"""The weight-sharing ResNet supernet of a :class:`ResNetSpace`.
 
 One :class:`ResNetSupernet` holds the weights of the space's largest network. ``apply(spec)``
 hands every block its own part of the spec (its :class:`BlockShape`); ``forward`` then runs
@@ -27,24 +27,24 @@ import paddle
 from paddle import nn
 
 from hnas.errors import HnasError
-from hnas.search_spaces.blocks import ElasticBasicBlock, ElasticConvBN, ShapeMap
 from hnas.search_spaces.ops import ElasticLinear
-from hnas.search_spaces.spec import (
-    SpaceDef,
-    SubnetSpec,
+from hnas.search_spaces.resnet.blocks import ElasticBasicBlock, ElasticConvBN, ShapeMap
+from hnas.search_spaces.resnet.space import (
+    ResNetSpace,
+    ResNetSpec,
     block_shapes,
     final_channels,
     max_spec,
     min_spec,
     stem_channels,
 )
-from hnas.search_spaces.standalone import StandaloneResNet, build_standalone
+from hnas.search_spaces.resnet.standalone import StandaloneResNet, build_standalone
 
 
 class ElasticStem(nn.Layer):
     """Stem conv + BN + ReLU (+ 3x3/2 max-pool) with an elastic output width."""
 
-    def __init__(self, space: SpaceDef) -> None:
+    def __init__(self, space: ResNetSpace) -> None:
         super().__init__()
         self.conv = ElasticConvBN(space.in_channels, space.stem_base_channels, space.stem_kernel_size,
                                   space.stem_stride)
@@ -75,7 +75,7 @@ class ResNetSupernet(nn.Layer):
         space: the search space; the supernet is built at its maximum widths and depths.
     """
 
-    def __init__(self, space: SpaceDef) -> None:
+    def __init__(self, space: ResNetSpace) -> None:
         super().__init__()
         self.space = space
         self.stem = ElasticStem(space)
@@ -104,17 +104,17 @@ class ResNetSupernet(nn.Layer):
 
     # ``nn.Layer.apply(fn)`` (used by Paddle itself, e.g. for dtype casts) must keep working,
     # so a callable goes to the base class and a spec activates a subnet.
-    def apply(self, spec_or_fn: SubnetSpec | Callable[[nn.Layer], Any]) -> ResNetSupernet:  # type: ignore[override]
+    def apply(self, spec_or_fn: ResNetSpec | Callable[[nn.Layer], Any]) -> ResNetSupernet:  # type: ignore[override]
         """Activate subnet ``spec`` (or, given a callable, behave as ``nn.Layer.apply``).
 
         Raises:
             HnasError: if ``spec`` is not a member of this supernet's space.
         """
-        if not isinstance(spec_or_fn, SubnetSpec):
+        if not isinstance(spec_or_fn, ResNetSpec):
             return super().apply(spec_or_fn)
         spec = spec_or_fn
         try:
-            spec.validate(self.space)
+            self.space.validate(spec)
         except ValueError as error:
             raise HnasError(f"subnet spec does not belong to space {self.space.name!r}: {error}") from None
         self.stem.configure(stem_channels(self.space, spec))
@@ -125,14 +125,14 @@ class ResNetSupernet(nn.Layer):
         return self
 
     @property
-    def active_spec(self) -> SubnetSpec:
+    def active_spec(self) -> ResNetSpec:
         """The subnet ``forward`` runs (the max spec until :meth:`apply` is called)."""
         return self._spec
 
-    def max_spec(self) -> SubnetSpec:
+    def max_spec(self) -> ResNetSpec:
         return max_spec(self.space)
 
-    def min_spec(self) -> SubnetSpec:
+    def min_spec(self) -> ResNetSpec:
         return min_spec(self.space)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
@@ -142,7 +142,7 @@ class ResNetSupernet(nn.Layer):
                 x = stage[index](x)
         return self.fc(paddle.flatten(self.pool(x), 1))
 
-    def active_shapes(self, spec: SubnetSpec | None = None) -> ShapeMap:
+    def active_shapes(self, spec: ResNetSpec | None = None) -> ShapeMap:
         """Active leading block of every state tensor ``spec`` (default: active) uses.
 
         Keys are full state-dict names; tensors absent from the map are not used at all.
@@ -159,13 +159,13 @@ class ResNetSupernet(nn.Layer):
         shapes["fc.bias"] = (self.space.num_classes,)
         return shapes
 
-    def used_parameters(self, spec: SubnetSpec | None = None) -> list[paddle.Tensor]:
+    def used_parameters(self, spec: ResNetSpec | None = None) -> list[paddle.Tensor]:
         """Trainable parameters that ``spec`` (default: active) touches, in definition order."""
         used = self.active_shapes(spec)
         return [param for name, param in self.named_parameters() if name in used and not param.stop_gradient]
 
     @paddle.no_grad()
-    def export(self, spec: SubnetSpec) -> StandaloneResNet:
+    def export(self, spec: ResNetSpec) -> StandaloneResNet:
         """A stand-alone network of ``spec`` holding copies of the sliced weights and BN statistics.
 
         The copy is independent of the supernet and is in the supernet's train/eval mode.

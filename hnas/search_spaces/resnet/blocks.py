@@ -1,6 +1,6 @@
 """Elastic blocks: compositions of elastic ops that own their part of a subnet spec.
 
-Names mirror :mod:`hnas.search_spaces.standalone` (``conv1.conv``, ``conv1.bn``, ...), so a
+Names mirror :mod:`hnas.search_spaces.resnet.standalone` (``conv1.conv``, ``conv1.bn``, ...), so a
 block's sliced state loads by name into the stand-alone block of the same shape.
 """
 
@@ -11,7 +11,7 @@ import paddle
 from paddle import nn
 
 from hnas.search_spaces.ops import ElasticBatchNorm2D, ElasticConv2D
-from hnas.search_spaces.spec import BlockShape
+from hnas.search_spaces.resnet.space import BlockShape
 
 #: Active shape of each state tensor, keyed by its name relative to the layer.
 ShapeMap = dict[str, tuple[int, ...]]
