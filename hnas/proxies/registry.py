@@ -34,16 +34,15 @@ def params_prior(space: SearchSpace, spec: Spec) -> float:
 
 @PROXIES.register("depth")
 def depth_prior(space: SearchSpace, spec: Spec) -> float:
-    """Active residual blocks over all stages: the deeper, the higher."""
-    return float(sum(spec.depths))
+    """Active blocks over all stages: the deeper, the higher."""
+    return float(space.num_blocks(spec))
 
 
 @PROXIES.register("width")
 def width_prior(space: SearchSpace, spec: Spec) -> float:
     """Mean width ratio of the subnet's convs (each stage's output and every active block's first
     conv, as fractions of their full width): the wider, the higher. Independent of depth."""
-    codes = [*spec.out_codes, *(code for stage in spec.mid_codes for code in stage)]
-    return float(sum(space.width_ratios[code - 1] for code in codes) / len(codes))
+    return float(space.width_ratio(spec))
 
 
 @PROXIES.register("zen")
