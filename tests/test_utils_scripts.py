@@ -63,3 +63,10 @@ def test_convert_model_converts_and_refuses_its_input(tmp_path: Path, monkeypatc
     code = run_script("convert_model.py", str(multi), str(multi), "--to", "single", monkeypatch=monkeypatch)
     assert "refusing to overwrite the input" in str(code)
     assert multi.read_bytes() == before
+
+
+def test_smoke_subnets_runs_the_largest_smallest_and_random_subnets(monkeypatch, capsys) -> None:
+    assert run_script("smoke_subnets.py", "--space", "resnet48_tiny", "--n", "3", monkeypatch=monkeypatch) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "logits" in line]
+    assert [line.split()[0] for line in lines[:2]] == [LARGEST, SMALLEST]
+    assert len(lines) == 3 and all("logits [2, 10]" in line for line in lines)

@@ -35,7 +35,7 @@ def main() -> None:
         with paddle.no_grad():
             logits = model(images)
         params = sum(int(p.size) for p in model.parameters())
-        print(f"{spec.to_code(space)}  params {params:>9,}  logits {list(logits.shape)}")
+        print(f"{space.encode(spec)}  params {params:>9,}  logits {list(logits.shape)}")
 
 
 if __name__ == "__main__":
