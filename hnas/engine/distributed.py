@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import paddle
 import paddle.distributed as dist
@@ -117,3 +117,18 @@ def any_rank(flag: bool, info: DistInfo) -> bool:
     value = paddle.to_tensor([1.0 if flag else 0.0])
     dist.all_reduce(value, op=dist.ReduceOp.MAX)
     return bool(value.item() > 0)
+
+
+def mean_over_ranks(values: Sequence[float], info: DistInfo) -> list[float]:
+    """The element-wise mean of ``values`` over all ranks (unchanged when not distributed).
+
+    Sampler feedback goes through this, so adaptive samplers (pools, scores) see the same
+    numbers on every rank and keep sampling the same subnets. float64 keeps the single-process
+    values exact.
+    """
+    values = [float(value) for value in values]
+    if not info.enabled or not values:
+        return values
+    tensor = paddle.to_tensor(values, dtype="float64")
+    dist.all_reduce(tensor)
+    return [float(value) / info.world_size for value in tensor.numpy()]

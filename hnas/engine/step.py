@@ -41,7 +41,7 @@ from typing import Callable, Literal, Sequence
 import paddle
 from paddle import nn
 
-from hnas.engine.distributed import DistInfo, allreduce_gradients, any_rank
+from hnas.engine.distributed import DistInfo, allreduce_gradients, any_rank, mean_over_ranks
 from hnas.errors import HnasError
 from hnas.losses import cross_entropy, pairwise_rank_loss, rank_weight
 from hnas.samplers.base import SampledNet, Sampler
@@ -186,7 +186,8 @@ class SupernetStep:
         allreduce_gradients(self.supernet.parameters(), self.dist_info)
         self.optimizer.step()
         self.optimizer.clear_grad(set_to_zero=False)
-        self.sampler.observe(nets, result.net_losses)
+        # Every rank must feed its sampler the same numbers, or adaptive samplers drift apart.
+        self.sampler.observe(nets, mean_over_ranks(result.net_losses, self.dist_info))
         return result
 
     def _forward_backward(

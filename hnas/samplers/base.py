@@ -91,7 +91,11 @@ class Sampler(ABC):
         """Every subnet of optimizer step ``step`` of ``epoch``, in training order."""
 
     def observe(self, nets: Sequence[SampledNet], losses: Sequence[float]) -> None:
-        """Feedback after a step: the loss of each net of :meth:`sample`'s list. No-op here."""
+        """Feedback after a step: the loss of each net of :meth:`sample`'s list. No-op here.
+
+        In distributed training the losses are the means over all ranks (the step all-reduces
+        them), so an adaptive sampler that acts on them stays identical on every rank.
+        """
         if len(nets) != len(losses):
             raise ValueError(f"{len(nets)} nets but {len(losses)} losses")
 
