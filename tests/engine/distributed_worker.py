@@ -20,8 +20,8 @@ import paddle.distributed as dist
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hnas.engine import trainer  # noqa: E402
-from hnas.search_spaces.resnet import ResNetSpace  # noqa: E402
 from hnas.samplers import SAMPLERS, SampledNet, Sampler  # noqa: E402
+from hnas.search_spaces.resnet import ResNetSpace  # noqa: E402
 from tests.engine.tiny import tiny_config  # noqa: E402
 
 
