@@ -54,7 +54,6 @@ from hnas.evaluation.evaluate import evaluate_archs  # noqa: E402
 from hnas.evaluation.progress import ProgressLog  # noqa: E402
 from hnas.io.archs import load_arch_file  # noqa: E402
 from hnas.io.atomic import atomic_write_text  # noqa: E402
-from hnas.search_spaces.resnet.supernet import ResNetSupernet  # noqa: E402
 from hnas.search_spaces.sampling import sample_codes  # noqa: E402
 from hnas.search_spaces.spaces import SPACES  # noqa: E402
 
@@ -76,15 +75,25 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--parts", default="abc", help="which measurements to run; others keep their old results")
-    return parser.parse_args()
+    parser.add_argument("--space", default=SPACE, help=f"search space (default {SPACE}); the arch file is read "
+                        "for resnet spaces, other spaces sample their own codes")
+    args = parser.parse_args()
+    if args.out == DEFAULT_OUT and args.space != SPACE:
+        args.out = DEFAULT_OUT.with_name(f"bench_eval_{args.space}.json")
+    return args
 
 
 def draw_codes(count: int, data: Path) -> list[str]:
     space = SPACES.get(SPACE)
-    if data.is_file():
+    if data.is_file() and space.family == "resnet":
         codes = [entry.arch for entry in load_arch_file(data, space).values()]
         return random.Random(0).sample(codes, count) if count <= len(codes) else codes
-    return sample_codes(space, count, seed=0, distribution="competition")
+    return sample_codes(space, count, seed=0, distribution=_distribution(space))
+
+
+def _distribution(space) -> str:
+    """The test file's distribution where the space has it, else uniform."""
+    return "competition" if "competition" in space.distribution_names() else "uniform"
 
 
 def rss_mb() -> float:
@@ -94,14 +103,14 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def make_supernet() -> ResNetSupernet:
+def make_supernet() -> Any:
     paddle.seed(0)
     net = SPACES.get(SPACE).build_supernet()
     net.eval()
     return net
 
 
-def pure_forward_seconds(net: ResNetSupernet, specs: list[Any], val: list[Any], recal: list[Any]) -> float:
+def pure_forward_seconds(net: Any, specs: list[Any], val: list[Any], recal: list[Any]) -> float:
     """Only the forward passes an evaluation performs, timed around ``model(images)``."""
     total = 0.0
     for spec in specs:
@@ -208,7 +217,7 @@ def parallelism(args: argparse.Namespace, codes: list[str], folder: Path) -> dic
 
 def memory(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     space = SPACES.get(SPACE)
-    codes = sample_codes(space, args.memory_archs, seed=1, distribution="competition")
+    codes = sample_codes(space, args.memory_archs, seed=1, distribution=_distribution(space))
     archs = {f"arch{i}": (code, space.decode(code)) for i, code in enumerate(codes)}
     data = load_eval_data(
         build_dataset("embedded_mnist", None, "val"), None, args.memory_val_images, 0, 1, args.batch_size, seed=0
@@ -232,7 +241,9 @@ def memory(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 
 def main() -> None:
+    global SPACE
     args = parse_args()
+    SPACE = args.space
     paddle.set_device("cpu")
     codes = draw_codes(args.archs, args.data)
     previous = json.loads(args.out.read_text()) if args.out.is_file() else {}

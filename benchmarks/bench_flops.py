@@ -38,10 +38,11 @@ sys.path.insert(0, str(REPO))
 
 import paddle  # noqa: E402
 
-from hnas.io.archs import ArchEntry, load_arch_file  # noqa: E402
+from hnas.io.archs import ArchEntry, entries_from_codes, load_arch_file  # noqa: E402
 from hnas.io.atomic import atomic_write_text  # noqa: E402
 from hnas.proxies.flops import count_flops, count_params  # noqa: E402
-from hnas.search_spaces.resnet import ResNetSpace, ResNetSpec  # noqa: E402
+from hnas.search_spaces.base import SearchSpace  # noqa: E402
+from hnas.search_spaces.sampling import sample_codes  # noqa: E402
 from hnas.search_spaces.spaces import SPACES  # noqa: E402
 
 DEFAULT_DATA = REPO / ".." / "shared" / "data" / "CVPR_2022_NAS_Track1_test.json"
@@ -56,7 +57,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     parser.add_argument("--n-compare", type=int, default=20, help="archs compared with paddle.flops")
     parser.add_argument("--seed", type=int, default=0, help="seed of the draw of compared archs")
-    return parser.parse_args()
+    parser.add_argument("--space", default="resnet48", help="search space (default resnet48: the arch file's codes; "
+                        "other spaces draw --n-archs uniform codes of their own)")
+    parser.add_argument("--n-archs", type=int, default=45_000, help="archs drawn for a space other than resnet48")
+    args = parser.parse_args()
+    if args.out == DEFAULT_OUT and args.space != "resnet48":
+        args.out = DEFAULT_OUT.with_name(f"bench_flops_{args.space}.json")
+    return args
 
 
 @contextlib.contextmanager
@@ -71,7 +78,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def time_analytic(space: ResNetSpace, spec: ResNetSpec) -> tuple[int, float, float]:
+def time_analytic(space: SearchSpace, spec: Any) -> tuple[int, float, float]:
     """FLOPs of ``spec``, the time of the first call and the median of warm repeats."""
     with gc_paused():
         start = time.perf_counter()
@@ -85,7 +92,7 @@ def time_analytic(space: ResNetSpace, spec: ResNetSpec) -> tuple[int, float, flo
     return flops, first, statistics.median(repeats)
 
 
-def time_paddle(space: ResNetSpace, spec: ResNetSpec) -> tuple[int, int, float, float]:
+def time_paddle(space: SearchSpace, spec: Any) -> tuple[int, int, float, float]:
     """``paddle.flops`` and parameter sum of the built network, build time and flops time."""
     resolution = space.resolutions[0]
     start = time.perf_counter()
@@ -100,7 +107,7 @@ def time_paddle(space: ResNetSpace, spec: ResNetSpec) -> tuple[int, int, float, 
     return flops, params, build_seconds, flops_seconds
 
 
-def time_compare(space: ResNetSpace, entries: list[ArchEntry]) -> dict[str, Any]:
+def time_compare(space: SearchSpace, entries: list[ArchEntry]) -> dict[str, Any]:
     """Analytic vs paddle FLOPs and params on ``entries``: equality and per-arch times."""
     rows = []
     for entry in entries:
@@ -142,7 +149,7 @@ def time_compare(space: ResNetSpace, entries: list[ArchEntry]) -> dict[str, Any]
     }
 
 
-def time_all(space: ResNetSpace, entries: list[ArchEntry]) -> dict[str, Any]:
+def time_all(space: SearchSpace, entries: list[ArchEntry]) -> dict[str, Any]:
     """Analytic FLOPs of every entry, from parsed specs and from the code strings."""
     start = time.perf_counter()
     flops = [count_flops(space, entry.spec) for entry in entries]
@@ -191,8 +198,11 @@ def print_summary(results: dict[str, Any]) -> None:
 def main() -> int:
     args = parse_args()
     paddle.set_device("cpu")
-    space = SPACES.get("resnet48")
-    entries = list(load_arch_file(args.data, space).values())
+    space = SPACES.get(args.space)
+    if args.space == "resnet48":
+        entries = list(load_arch_file(args.data, space).values())
+    else:
+        entries = list(entries_from_codes(sample_codes(space, args.n_archs, seed=args.seed), space).values())
     sample = random.Random(args.seed).sample(entries, args.n_compare)
     # The comparison runs first so that its analytic calls find the memo caches empty.
     compare = time_compare(space, sample)

@@ -8,7 +8,7 @@ Run from the repository root::
 1. Step time: for the largest, the smallest and ``--random-subnets`` random subnets, one SGD
    training step (forward, cross-entropy, backward, momentum update, gradient clear) of
    the supernet with that subnet applied, against the same subnet exported as a stand-alone
-   network (``ResNetSupernet.export``: same widths, same weights), same batch. The two are
+   network (``supernet.export``: same widths, same weights), same batch. The two are
    timed alternately in one process so that load from other processes hits both alike;
    the median of ``--repeats`` steps is reported and the goal is a ratio <= 1.15.
 2. Peak memory: ``ru_maxrss`` of a child process running ``hnas train`` with the embedded
@@ -41,8 +41,6 @@ import paddle  # noqa: E402
 import paddle.nn.functional as F  # noqa: E402
 
 from hnas.io.atomic import atomic_write_text  # noqa: E402
-from hnas.search_spaces.resnet import ResNetSpec  # noqa: E402
-from hnas.search_spaces.resnet.supernet import ResNetSupernet  # noqa: E402
 from hnas.search_spaces.sampling import sample_spec  # noqa: E402
 from hnas.search_spaces.spaces import SPACES  # noqa: E402
 
@@ -61,7 +59,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--memory-steps", type=int, default=20,
                         help="steps of the embedded-default run whose peak memory is measured (0 = skip)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.out == DEFAULT_OUT and args.space != "resnet48_tiny":
+        args.out = DEFAULT_OUT.with_name(f"bench_train_step_{args.space}.json")
+    return args
 
 
 def _sgd_step(network: paddle.nn.Layer, optimizer: paddle.optimizer.Optimizer,
@@ -82,7 +83,7 @@ def _timed(step: Callable[[], None]) -> float:
     return time.perf_counter() - started
 
 
-def compare_subnet(supernet: ResNetSupernet, spec: ResNetSpec, images: paddle.Tensor,
+def compare_subnet(supernet: Any, spec: Any, images: paddle.Tensor,
                    labels: paddle.Tensor, repeats: int) -> dict[str, Any]:
     """Median step times of the supernet (``spec`` applied) and of ``export(spec)``."""
     supernet.apply(spec)

@@ -127,6 +127,9 @@ def init_from_standalone(
         HnasError: unreadable file, unknown keys, or keys / shapes that do not match the
             supernet (the message lists the first mismatches).
     """
+    if space.family != "resnet":
+        raise HnasError(f"checkpoint.init_from maps the official ResNet48 key naming; space {space.name!r} is of "
+                        f"family {space.family!r}")
     path = Path(path)
     if not path.is_file():
         raise HnasError(f"checkpoint.init_from: {path} is not a file")

@@ -89,3 +89,9 @@ def test_hnas_named_weights_pass_through_and_bad_files_fail(tmp_path, tiny_space
     paddle.save({"blocks.0.conv.weight": paddle.zeros([8, 3, 3, 3])}, str(partial))
     with pytest.raises(HnasError):
         init_from_standalone(tiny_space.build_supernet(), partial, tiny_space)
+
+
+def test_init_from_refuses_another_family(tmp_path) -> None:
+    space = SPACES.get("mbv2_tiny")
+    with pytest.raises(HnasError, match="official ResNet48 key naming; space 'mbv2_tiny' is of family 'mbv2'"):
+        init_from_standalone(space.build_supernet(), tmp_path / "x.pdparams", space)

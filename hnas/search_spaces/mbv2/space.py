@@ -1,0 +1,330 @@
+"""The mbv2 family: OFA / ProxylessNAS-style MobileNetV2 spaces and their arch code.
+
+A network is a 3x3 stem conv (stride ``stem_stride``), a fixed first inverted-residual block
+(expand ratio 1, 3x3 depthwise), elastic stages of inverted-residual blocks, a 1x1 head conv,
+global average pooling and a linear classifier. Each elastic block is ``1x1 expand -> BN ->
+ReLU6 -> kxk depthwise (stride on a stage's first block) -> BN -> ReLU6 -> 1x1 project -> BN``,
+with a residual addition when its stride is 1 and its input and output widths match (every
+block but a stage's first). Per block the kernel size (``kernel_choices``, the centre of the
+largest kernel) and the expand ratio (``expand_choices``: the middle width is
+``make_divisible(in_channels * ratio, channel_divisor)``) are elastic, per stage the depth.
+
+Arch code (``1 + S + 2 * sum(stage_blocks)`` digits; 55 for ``mbv2``, 37 for ``mbv2_tiny``)::
+
+    [0]        image-size code (1 -> the first resolution of the space)
+    [1:1+S]    depth of each of the S stages
+    [1+S:]     two digits per block slot, stage by stage: kernel size, expand ratio (the values
+               themselves, e.g. "76" = 7x7 kernel, expand 6); "00" for slots beyond the depth
+
+Choice view: ``resolution``; per stage ``s`` (1-based) ``depth{s}`` then ``s{s}.b{b}.kernel`` and
+``s{s}.b{b}.expand`` for every block slot. Nothing is tied: widths between blocks are fixed, so
+no residual addition constrains a choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+
+from hnas.errors import ArchCodeError
+from hnas.search_spaces.base import Choices, SearchSpace, Slot
+from hnas.search_spaces.resnet.space import make_divisible
+
+if TYPE_CHECKING:
+    from paddle import nn
+
+
+@dataclass(frozen=True)
+class MBV2Spec:
+    """One subnet of an :class:`MBV2Space`.
+
+    Attributes:
+        resolution: input size in pixels.
+        depths: active blocks per stage.
+        kernels: kernel size of every active block, per stage.
+        expands: expand ratio of every active block, per stage.
+    """
+
+    resolution: int
+    depths: tuple[int, ...]
+    kernels: tuple[tuple[int, ...], ...]
+    expands: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class MBBlockShape:
+    """Concrete shape of one active elastic block."""
+
+    stage: int
+    index: int
+    in_channels: int
+    mid_channels: int
+    out_channels: int
+    kernel: int
+    stride: int
+
+    @property
+    def residual(self) -> bool:
+        return self.stride == 1 and self.in_channels == self.out_channels
+
+
+@dataclass(frozen=True)
+class MBV2Space(SearchSpace):
+    """An elastic MobileNetV2 space (see the module docstring).
+
+    Attributes:
+        name: registry name.
+        stem_channels: output channels of the stem conv.
+        first_channels: output channels of the fixed first block.
+        stage_channels: output channels of each elastic stage.
+        stage_strides: stride of each stage's first block.
+        stage_blocks: block slots (maximum depth) per stage.
+        depth_choices: allowed depths per stage.
+        kernel_choices: allowed depthwise kernel sizes (odd, at most 9; the largest is stored).
+        expand_choices: allowed expand ratios (1 to 9).
+        last_channels: output channels of the 1x1 head conv.
+        stem_stride: stride of the stem conv.
+        channel_divisor: middle widths are ``make_divisible(in * ratio, divisor)``.
+        kernel_transform: OFA's learned kernel transformation: a smaller kernel is the centre of
+            the next larger one times a learned ``k^2 x k^2`` matrix (identity at start), applied
+            from the largest kernel down; ``False``: plain centre crop.
+        in_channels: image channels.
+        num_classes: classifier outputs.
+        resolutions: input size of image-size code 1, 2, ...
+    """
+
+    family: ClassVar[str] = "mbv2"
+
+    name: str = "mbv2"
+    stem_channels: int = 32
+    first_channels: int = 16
+    stage_channels: tuple[int, ...] = (24, 32, 64, 96, 160, 320)
+    stage_strides: tuple[int, ...] = (2, 2, 2, 1, 2, 1)
+    stage_blocks: tuple[int, ...] = (4, 4, 4, 4, 4, 4)
+    depth_choices: tuple[tuple[int, ...], ...] = ((2, 3, 4),) * 6
+    kernel_choices: tuple[int, ...] = (3, 5, 7)
+    expand_choices: tuple[int, ...] = (3, 4, 6)
+    last_channels: int = 1280
+    stem_stride: int = 2
+    channel_divisor: int = 8
+    kernel_transform: bool = False
+    in_channels: int = 3
+    num_classes: int = 1000
+    resolutions: tuple[int, ...] = (224,)
+
+    def __post_init__(self) -> None:
+        n = len(self.stage_channels)
+        for attr in ("stage_strides", "stage_blocks", "depth_choices"):
+            if len(getattr(self, attr)) != n:
+                raise ValueError(f"space {self.name!r}: {attr} must have {n} entries (one per stage)")
+        for stage, (choices, blocks) in enumerate(zip(self.depth_choices, self.stage_blocks)):
+            if not choices or min(choices) < 1 or max(choices) > min(blocks, 9):
+                raise ValueError(f"space {self.name!r}: depth choices {choices} of stage {stage + 1} must lie in "
+                                 f"1..{min(blocks, 9)}")
+        if not self.kernel_choices or any(k % 2 == 0 or not 1 <= k <= 9 for k in self.kernel_choices):
+            raise ValueError(f"space {self.name!r}: kernel choices {self.kernel_choices} must be odd digits")
+        if not self.expand_choices or any(not 1 <= e <= 9 for e in self.expand_choices):
+            raise ValueError(f"space {self.name!r}: expand choices {self.expand_choices} must be digits 1..9")
+        if not 1 <= len(self.resolutions) <= 9:
+            raise ValueError(f"space {self.name!r}: 1 to 9 resolutions fit in one code digit")
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.stage_channels)
+
+    @property
+    def max_kernel(self) -> int:
+        return max(self.kernel_choices)
+
+    @cached_property
+    def code_length(self) -> int:
+        return 1 + self.num_stages + 2 * sum(self.stage_blocks)
+
+    def mid_channels(self, in_channels: int, expand: int) -> int:
+        return make_divisible(in_channels * expand, self.channel_divisor)
+
+    def stage_in_channels(self, stage: int) -> int:
+        return self.first_channels if stage == 0 else self.stage_channels[stage - 1]
+
+    # --- code -----------------------------------------------------------------------------
+
+    def code_format(self) -> str:
+        return (f"{self.code_length} digits: image-size code, {self.num_stages} stage depths, then kernel size and "
+                "expand ratio per block slot, '00' for inactive slots")
+
+    def decode(self, code: str) -> MBV2Spec:
+        if not isinstance(code, str):
+            raise ArchCodeError(str(code), None, f"expected a string, got {type(code).__name__}")
+        if len(code) != self.code_length:
+            raise ArchCodeError(code, None, f"length {len(code)}, expected {self.code_length}")
+        for position, char in enumerate(code):
+            if char not in "0123456789":
+                raise ArchCodeError(code, position, f"{char!r} is not a digit")
+        resolution = _digit(code, 0, "image-size code", range(1, len(self.resolutions) + 1))
+        depths = tuple(_digit(code, 1 + s, f"depth of stage {s + 1}", self.depth_choices[s])
+                       for s in range(self.num_stages))
+        position = 1 + self.num_stages
+        kernels: list[tuple[int, ...]] = []
+        expands: list[tuple[int, ...]] = []
+        for stage, depth in enumerate(depths):
+            stage_kernels, stage_expands = [], []
+            for block in range(self.stage_blocks[stage]):
+                where = f"stage {stage + 1} block {block + 1}"
+                if block < depth:
+                    stage_kernels.append(_digit(code, position, f"kernel size of {where}", self.kernel_choices))
+                    stage_expands.append(_digit(code, position + 1, f"expand ratio of {where}", self.expand_choices))
+                else:
+                    for offset in (0, 1):
+                        if code[position + offset] != "0":
+                            raise ArchCodeError(code, position + offset,
+                                                f"{where} is inactive (depth {depth}) and must be padded with '00'")
+                position += 2
+            kernels.append(tuple(stage_kernels))
+            expands.append(tuple(stage_expands))
+        return MBV2Spec(self.resolutions[resolution - 1], depths, tuple(kernels), tuple(expands))
+
+    def encode(self, spec: MBV2Spec) -> str:
+        if not isinstance(spec, MBV2Spec):
+            raise ValueError(f"not an mbv2 spec: {spec!r}")
+        if spec.resolution not in self.resolutions:
+            raise ValueError(f"resolution {spec.resolution} not in {self.resolutions}")
+        if not len(spec.depths) == len(spec.kernels) == len(spec.expands) == self.num_stages:
+            raise ValueError(f"spec must have {self.num_stages} stages: {spec}")
+        parts = [str(self.resolutions.index(spec.resolution) + 1), *map(str, spec.depths)]
+        for stage, depth in enumerate(spec.depths):
+            if depth not in self.depth_choices[stage]:
+                raise ValueError(f"depth {depth} of stage {stage + 1} not in {self.depth_choices[stage]}")
+            kernels, expands = spec.kernels[stage], spec.expands[stage]
+            if len(kernels) != depth or len(expands) != depth:
+                raise ValueError(f"stage {stage + 1} has depth {depth} but {len(kernels)} kernels / "
+                                 f"{len(expands)} expand ratios")
+            for kernel, expand in zip(kernels, expands):
+                if kernel not in self.kernel_choices or expand not in self.expand_choices:
+                    raise ValueError(f"stage {stage + 1}: kernel {kernel} / expand {expand} not in "
+                                     f"{self.kernel_choices} / {self.expand_choices}")
+                parts.append(f"{kernel}{expand}")
+            parts.append("00" * (self.stage_blocks[stage] - depth))
+        return "".join(parts)
+
+    # --- choice view ----------------------------------------------------------------------
+
+    @cached_property
+    def _slots(self) -> tuple[Slot, ...]:
+        slots = [Slot("resolution", self.resolutions, "resolution")]
+        for stage, blocks in enumerate(self.stage_blocks, start=1):
+            slots.append(Slot(f"depth{stage}", self.depth_choices[stage - 1], "depth"))
+            for b in range(1, blocks + 1):
+                slots.append(Slot(f"s{stage}.b{b}.kernel", self.kernel_choices, "kernel"))
+                slots.append(Slot(f"s{stage}.b{b}.expand", self.expand_choices, "expand"))
+        return tuple(slots)
+
+    def slots(self) -> tuple[Slot, ...]:
+        return self._slots
+
+    def is_active(self, slot: str, values: Mapping[str, int | None]) -> bool:
+        if not slot.startswith("s"):
+            return True
+        stage, block = slot[1:].split(".")[:2]
+        depth = values.get(f"depth{stage}")
+        return depth is not None and int(block[1:]) <= depth
+
+    def choices(self, spec: MBV2Spec) -> Choices:
+        values: Choices = {"resolution": spec.resolution}
+        for stage, blocks in enumerate(self.stage_blocks, start=1):
+            depth = spec.depths[stage - 1]
+            values[f"depth{stage}"] = depth
+            for b in range(1, blocks + 1):
+                active = b <= depth
+                values[f"s{stage}.b{b}.kernel"] = spec.kernels[stage - 1][b - 1] if active else None
+                values[f"s{stage}.b{b}.expand"] = spec.expands[stage - 1][b - 1] if active else None
+        return values
+
+    def from_choices(self, values: Mapping[str, int | None]) -> MBV2Spec:
+        for slot in self._slots:
+            if self.is_active(slot.name, values) and values.get(slot.name) not in slot.domain:
+                raise ValueError(f"slot {slot.name} is {values.get(slot.name)!r}, expected one of {list(slot.domain)}")
+        depths = tuple(int(values[f"depth{s}"]) for s in range(1, self.num_stages + 1))  # type: ignore[arg-type]
+        kernels = tuple(tuple(int(values[f"s{s}.b{b}.kernel"]) for b in range(1, d + 1))  # type: ignore[arg-type]
+                        for s, d in enumerate(depths, start=1))
+        expands = tuple(tuple(int(values[f"s{s}.b{b}.expand"]) for b in range(1, d + 1))  # type: ignore[arg-type]
+                        for s, d in enumerate(depths, start=1))
+        return MBV2Spec(int(values["resolution"]), depths, kernels, expands)  # type: ignore[arg-type]
+
+    # --- shapes, networks and costs ---------------------------------------------------------
+
+    def block_shapes(self, spec: MBV2Spec) -> list[MBBlockShape]:
+        """Every active elastic block, in forward order."""
+        shapes = []
+        for stage, depth in enumerate(spec.depths):
+            in_channels = self.stage_in_channels(stage)
+            for block in range(depth):
+                shapes.append(MBBlockShape(
+                    stage=stage, index=block, in_channels=in_channels,
+                    mid_channels=self.mid_channels(in_channels, spec.expands[stage][block]),
+                    out_channels=self.stage_channels[stage], kernel=spec.kernels[stage][block],
+                    stride=self.stage_strides[stage] if block == 0 else 1,
+                ))
+                in_channels = self.stage_channels[stage]
+        return shapes
+
+    def build_supernet(self) -> Any:
+        from hnas.search_spaces.mbv2.supernet import MBV2Supernet
+
+        return MBV2Supernet(self)
+
+    def build_standalone(self, spec: MBV2Spec, zero_init_residual: bool = False) -> nn.Layer:
+        from hnas.search_spaces.mbv2.standalone import build_standalone
+
+        return build_standalone(self, spec, zero_init_residual=zero_init_residual)
+
+    def zen_network(self, spec: MBV2Spec) -> Any:
+        from hnas.search_spaces.mbv2.zen import ZenMBV2
+
+        return ZenMBV2(self.build_standalone(spec))
+
+    def flops(self, spec: MBV2Spec, resolution: int | None = None, convention: str = "paddle") -> int:
+        from hnas.search_spaces.mbv2.flops import mbv2_flops
+
+        return mbv2_flops(self, spec, resolution, convention)
+
+    def params(self, spec: MBV2Spec) -> int:
+        from hnas.search_spaces.mbv2.flops import mbv2_params
+
+        return mbv2_params(self, spec)
+
+    def num_blocks(self, spec: MBV2Spec) -> int:
+        return sum(spec.depths)
+
+    def width_ratio(self, spec: MBV2Spec) -> float:
+        """Mean expand ratio of the active blocks as a fraction of the largest."""
+        ratios = [e for stage in spec.expands for e in stage]
+        return sum(ratios) / (len(ratios) * max(self.expand_choices))
+
+
+def _digit(code: str, position: int, what: str, allowed: Sequence[int]) -> int:
+    value = int(code[position])
+    if value not in allowed:
+        raise ArchCodeError(code, position, f"{what} is {value}, expected one of {list(allowed)}")
+    return value
+
+
+#: The named mbv2 spaces. ``mbv2``: OFA's MobileNetV2 space on 224 px ImageNet (55-digit codes).
+#: ``mbv2_tiny``: a narrow 4-stage version for the embedded 28 px grayscale data (37-digit codes).
+MBV2_SPACES: tuple[MBV2Space, ...] = (
+    MBV2Space(name="mbv2"),
+    MBV2Space(
+        name="mbv2_tiny",
+        stem_channels=8,
+        first_channels=8,
+        stage_channels=(12, 16, 24, 32),
+        stage_strides=(2, 2, 1, 2),
+        stage_blocks=(4, 4, 4, 4),
+        depth_choices=((2, 3, 4),) * 4,
+        last_channels=64,
+        channel_divisor=1,
+        in_channels=1,
+        num_classes=10,
+        resolutions=(28,),
+    ),
+)
