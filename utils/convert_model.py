@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hnas.errors import HnasError  # noqa: E402
-from hnas.evaluation.checkpoint_keys import CONVERSIONS, convert_checkpoint_file  # noqa: E402
+from hnas.nn.state_dict import CONVERSIONS, convert_checkpoint_file  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("source", type=Path)

@@ -22,10 +22,10 @@ import hnas.data.multimnist  # noqa: F401  (registers "multi_mnist")
 from hnas.benchmark.recipe import Recipe
 from hnas.data import SeededDataset, build_dataset, make_loader, set_epoch, to_arrays
 from hnas.data.subset import Subset
-from hnas.engine.optim import WarmupCosine, split_decay_parameters
 from hnas.errors import HnasError
 from hnas.evaluation.eval_data import batched
-from hnas.evaluation.evaluate import Batch, measure_accuracy
+from hnas.nn.accuracy import Batch, measure_accuracy
+from hnas.nn.optim import WarmupCosine, build_optimizer
 from hnas.search_spaces.base import SearchSpace, Spec
 from hnas.search_spaces.spaces import resolve_space
 
@@ -90,17 +90,6 @@ def steps_per_epoch(recipe: Recipe, train_size: int) -> int:
     return steps
 
 
-def make_optimizer(network: paddle.nn.Layer, schedule: WarmupCosine, recipe: Recipe) -> paddle.optimizer.Momentum:
-    """SGD with Nesterov momentum; weight decay on kernels only; optional global-norm clipping."""
-    decay, no_decay = split_decay_parameters(network)
-    clip = None if recipe.grad_clip is None else paddle.nn.ClipGradByGlobalNorm(recipe.grad_clip)
-    return paddle.optimizer.Momentum(
-        learning_rate=schedule, momentum=recipe.momentum, use_nesterov=True, grad_clip=clip,
-        weight_decay=recipe.weight_decay,
-        parameters=[{"params": decay}, {"params": no_decay, "weight_decay": 0.0}],
-    )
-
-
 def train_standalone(spec: Spec, recipe: Recipe, seed: int, data: BenchData) -> StandaloneResult:
     """Train ``spec`` from scratch with ``recipe`` and ``seed``, then measure val top-1.
 
@@ -118,7 +107,9 @@ def train_standalone(spec: Spec, recipe: Recipe, seed: int, data: BenchData) -> 
     per_epoch = steps_per_epoch(recipe, len(data.train))
     total = per_epoch * recipe.epochs
     schedule = WarmupCosine(recipe.lr, int(recipe.warmup_fraction * total), total)
-    optimizer = make_optimizer(network, schedule, recipe)
+    # SGD with Nesterov momentum, weight decay on kernels only, optional global-norm clipping.
+    optimizer = build_optimizer(network, schedule, recipe.momentum, recipe.weight_decay, nesterov=True,
+                                grad_clip_norm=recipe.grad_clip)
     loader = make_loader(data.train, recipe.batch_size, shuffle=True, drop_last=True, seed=seed)
     network.train()
     train_loss = math.nan

@@ -20,6 +20,7 @@ Writers (5-7) are created on rank 0 only.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -32,7 +33,7 @@ from paddle.callbacks import Callback
 
 from hnas.engine.checkpoint import LAST, TrainingState, epoch_name, prune_checkpoints, save_checkpoint
 from hnas.engine.distributed import DistInfo, average_buffers
-from hnas.evaluation.bn_recal import recalibrated
+from hnas.nn.scorer import SubnetScorer
 from hnas.search_spaces.base import Spec
 
 logger = logging.getLogger(__name__)
@@ -94,18 +95,16 @@ class _Images:
             yield batch[0]
 
 
-@paddle.no_grad()
-def top1_accuracy(network: paddle.nn.Layer, batches: Iterable[Any], max_batches: int = 0) -> float:
-    """Fraction of correctly classified images over ``batches`` of ``(images, labels)``."""
-    correct = 0
-    total = 0
-    for index, (images, labels) in enumerate(batches):
-        if max_batches and index >= max_batches:
-            break
-        predicted = network(images).argmax(axis=-1)
-        correct += int((predicted == labels.reshape(predicted.shape).astype(predicted.dtype)).sum())
-        total += int(labels.shape[0])
-    return correct / total if total else float("nan")
+class _Batches:
+    """Re-iterable view of a loader factory, limited to ``limit`` batches (0 = all)."""
+
+    def __init__(self, batches: Callable[[], Iterable[Any]], limit: int = 0) -> None:
+        self.batches = batches
+        self.limit = limit
+
+    def __iter__(self) -> Iterator[Any]:
+        batches = self.batches()
+        return iter(itertools.islice(batches, self.limit) if self.limit else batches)
 
 
 class SubnetEvaluator(Callback):
@@ -156,12 +155,10 @@ class SubnetEvaluator(Callback):
         results: dict[str, float] = {}
         mode = "reset" if self.recal_count else "none"
         images = _Images(self.recal_batches, self.recal_count) if self.recal_count else []
+        scorer = SubnetScorer(network, _Batches(self.val_batches, self.max_batches), images, mode)
         try:
             for name, spec in self.subnets.items():
-                network.apply(spec)
-                with recalibrated(network, images, mode):
-                    network.eval()
-                    results[f"val/{name}_acc"] = top1_accuracy(network, self.val_batches(), self.max_batches)
+                results[f"val/{name}_acc"] = scorer.measure(spec).top1
         finally:
             if previous is not None:
                 network.apply(previous)

@@ -40,6 +40,7 @@ from paddle import nn
 
 from hnas import __version__
 from hnas.errors import HnasError
+from hnas.nn.state_dict import compare_state
 from hnas.search_spaces.base import SearchSpace
 
 logger = logging.getLogger(__name__)
@@ -385,15 +386,14 @@ def load_checkpoint(folder: str | os.PathLike[str], state: TrainingState, restor
             payload = pickle.load(stream)  # noqa: S301 - a checkpoint is trusted like the .pdparams next to it
     except (OSError, pickle.UnpicklingError, EOFError) as error:
         raise CheckpointMismatchError(f"checkpoint {folder}: cannot read ({error})") from None
-    expected = state.network.state_dict()
-    missing = sorted(set(expected) - set(weights))
-    if missing:
-        raise CheckpointMismatchError(f"checkpoint {folder} lacks weights {missing[:5]}")
-    for name, tensor in expected.items():
-        if list(weights[name].shape) != list(tensor.shape):
-            raise CheckpointMismatchError(
-                f"checkpoint {folder}: {name} has shape {list(weights[name].shape)}, model needs {list(tensor.shape)}"
-            )
+    mismatch = compare_state(weights, state.network.state_dict())
+    if mismatch.missing:
+        raise CheckpointMismatchError(f"checkpoint {folder} lacks weights {sorted(mismatch.missing)[:5]}")
+    if mismatch.wrong_shapes:
+        name, found, wanted = mismatch.wrong_shapes[0]
+        raise CheckpointMismatchError(
+            f"checkpoint {folder}: {name} has shape {list(found)}, model needs {list(wanted)}"
+        )
     state.network.set_state_dict(weights)
     restore_optimizer_state(state.optimizer, state.network, optimizer_state)
     state.scheduler.set_state_dict(payload["scheduler"])

@@ -9,7 +9,7 @@ and bad values raise :class:`hnas.config.ConfigError` naming the key (the range 
 raise ``ValueError``, which the loader turns into that error).
 
 Derived quantities (the batch-scaled learning rate, warm-up and total steps) are computed
-by :mod:`hnas.engine.optim` from these fields and never written back.
+by :mod:`hnas.nn.optim` from these fields and never written back.
 
 The defaults are those of ``configs/embedded.yaml`` (a test keeps the two equal), so
 ``hnas train`` without ``--config`` trains the embedded default.

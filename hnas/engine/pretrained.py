@@ -35,7 +35,7 @@ from typing import Any, Mapping
 import paddle
 
 from hnas.errors import HnasError
-from hnas.evaluation.checkpoint_keys import load_into, read_state_dict, strip_data_parallel
+from hnas.nn.state_dict import load_into, read_state_dict, strip_data_parallel
 from hnas.search_spaces.resnet import ResNetSpace
 
 logger = logging.getLogger(__name__)

@@ -42,11 +42,11 @@ from hnas.engine.callbacks import (
 from hnas.engine.checkpoint import LAST, Progress, TrainingState, load_checkpoint, resolve_checkpoint
 from hnas.engine.config import LossCfg, TrainConfig
 from hnas.engine.distributed import DistInfo, broadcast_state, init_distributed
-from hnas.engine.optim import ScheduleLengths, WarmupCosine, build_optimizer, scaled_lr, schedule_lengths
 from hnas.engine.pretrained import init_from_standalone
 from hnas.engine.step import Objective, PriorFn, StepResult, SupernetStep
 from hnas.errors import HnasError
 from hnas.losses import LOSSES
+from hnas.nn.optim import ScheduleLengths, WarmupCosine, build_optimizer, scaled_lr, schedule_lengths
 from hnas.proxies import PROXIES
 from hnas.samplers import SAMPLERS, Sampler, check_sampler_args
 from hnas.search_spaces.base import SearchSpace, Supernet

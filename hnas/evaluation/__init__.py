@@ -2,9 +2,9 @@
 
 A chain of small steps, one module each:
 
-- :mod:`~hnas.evaluation.loading` finds the checkpoint, its space and its config;
+- :mod:`~hnas.loading` finds the checkpoint, its space and its config;
 - :mod:`~hnas.evaluation.eval_data` draws the fixed validation and recalibration images;
-- :mod:`~hnas.evaluation.bn_recal` recalibrates BN for the active subnet and restores it;
+- :mod:`~hnas.nn.bn_recal` recalibrates BN for the active subnet and restores it;
 - :mod:`~hnas.evaluation.evaluate` activates, measures and appends to the progress file
   (:mod:`~hnas.evaluation.progress`, with :mod:`~hnas.evaluation.reporter` for the display);
 - :mod:`~hnas.evaluation.shards` splits work into shards and merges their files;
@@ -12,7 +12,7 @@ A chain of small steps, one module each:
   :class:`~hnas.evaluation.request.EvalRequest` (Paddle-free, for the CLI parser);
 - :mod:`~hnas.evaluation.ranking` and :mod:`~hnas.evaluation.scoring` compare a ranking
   with ground truth (``hnas score``); :mod:`~hnas.evaluation.distances` gives Hamming
-  distance statistics; :mod:`~hnas.evaluation.checkpoint_keys` matches state-dict keys.
+  distance statistics; :mod:`~hnas.nn.state_dict` matches state-dict keys.
 
 Modules are imported where used; importing this package loads nothing else.
 """

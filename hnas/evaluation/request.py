@@ -11,13 +11,13 @@ from pathlib import Path
 
 from hnas.errors import HnasError
 from hnas.evaluation.shards import Shard, part_path
+from hnas.nn import BN_RECAL_MODES
 
 #: Submission path when ``--out`` is not given.
 DEFAULT_OUT = Path("checkpoints/submit_results.json")
 
 #: BN recalibration per arch: keep the trained statistics, or re-estimate them (see
-#: :mod:`hnas.evaluation.bn_recal`).
-BN_RECAL_MODES: tuple[str, ...] = ("none", "reset")
+#: :mod:`hnas.nn.bn_recal`).
 
 
 @dataclass(frozen=True)

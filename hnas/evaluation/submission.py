@@ -26,11 +26,11 @@ from hnas.data.datasets import build_split
 from hnas.errors import HnasError
 from hnas.evaluation.eval_data import load_eval_data
 from hnas.evaluation.evaluate import EvalRun, evaluate_archs
-from hnas.evaluation.loading import config_space, fingerprint, load_supernet, locate
 from hnas.evaluation.progress import ProgressLog, progress_path
 from hnas.evaluation.request import EvalRequest
 from hnas.evaluation.shards import shard_of
 from hnas.io.archs import ArchEntry, load_arch_file, write_arch_file
+from hnas.loading import config_space, fingerprint, load_supernet, locate
 from hnas.search_spaces.base import SearchSpace
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import paddle
 import pytest
 
 from hnas.cli import main
-from hnas.evaluation.checkpoint_keys import add_data_parallel
+from hnas.nn.state_dict import add_data_parallel
 from hnas.search_spaces.sampling import sample_codes
 from hnas.search_spaces.spaces import SPACES
 

@@ -9,8 +9,9 @@ import numpy as np
 import paddle
 import pytest
 
-from hnas.engine.callbacks import MaxSteps, ProgressLogger, SubnetEvaluator, format_duration, top1_accuracy
+from hnas.engine.callbacks import MaxSteps, ProgressLogger, SubnetEvaluator, _Batches, format_duration
 from hnas.engine.checkpoint import Progress
+from hnas.nn.accuracy import measure_accuracy
 
 
 def _batches(space, count: int = 2, size: int = 8) -> list[tuple[paddle.Tensor, paddle.Tensor]]:
@@ -25,9 +26,11 @@ def _batches(space, count: int = 2, size: int = 8) -> list[tuple[paddle.Tensor, 
 def test_top1_accuracy_counts_correct_predictions() -> None:
     network = paddle.nn.Identity()
     logits = paddle.to_tensor([[0.0, 1.0], [2.0, 0.0], [0.0, 3.0]])
-    assert top1_accuracy(network, [(logits, paddle.to_tensor([1, 0, 0]))]) == pytest.approx(2 / 3)
-    assert top1_accuracy(network, [(logits, paddle.to_tensor([[1], [0], [1]]))]) == 1.0
-    assert top1_accuracy(network, [(logits, paddle.to_tensor([0, 0, 0]))] * 3, max_batches=1) == pytest.approx(1 / 3)
+    assert measure_accuracy(network, [(logits, paddle.to_tensor([1, 0, 0]))]).top1 == pytest.approx(2 / 3)
+    assert measure_accuracy(network, [(logits, paddle.to_tensor([[1], [0], [1]]))]).top1 == 1.0
+    limited = _Batches(lambda: [(logits, paddle.to_tensor([0, 0, 0]))] * 3, limit=1)
+    assert measure_accuracy(network, limited).top1 == pytest.approx(1 / 3)
+    assert len(list(limited)) == 1 and len(list(_Batches(lambda: [1, 2, 3]))) == 3
 
 
 def test_evaluator_restores_bn_statistics_mode_and_active_subnet(tiny_space) -> None:

@@ -22,7 +22,7 @@ from hnas.engine.checkpoint import (
     resolve_checkpoint,
     save_checkpoint,
 )
-from hnas.engine.optim import WarmupCosine, build_optimizer
+from hnas.nn.optim import WarmupCosine, build_optimizer
 from hnas.samplers import SandwichSampler
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import paddle
 import pytest
 
-from hnas.engine.optim import build_optimizer
 from hnas.engine.step import NonFiniteLossError, Objective, SupernetStep
 from hnas.losses import InplaceKDLoss
+from hnas.nn.optim import build_optimizer
 from hnas.samplers.base import SampledNet
 from hnas.search_spaces.resnet import ResNetSpec
 from tests.engine.tiny import FixedSampler

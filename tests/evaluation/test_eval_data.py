@@ -4,7 +4,7 @@ import numpy as np
 
 from hnas.data.datasets import build_dataset
 from hnas.evaluation.eval_data import StreamedBatches, load_eval_data
-from hnas.evaluation.evaluate import measure_accuracy
+from hnas.nn.accuracy import measure_accuracy
 
 
 def datasets():

@@ -7,8 +7,9 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
-from hnas.evaluation.evaluate import evaluate_archs, measure_accuracy
+from hnas.evaluation.evaluate import evaluate_archs
 from hnas.evaluation.progress import ProgressLog
+from hnas.nn.accuracy import measure_accuracy
 from hnas.search_spaces.resnet.supernet import ResNetSupernet
 
 SETTINGS = {"test": True}

@@ -8,7 +8,7 @@ import paddle
 import pytest
 
 from hnas.errors import HnasError
-from hnas.evaluation.checkpoint_keys import (
+from hnas.nn.state_dict import (
     add_data_parallel,
     compare_state,
     convert_checkpoint_file,

@@ -26,7 +26,7 @@ from hnas.config import load_config
 from hnas.engine.checkpoint import CONFIG_FILE, MODEL_FILE, read_meta, resolve_checkpoint
 from hnas.engine.config import TrainConfig
 from hnas.errors import HnasError
-from hnas.evaluation.checkpoint_keys import load_into, read_state_dict
+from hnas.nn.state_dict import load_into, read_state_dict
 from hnas.search_spaces.base import SearchSpace, Supernet
 from hnas.search_spaces.spaces import resolve_space, space_from_fields
 

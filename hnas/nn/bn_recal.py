@@ -21,7 +21,7 @@ from typing import Iterable, Iterator, Sized
 import paddle
 from paddle import nn
 
-from hnas.evaluation.request import BN_RECAL_MODES
+from hnas.nn import BN_RECAL_MODES
 
 
 def batch_norm_layers(model: nn.Layer) -> list[nn.Layer]:

@@ -4,8 +4,8 @@ import numpy as np
 import paddle
 import pytest
 
-from hnas.evaluation.bn_recal import BNStatsSnapshot, batch_norm_layers, recalibrate_bn, recalibrated
-from hnas.evaluation.evaluate import measure_accuracy
+from hnas.nn.accuracy import measure_accuracy
+from hnas.nn.bn_recal import BNStatsSnapshot, batch_norm_layers, recalibrate_bn, recalibrated
 from hnas.search_spaces.resnet.supernet import ResNetSupernet
 
 

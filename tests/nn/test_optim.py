@@ -1,4 +1,4 @@
-"""Tests of hnas/engine/optim.py: parameter groups, schedule lengths and LR values."""
+"""Tests of hnas/nn/optim.py: parameter groups, schedule lengths and LR values."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import paddle
 import pytest
 
-from hnas.engine.optim import (
+from hnas.nn.optim import (
     WarmupCosine,
     build_optimizer,
     scaled_lr,
