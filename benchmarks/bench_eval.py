@@ -60,6 +60,7 @@ from hnas.search_spaces.spaces import SPACES  # noqa: E402
 DEFAULT_DATA = REPO / ".." / "shared" / "data" / "CVPR_2022_NAS_Track1_test.json"
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "bench_eval.json"
 SPACE = "resnet48_tiny"
+DEFAULT_SPACE = SPACE
 
 
 def parse_args() -> argparse.Namespace:
@@ -189,6 +190,10 @@ def parallelism(args: argparse.Namespace, codes: list[str], folder: Path) -> dic
     weights = folder / "b.pdparams"
     paddle.save(make_supernet().state_dict(), str(weights))
     extra = ["--val-images", str(args.val_images), "--batch-size", str(args.batch_size), "--bn-recal", "none"]
+    if SPACE != DEFAULT_SPACE:  # a plain state dict carries no space: name it in a config
+        config = folder / "space.yaml"
+        config.write_text(f"space:\n  name: {SPACE}\n")
+        extra += ["--config", str(config)]
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     start = time.perf_counter()
     single_loop = finish(hnas_eval(arch_file, weights, folder / "single.json", 2, extra))
