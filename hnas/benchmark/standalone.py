@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import paddle
@@ -26,6 +26,7 @@ from hnas.errors import HnasError
 from hnas.evaluation.eval_data import batched
 from hnas.nn.accuracy import Batch, measure_accuracy
 from hnas.nn.optim import WarmupCosine, build_optimizer
+from hnas.nn.state_dict import load_into
 from hnas.search_spaces.base import SearchSpace, Spec
 from hnas.search_spaces.spaces import resolve_space
 
@@ -90,7 +91,19 @@ def steps_per_epoch(recipe: Recipe, train_size: int) -> int:
     return steps
 
 
-def train_standalone(spec: Spec, recipe: Recipe, seed: int, data: BenchData) -> StandaloneResult:
+def initial_network(space: SearchSpace, spec: Spec, recipe: Recipe,
+                    init_state: Mapping[str, Any] | None = None) -> paddle.nn.Layer:
+    """The network training starts from: freshly initialised, or holding ``init_state`` (an export's
+    weights, ``hnas export``), checked key by key and shape by shape."""
+    network = space.build_standalone(spec, zero_init_residual=recipe.zero_init_residual)
+    if init_state is not None:
+        load_into(network, init_state, source="--init-from")
+    return network
+
+
+def train_standalone(
+    spec: Spec, recipe: Recipe, seed: int, data: BenchData, init_state: Mapping[str, Any] | None = None
+) -> StandaloneResult:
     """Train ``spec`` from scratch with ``recipe`` and ``seed``, then measure val top-1.
 
     Args:
@@ -98,12 +111,13 @@ def train_standalone(spec: Spec, recipe: Recipe, seed: int, data: BenchData) -> 
         recipe: the fixed training recipe.
         seed: non-negative seed of initialisation, batch order and augmentation.
         data: from :func:`load_bench_data` with the same recipe.
+        init_state: start from these weights (an export's) instead of a fresh initialisation.
     """
     if seed < 0:
         raise HnasError(f"seed must be >= 0, got {seed}")
     start = time.monotonic()
     paddle.seed(seed)
-    network = data.space.build_standalone(spec, zero_init_residual=recipe.zero_init_residual)
+    network = initial_network(data.space, spec, recipe, init_state)
     per_epoch = steps_per_epoch(recipe, len(data.train))
     total = per_epoch * recipe.epochs
     schedule = WarmupCosine(recipe.lr, int(recipe.warmup_fraction * total), total)

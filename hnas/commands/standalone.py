@@ -98,6 +98,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("arch", help="arch code of the space")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="also write the result as JSON")
+    parser.add_argument("--init-from", type=Path, metavar="DIR",
+                        help="start from the weights of an 'hnas export' folder of ARCH (fine-tune / retrain a "
+                             "searched subnet) instead of a fresh initialisation")
     add_recipe_arguments(parser)
     parser.set_defaults(func=run, imports_paddle=True)
 
@@ -112,7 +115,18 @@ def run(args: argparse.Namespace) -> int:
     recipe = recipe_from_arguments(args)
     data = load_bench_data(recipe)
     spec = data.space.decode(args.arch)
-    result = train_standalone(spec, recipe, args.seed, data)
+    init_state = None
+    if args.init_from is not None:
+        from hnas.export import load_export
+
+        exported = load_export(args.init_from)
+        if exported.arch != args.arch:
+            raise HnasError(f"--init-from {args.init_from} holds arch {exported.arch}, not {args.arch}")
+        if exported.space != data.space:
+            raise HnasError(f"--init-from {args.init_from} was exported from space {exported.space.name!r}, but the "
+                            f"recipe trains space {data.space.name!r} (set --space, or the data's classes differ)")
+        init_state = exported.state
+    result = train_standalone(spec, recipe, args.seed, data, init_state)
     record = {"arch": args.arch, "seed": args.seed, "acc": result.acc, "val_loss": result.val_loss,
               "train_loss": result.train_loss, "steps": result.steps, "seconds": round(result.seconds, 2),
               "flops": count_flops(data.space, spec), "params": count_params(data.space, spec),

@@ -1,0 +1,149 @@
+"""Taking one subnet out of a trained supernet: a stand-alone network with the inherited weights.
+
+:func:`export_subnet` loads a checkpoint, activates ``arch``, optionally re-estimates the
+subnet's BN statistics on training images, and writes into one folder
+
+    model.pdparams       the stand-alone network's state dict (``space.build_standalone(spec)``)
+    subnet.json          arch code, space name, family and fields, source checkpoint, BN recalibration
+    inference/model.*    ``paddle.jit.save`` inference model, input ``[None, C, R, R]`` float32
+
+The folder is written next to its final place and renamed into it, so a killed export leaves
+nothing half-written. :func:`load_export` reads it back (``hnas standalone --init-from``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paddle
+
+from hnas.errors import HnasError
+from hnas.loading import config_space, load_supernet, locate
+from hnas.search_spaces.base import SearchSpace
+from hnas.search_spaces.spaces import space_from_fields
+
+MODEL_FILE = "model.pdparams"
+META_FILE = "subnet.json"
+INFERENCE_PREFIX = "inference/model"
+
+
+@dataclass(frozen=True)
+class Export:
+    """An exported subnet read back from its folder."""
+
+    folder: Path
+    arch: str
+    space: SearchSpace
+    state: dict[str, Any]
+
+
+def check_output_folder(out: Path, force: bool) -> None:
+    """Refuse an existing ``out`` without ``force`` and a parent that cannot be written, before any work."""
+    if out.exists() and not force:
+        raise HnasError(f"{out} exists; pass --force to replace it")
+    if out.exists() and not out.is_dir():
+        raise HnasError(f"{out} exists and is not a folder")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise HnasError(f"cannot write {out}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise HnasError(f"cannot write {out}: folder {parent} is not writable")
+
+
+def _recalibration_images(source: Any, space: SearchSpace, batches: int, batch_size: int, seed: int) -> list:
+    from hnas.data.datasets import build_split
+    from hnas.evaluation.eval_data import load_eval_data
+
+    data = source.config.data
+    val, train = build_split(data, "val"), build_split(data, "train")
+    if train.info.in_channels != space.in_channels:
+        raise HnasError(f"dataset {data.name!r} gives {train.info.in_channels}-channel images, space {space.name!r} "
+                        f"takes {space.in_channels}")
+    return load_eval_data(val, train, 1, batches, batch_size, 1, seed).recal
+
+
+def export_subnet(
+    arch: str,
+    checkpoint: str | os.PathLike[str] | None,
+    out: str | os.PathLike[str],
+    config: str | os.PathLike[str] | None = None,
+    bn_recal_batches: int = 0,
+    recal_batch_size: int = 64,
+    seed: int = 0,
+    force: bool = False,
+) -> Path:
+    """Write the stand-alone network of ``arch`` with the weights of ``checkpoint`` into ``out``.
+
+    Raises:
+        HnasError: existing or unwritable output (checked first), bad checkpoint or config, an arch
+            code that is not a member of the checkpoint's space, bad data for the recalibration.
+    """
+    out = Path(out)
+    if bn_recal_batches < 0:
+        raise HnasError(f"--bn-recal must be >= 0 batches, got {bn_recal_batches}")
+    check_output_folder(out, force)
+    source = locate(checkpoint, config)
+    space = source.space or config_space(source.config)
+    spec = space.decode(arch)
+    supernet = load_supernet(source.weights, space)
+    supernet.apply(spec)
+    if bn_recal_batches:
+        from hnas.nn.bn_recal import recalibrate_bn
+
+        recalibrate_bn(supernet, _recalibration_images(source, space, bn_recal_batches, recal_batch_size, seed))
+    supernet.eval()
+    network = supernet.export(spec)
+    network.eval()
+    meta = {
+        "arch": arch, "space_name": space.name, "space_family": space.family, "space": space.fields(),
+        "checkpoint": str(source.weights), "bn_recal_batches": bn_recal_batches,
+        "recal_batch_size": recal_batch_size if bn_recal_batches else 0, "seed": seed,
+        "input_shape": [None, space.in_channels, spec.resolution, spec.resolution],
+    }
+    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.resolve().parent))
+    try:
+        paddle.save(network.state_dict(), str(temp / MODEL_FILE))
+        (temp / META_FILE).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        shape = [None, space.in_channels, spec.resolution, spec.resolution]
+        paddle.jit.save(network, str(temp / INFERENCE_PREFIX),
+                        input_spec=[paddle.static.InputSpec(shape=shape, dtype="float32", name="image")])
+        _replace(temp, out)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return out
+
+
+def _replace(temp: Path, out: Path) -> None:
+    """Rename ``temp`` to ``out``; an old ``out`` (``--force``) is moved aside first and removed after."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(temp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def load_export(folder: str | os.PathLike[str]) -> Export:
+    """Read an export folder written by :func:`export_subnet`.
+
+    Raises:
+        HnasError: missing or malformed files.
+    """
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        state = paddle.load(str(folder / MODEL_FILE))
+    except (OSError, ValueError, RuntimeError) as error:
+        raise HnasError(f"{folder}: not an hnas export ({error})") from None
+    for key in ("arch", "space", "space_family"):
+        if key not in meta:
+            raise HnasError(f"{folder / META_FILE}: no {key!r} entry")
+    return Export(folder, meta["arch"], space_from_fields(meta["space"], meta["space_family"]), dict(state))
