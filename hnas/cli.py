@@ -35,6 +35,7 @@ COMMANDS: tuple[str, ...] = (
     "standalone",
     "bench",
     "export",
+    "search",
 )
 
 

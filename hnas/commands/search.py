@@ -1,0 +1,146 @@
+"""``hnas search``: evolutionary or random search of a trained supernet under FLOPs / params limits."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from hnas.errors import HnasError
+
+#: Files a search folder holds.
+STATE_FILE, HISTORY_FILE, BEST_FILE = "state.json", "history.json", "best.json"
+PROGRESS_PLOT, PARETO_PLOT = "best_per_generation.png", "pareto_flops.png"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "search",
+        help="evolutionary (or random) search for the best subnet of a supernet under FLOPs/params limits",
+        description=(
+            "Score candidates with the supernet (BN recalibrated per candidate by default) on a fixed validation "
+            "subset and keep the best under the limits. Defaults follow SPOS: population 50, top-k 10, 25 mutations "
+            "(p 0.1), 25 crossovers, 20 generations. OUT gets state.json (resumable: rerun the same command after a "
+            "kill), history.json (every candidate, competition arch-file format, acc = supernet top-1), best.json "
+            "and plots. An infeasible limit is refused before anything is loaded."
+        ),
+    )
+    parser.add_argument("--ckpt", type=Path, metavar="DIR_OR_FILE", help="supernet checkpoint (as for hnas eval)")
+    parser.add_argument("--config", type=Path, metavar="YAML", help="train config overriding the checkpoint's")
+    parser.add_argument("--search-config", type=Path, metavar="YAML", help="search settings (SearchCfg field names)")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="search folder")
+    parser.add_argument("--strategy", choices=("evolution", "random"))
+    for name in ("population", "top-k", "mutations", "crossovers", "generations", "seed"):
+        parser.add_argument(f"--{name}", type=int, metavar="N")
+    parser.add_argument("--mutation-prob", type=float, metavar="P")
+    for metric in ("flops", "params"):
+        parser.add_argument(f"--max-{metric}", type=float, metavar="X", help=f"upper limit on {metric}")
+        parser.add_argument(f"--min-{metric}", type=float, metavar="X", help=f"lower limit on {metric}")
+    parser.add_argument("--distribution", default="uniform",
+                        help="distribution of the space to search (default: uniform)")
+    parser.add_argument("--val-images", type=int, default=500, metavar="K", help="validation images (default: 500)")
+    parser.add_argument("--recal-batches", type=int, default=4, metavar="N",
+                        help="BN recalibration batches per candidate; 0 = the supernet's statistics (default: 4)")
+    parser.add_argument("--recal-batch-size", type=int, default=64, metavar="B")
+    parser.add_argument("--batch-size", type=int, default=256, metavar="B")
+    parser.add_argument("--compare", type=Path, metavar="DIR",
+                        help="another search folder to draw in the progress plot")
+    parser.add_argument("--force", action="store_true", help="discard a search in OUT and start again")
+    parser.set_defaults(func=run, imports_paddle=True,
+                        resume_hint="finished generations are kept: run the same command again to resume")
+
+
+def search_cfg(args: argparse.Namespace):  # -> SearchCfg
+    import yaml
+
+    from hnas.search.evolution import SearchCfg
+
+    values = {}
+    if args.search_config is not None:
+        try:
+            values = yaml.safe_load(args.search_config.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise HnasError(f"--search-config {args.search_config}: cannot read ({error})") from None
+        if not isinstance(values, dict):
+            raise HnasError(f"--search-config {args.search_config}: expected a mapping of settings")
+        known = {f.name for f in dataclasses.fields(SearchCfg)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise HnasError(f"--search-config {args.search_config}: unknown key(s) {unknown}; known: {sorted(known)}")
+    for name in ("strategy", "population", "top_k", "mutations", "crossovers", "generations", "seed", "mutation_prob"):
+        if getattr(args, name) is not None:
+            values[name] = getattr(args, name)
+    try:
+        return SearchCfg(**values)
+    except TypeError as error:
+        raise HnasError(f"search settings: {error}") from None
+
+
+def _check_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise HnasError(f"--out {out} exists and is not a folder")
+    if out.exists() and not force:
+        foreign = [p.name for p in out.iterdir() if p.name not in (STATE_FILE, HISTORY_FILE, BEST_FILE, PROGRESS_PLOT,
+                                                                    PARETO_PLOT, STATE_FILE + ".tmp")]
+        if foreign:
+            raise HnasError(f"--out {out} holds other files ({', '.join(sorted(foreign)[:3])}); choose another folder")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise HnasError(f"--out {out}: folder {parent} does not exist")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from hnas.data.datasets import build_split
+    from hnas.evaluation.eval_data import load_eval_data
+    from hnas.io.atomic import atomic_write_text
+    from hnas.loading import config_space, load_supernet, locate
+    from hnas.nn.scorer import SubnetScorer
+    from hnas.search.evolution import SearchState, run_search
+    from hnas.search.plots import plot_pareto, plot_progress
+    from hnas.search_spaces.distributions import ConstrainedDistribution, Constraint, cost_function
+
+    cfg = search_cfg(args)
+    out: Path = args.out
+    _check_out(out, args.force)
+    source = locate(args.ckpt, args.config)
+    space = source.space or config_space(source.config)
+    base = space.distribution(args.distribution)
+    costs = {"flops": cost_function(space, "flops"), "params": cost_function(space, "params")}
+    constraints = [Constraint(m, costs[m], getattr(args, f"min_{m}"), getattr(args, f"max_{m}"))
+                   for m in costs if getattr(args, f"min_{m}") is not None or getattr(args, f"max_{m}") is not None]
+    dist = ConstrainedDistribution(base, constraints, cfg.max_draws) if constraints else base
+    settings = {"search": dataclasses.asdict(cfg), "space": space.name, "distribution": args.distribution,
+                "constraints": [c.describe() for c in constraints], "val_images": args.val_images,
+                "recal_batches": args.recal_batches, "recal_batch_size": args.recal_batch_size,
+                "weights": str(source.weights)}
+    state_path = out / STATE_FILE
+    if args.force and state_path.exists():
+        state_path.unlink()
+    state = SearchState.load(state_path, settings)
+    data_cfg = source.config.data
+    val = build_split(data_cfg, "val")
+    train = build_split(data_cfg, "train") if args.recal_batches else None
+    data = load_eval_data(val, train, args.val_images, args.recal_batches, args.recal_batch_size, args.batch_size, 0)
+    supernet = load_supernet(source.weights, space)
+    scorer = SubnetScorer(supernet, data.val, data.recal, "reset" if args.recal_batches else "none")
+    out.mkdir(exist_ok=True)
+    state = run_search(space, dist, lambda spec: scorer.score(spec)[0], costs, cfg, state, state_path)
+    history = {f"arch{i}": {"acc": c.score, "arch": c.arch, "generation": c.generation, **c.costs}
+               for i, c in enumerate(state.history, start=1)}
+    atomic_write_text(out / HISTORY_FILE, json.dumps(history, indent=1) + "\n")
+    best = state.best()
+    atomic_write_text(out / BEST_FILE, json.dumps({"arch": best.arch, "acc": best.score, "generation": best.generation,
+                                                   **best.costs, "constraints": settings["constraints"],
+                                                   "strategy": cfg.strategy}, indent=1) + "\n")
+    states = {cfg.strategy: state}
+    if args.compare is not None:
+        other = json.loads((args.compare / STATE_FILE).read_text(encoding="utf-8"))
+        states[other["settings"]["search"]["strategy"] + f" ({args.compare.name})"] = SearchState.load(
+            args.compare / STATE_FILE, other["settings"])
+    plot_progress(states, out / PROGRESS_PLOT)
+    plot_pareto(state, "flops", out / PARETO_PLOT)
+    print(f"best of {len(state.history)} candidates: {best.arch} supernet top-1 {best.score:.4f}, "
+          f"{best.costs['flops']:,.0f} FLOPs; wrote {out}")
+    return 0

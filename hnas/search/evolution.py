@@ -1,0 +1,194 @@
+"""Evolutionary and random search over a space's subnets, scored by a supernet (SPOS, Guo et al. 2020).
+
+Evolution: generation 0 is ``population`` random candidates; each later generation is
+``mutations`` mutants (per-unit probability ``mutation_prob``) and ``crossovers`` children of the
+``top_k`` best candidates seen so far, topped up with random ones. Random search evaluates the
+same number of candidates per generation, all random. Every candidate lies in the distribution's
+support and satisfies its constraints, and no candidate is evaluated twice (draws are bounded).
+
+Each generation draws from its own RNG, derived from ``(seed, generation)``, and the state (every
+evaluated candidate, in order) is written atomically after each generation, so a killed search
+restarted with the same settings continues at the next generation and ends with the same history
+and best arch as an uninterrupted one (a partly evaluated generation is evaluated again, with the
+same candidates).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from hnas.errors import HnasError
+from hnas.io.atomic import atomic_write_text
+from hnas.search.operators import crossover, mutate
+from hnas.search_spaces.base import SearchSpace
+from hnas.search_spaces.distributions import Distribution
+
+logger = logging.getLogger(__name__)
+
+STRATEGIES: tuple[str, ...] = ("evolution", "random")
+
+
+@dataclass(frozen=True)
+class SearchCfg:
+    """Search settings (SPOS defaults). ``YAML`` keys are these field names; unknown keys are refused."""
+
+    strategy: str = "evolution"
+    population: int = 50
+    top_k: int = 10
+    mutations: int = 25
+    crossovers: int = 25
+    mutation_prob: float = 0.1
+    generations: int = 20
+    seed: int = 0
+    max_draws: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise HnasError(f"search.strategy {self.strategy!r}: expected one of {', '.join(STRATEGIES)}")
+        for name in ("population", "top_k", "generations", "max_draws"):
+            if getattr(self, name) < 1:
+                raise HnasError(f"search.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("mutations", "crossovers", "seed"):
+            if getattr(self, name) < 0:
+                raise HnasError(f"search.{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.mutation_prob <= 1.0:
+            raise HnasError(f"search.mutation_prob must lie in [0, 1], got {self.mutation_prob}")
+        if self.top_k > self.population:
+            raise HnasError(f"search.top_k {self.top_k} exceeds search.population {self.population}")
+
+
+@dataclass
+class Candidate:
+    arch: str
+    score: float
+    generation: int
+    costs: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SearchState:
+    """What a search has done: the settings it runs under and every candidate evaluated, in order."""
+
+    settings: dict[str, Any]
+    generations_done: int = 0
+    history: list[Candidate] = field(default_factory=list)
+
+    def best(self) -> Candidate:
+        return max(enumerate(self.history), key=lambda item: (item[1].score, -item[0]))[1]
+
+    def best_per_generation(self) -> list[float]:
+        """Best score seen up to and including each finished generation."""
+        best, out = float("-inf"), []
+        for generation in range(self.generations_done):
+            scores = [c.score for c in self.history if c.generation == generation]
+            best = max([best, *scores])
+            out.append(best)
+        return out
+
+    def save(self, path: Path) -> None:
+        payload = {"settings": self.settings, "generations_done": self.generations_done,
+                   "history": [asdict(c) for c in self.history]}
+        atomic_write_text(path, json.dumps(payload, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: Path, settings: dict[str, Any]) -> SearchState:
+        """The saved state if it was written under ``settings``; a fresh one if ``path`` is absent.
+
+        Raises:
+            HnasError: unreadable state, or one written under other settings (naming them).
+        """
+        if not path.exists():
+            return cls(settings)
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            history = [Candidate(**c) for c in payload["history"]]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise HnasError(f"{path}: unreadable search state ({error}); remove it or use another --out") from None
+        if payload["settings"] != settings:
+            differing = sorted(k for k in {*settings, *payload["settings"]}
+                               if settings.get(k) != payload["settings"].get(k))
+            raise HnasError(f"{path} holds a search with other settings ({', '.join(differing)}); "
+                            "use another --out, or --force to start again")
+        return cls(settings, int(payload["generations_done"]), history)
+
+
+def _draw_new(make: Callable[[], Any], space: SearchSpace, dist: Distribution, seen: set[str],
+              max_draws: int) -> str | None:
+    """A code from ``make`` that is in the support, satisfies the constraints and is new; None after max_draws."""
+    for _ in range(max_draws):
+        spec = make()
+        code = space.encode(spec)
+        if code not in seen and dist.contains(spec):
+            return code
+    return None
+
+
+def _generation(state: SearchState, cfg: SearchCfg, space: SearchSpace, dist: Distribution,
+                generation: int) -> list[str]:
+    """The candidates of ``generation`` (deterministic given the history and the seed)."""
+    rng = random.Random(f"hnas-search/{cfg.strategy}/{cfg.seed}/{generation}")
+    seen = {c.arch for c in state.history}
+    codes: list[str] = []
+
+    def add(make: Callable[[], Any]) -> bool:
+        code = _draw_new(make, space, dist, seen, cfg.max_draws)
+        if code is None:
+            return False
+        seen.add(code)
+        codes.append(code)
+        return True
+
+    if cfg.strategy == "evolution" and generation > 0:
+        ranked = sorted(state.history, key=lambda c: -c.score)[: cfg.top_k]
+        parents = [space.decode(c.arch) for c in ranked]
+        for _ in range(cfg.mutations):
+            add(lambda: mutate(space, dist, rng.choice(parents), rng, cfg.mutation_prob))
+        for _ in range(cfg.crossovers):
+            add(lambda: crossover(space, dist, rng.choice(parents), rng.choice(parents), rng))
+    while len(codes) < cfg.population:
+        if not add(lambda: dist.sample(rng)):
+            break
+    return codes[: cfg.population]
+
+
+def run_search(
+    space: SearchSpace,
+    dist: Distribution,
+    score: Callable[[Any], float],
+    costs: dict[str, Callable[[Any], float]],
+    cfg: SearchCfg,
+    state: SearchState,
+    state_path: Path | None = None,
+) -> SearchState:
+    """Run (or continue) the search until ``cfg.generations`` generations are done.
+
+    Args:
+        score: ``spec -> float``, higher is better (e.g. supernet top-1).
+        costs: named cost functions recorded with every candidate (``flops``, ``params``, ...).
+        state: from :meth:`SearchState.load`; saved to ``state_path`` after every generation.
+    """
+    started = time.monotonic()
+    start_generation = state.generations_done
+    for generation in range(state.generations_done, cfg.generations):
+        codes = _generation(state, cfg, space, dist, generation)
+        if not codes:
+            raise HnasError(f"generation {generation}: no new candidate in {cfg.max_draws} draws; the "
+                            "constrained space is exhausted (lower population or generations)")
+        for code in codes:
+            spec = space.decode(code)
+            state.history.append(Candidate(code, float(score(spec)), generation,
+                                           {name: float(fn(spec)) for name, fn in costs.items()}))
+        state.generations_done = generation + 1
+        if state_path is not None:
+            state.save(state_path)
+        done = generation + 1 - start_generation
+        eta = (time.monotonic() - started) / done * (cfg.generations - generation - 1)
+        logger.info("generation %d/%d: best %.4f, %d evaluated, ETA %s", generation + 1, cfg.generations,
+                    state.best().score, len(state.history), time.strftime("%M:%S", time.gmtime(eta)))
+    return state

@@ -1,0 +1,86 @@
+"""``hnas search``: limits respected, identical after kill -9 + restart, bad input refused up front."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import paddle
+import pytest
+
+from hnas.cli import main
+from hnas.search_spaces.spaces import SPACES
+
+SMALL = ["--population", "6", "--top-k", "3", "--mutations", "3", "--crossovers", "2", "--generations", "4",
+         "--val-images", "40", "--recal-batches", "1", "--recal-batch-size", "16", "--batch-size", "40"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("search")
+    paddle.seed(0)
+    weights = folder / "supernet.pdparams"
+    paddle.save(SPACES.get("resnet48_tiny").build_supernet().state_dict(), str(weights))
+    config = folder / "space.yaml"
+    config.write_text("space:\n  name: resnet48_tiny\n")
+    return weights, config
+
+
+def _args(checkpoint: tuple[Path, Path], out: Path, *extra: str) -> list[str]:
+    weights, config = checkpoint
+    return ["search", "--ckpt", str(weights), "--config", str(config), "--out", str(out), *SMALL, *extra]
+
+
+def test_search_keeps_every_candidate_within_the_limit(checkpoint, tmp_path: Path) -> None:
+    space = SPACES.get("resnet48_tiny")
+    limit = 12e6
+    assert main(_args(checkpoint, tmp_path / "evo", "--max-flops", str(limit))) == 0
+    history = json.loads((tmp_path / "evo" / "history.json").read_text())
+    assert len(history) == 24 and len({e["arch"] for e in history.values()}) == 24
+    assert all(space.flops(space.decode(e["arch"])) <= limit for e in history.values())
+    best = json.loads((tmp_path / "evo" / "best.json").read_text())
+    assert best["acc"] == max(e["acc"] for e in history.values())
+    assert (tmp_path / "evo" / "best_per_generation.png").stat().st_size > 0
+    assert main(_args(checkpoint, tmp_path / "rnd", "--strategy", "random", "--max-flops", str(limit),
+                      "--compare", str(tmp_path / "evo"))) == 0
+    assert len(json.loads((tmp_path / "rnd" / "history.json").read_text())) == 24
+
+
+def test_kill_and_restart_gives_the_uninterrupted_history(checkpoint, tmp_path: Path) -> None:
+    assert main([*_args(checkpoint, tmp_path / "whole"), "--generations", "8"]) == 0
+    command = [sys.executable, "-m", "hnas", *_args(checkpoint, tmp_path / "killed"), "--generations", "8"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = tmp_path / "killed" / "state.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (state.exists() and '"generations_done": 1' in state.read_text()):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = json.loads(state.read_text())["generations_done"]
+    assert 1 <= done < 8, "the kill should land mid-search"
+    assert main([*_args(checkpoint, tmp_path / "killed"), "--generations", "8"]) == 0
+    for name in ("history.json", "best.json"):
+        assert (tmp_path / "killed" / name).read_text() == (tmp_path / "whole" / name).read_text()
+
+
+def test_bad_input_is_refused_before_any_work(checkpoint, tmp_path: Path, capsys) -> None:
+    assert main(_args(checkpoint, tmp_path / "x", "--max-flops", "1000")) == 2
+    assert "infeasible" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("populaton: 5\n")
+    assert main(_args(checkpoint, tmp_path / "y", "--search-config", str(bad))) == 2
+    assert "unknown key(s) ['populaton']" in capsys.readouterr().err
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine")
+    assert main(_args(checkpoint, taken)) == 2
+    assert (taken / "notes.txt").read_text() == "mine"
+    assert main(_args(checkpoint, tmp_path / "whole2")) == 0
+    assert main(_args(checkpoint, tmp_path / "whole2", "--population", "7")) == 2
+    assert "other settings (search)" in capsys.readouterr().err
