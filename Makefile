@@ -10,8 +10,9 @@ DEMO_DIR ?= checkpoints/demo
 
 # The demo runs these steps in order: FLOPs of every arch, a smoke test of the elastic space,
 # supernet training, evaluation of a 200-arch sample of the arch file (a submission), and
-# the supernet's ranking of the mini-benchmark archs scored against their ground truth.
-DEMO_STEPS := demo-flops demo-smoke demo-train demo-eval demo-score
+# the supernet's ranking of the mini-benchmark archs scored against their ground truth, a short
+# evolutionary search under a FLOPs limit and the export of its winner.
+DEMO_STEPS := demo-flops demo-smoke demo-train demo-eval demo-score demo-search demo-export
 DEMO_SAMPLE := $(DEMO_DIR)/sample200.json
 DEMO_SUBMISSION := $(DEMO_DIR)/submit_results.json
 TRUTH := benchmarks/minibench/ground_truth.json
@@ -67,6 +68,16 @@ demo-score: venv
 	@echo "demo: supernet ranking of the $(TRUTH) archs vs their stand-alone accuracies"
 	@echo "demo: (noise ceiling and the other methods: benchmarks/minibench/report.md)"
 	$(BIN)/hnas score $(DEMO_DIR)/minibench_pred.json $(TRUTH) --plot $(DEMO_DIR)/score_vs_truth.png
+
+# A short evolutionary search of the demo supernet under a 15 MFLOPs limit (3 generations of 10).
+demo-search: venv
+	$(BIN)/hnas search --ckpt $(DEMO_DIR)/supernet --out $(DEMO_DIR)/search --max-flops 15e6 --population 10 \
+		--top-k 4 --mutations 4 --crossovers 4 --generations 3 --val-images 500 --recal-batches 2 --force
+
+# The search's winner as a stand-alone network with its inherited weights (+ jit inference model).
+demo-export: venv
+	$(BIN)/hnas export "$$($(BIN)/python -c 'import json; print(json.load(open("$(DEMO_DIR)/search/best.json"))["arch"])')" \
+		--ckpt $(DEMO_DIR)/supernet --out $(DEMO_DIR)/export --force
 
 lint: venv
 	@if [ -x $(BIN)/ruff ]; then $(BIN)/ruff check hnas paddleslim_ext tests utils; \
