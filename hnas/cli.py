@@ -36,6 +36,7 @@ COMMANDS: tuple[str, ...] = (
     "bench",
     "export",
     "search",
+    "latency",
 )
 
 

@@ -10,7 +10,7 @@ from hnas.errors import HnasError
 
 #: Files a search folder holds.
 STATE_FILE, HISTORY_FILE, BEST_FILE = "state.json", "history.json", "best.json"
-PROGRESS_PLOT, PARETO_PLOT = "best_per_generation.png", "pareto_flops.png"
+PROGRESS_PLOT, PARETO_PLOT, PARETO_LATENCY_PLOT = "best_per_generation.png", "pareto_flops.png", "pareto_latency.png"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for metric in ("flops", "params"):
         parser.add_argument(f"--max-{metric}", type=float, metavar="X", help=f"upper limit on {metric}")
         parser.add_argument(f"--min-{metric}", type=float, metavar="X", help=f"lower limit on {metric}")
+    parser.add_argument("--max-latency", type=float, metavar="MS", help="upper limit on the table's latency (ms)")
+    parser.add_argument("--min-latency", type=float, metavar="MS", help="lower limit on the table's latency (ms)")
+    parser.add_argument("--latency-table", type=Path, metavar="FILE",
+                        help="table from 'hnas latency build' (needed for the latency limits; recorded per candidate)")
     parser.add_argument("--distribution", default="uniform",
                         help="distribution of the space to search (default: uniform)")
     parser.add_argument("--val-images", type=int, default=500, metavar="K", help="validation images (default: 500)")
@@ -80,8 +84,8 @@ def _check_out(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise HnasError(f"--out {out} exists and is not a folder")
     if out.exists() and not force:
-        foreign = [p.name for p in out.iterdir() if p.name not in (STATE_FILE, HISTORY_FILE, BEST_FILE, PROGRESS_PLOT,
-                                                                    PARETO_PLOT, STATE_FILE + ".tmp")]
+        ours = (STATE_FILE, HISTORY_FILE, BEST_FILE, PROGRESS_PLOT, PARETO_PLOT, PARETO_LATENCY_PLOT)
+        foreign = [p.name for p in out.iterdir() if not p.name.startswith(".") and p.name not in ours]
         if foreign:
             raise HnasError(f"--out {out} holds other files ({', '.join(sorted(foreign)[:3])}); choose another folder")
     parent = out.resolve().parent
@@ -108,13 +112,20 @@ def run(args: argparse.Namespace) -> int:
     space = source.space or config_space(source.config)
     base = space.distribution(args.distribution)
     costs = {"flops": cost_function(space, "flops"), "params": cost_function(space, "params")}
+    if args.latency_table is not None:
+        from hnas.proxies.latency import LatencyTable
+
+        costs["latency"] = LatencyTable.load(args.latency_table, space).predict
+    elif args.max_latency is not None or args.min_latency is not None:
+        raise HnasError("--max-latency / --min-latency need --latency-table FILE (hnas latency build)")
     constraints = [Constraint(m, costs[m], getattr(args, f"min_{m}"), getattr(args, f"max_{m}"))
                    for m in costs if getattr(args, f"min_{m}") is not None or getattr(args, f"max_{m}") is not None]
     dist = ConstrainedDistribution(base, constraints, cfg.max_draws) if constraints else base
     settings = {"search": dataclasses.asdict(cfg), "space": space.name, "distribution": args.distribution,
                 "constraints": [c.describe() for c in constraints], "val_images": args.val_images,
                 "recal_batches": args.recal_batches, "recal_batch_size": args.recal_batch_size,
-                "weights": str(source.weights)}
+                "weights": str(source.weights),
+                "latency_table": None if args.latency_table is None else str(args.latency_table)}
     state_path = out / STATE_FILE
     if args.force and state_path.exists():
         state_path.unlink()
@@ -141,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
             args.compare / STATE_FILE, other["settings"])
     plot_progress(states, out / PROGRESS_PLOT)
     plot_pareto(state, "flops", out / PARETO_PLOT)
+    if "latency" in costs:
+        plot_pareto(state, "latency", out / PARETO_LATENCY_PLOT)
     print(f"best of {len(state.history)} candidates: {best.arch} supernet top-1 {best.score:.4f}, "
           f"{best.costs['flops']:,.0f} FLOPs; wrote {out}")
     return 0
