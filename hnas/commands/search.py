@@ -127,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
     dist = ConstrainedDistribution(base, constraints, cfg.max_draws) if constraints else base
     if buckets is not None and buckets.metric not in costs:
         raise HnasError(f"--buckets metric {buckets.metric!r}: known {', '.join(costs)}")
-    settings = {"search": dataclasses.asdict(cfg), "buckets": args.buckets, "space": space.name, "distribution": args.distribution,
+    settings = {"search": dataclasses.asdict(cfg), "buckets": args.buckets, "space": space.name,
+                "distribution": args.distribution,
                 "constraints": [c.describe() for c in constraints], "val_images": args.val_images,
                 "recal_batches": args.recal_batches, "recal_batch_size": args.recal_batch_size,
                 "weights": str(source.weights),
