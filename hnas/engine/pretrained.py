@@ -152,6 +152,24 @@ class KeyMapping:
     skipped: tuple[str, ...]
 
 
+#: Official layer names whose weights PaddleSlim's ``Convert`` wraps in a ``Block`` (convs and the FC).
+_OFA_WRAPPED = frozenset({"conv", "conv1", "conv2", "downsample.0", "fc"})
+
+
+def hnas_to_paddleslim_key(key: str, space: ResNetSpace) -> str:
+    """The key PaddleSlim's OFA wrapper of the baseline network uses for hnas key ``key``.
+
+    Inverse of :func:`map_paddleslim_state` for one key (used to build PaddleSlim-format fixtures
+    without PaddleSlim; ``tests/paddleslim_ext`` checks it against a real OFA state dict).
+    """
+    official = hnas_to_official_key(key, space)
+    layer, _, tensor = official.rpartition(".")
+    local = layer.split(".", 2)[2]  # drop "blocks.N."
+    if local in _OFA_WRAPPED:
+        official = f"{layer}.{OFA_BLOCK_COMPONENT}.{tensor}"
+    return "model." + official
+
+
 def _paddleslim_key(key: str) -> str:
     """Official name of a PaddleSlim OFA key (``model.``, ``fn`` removed; ``_layers`` already gone)."""
     return ".".join(part for part in _drop_prefix(key, "model.").split(".") if part != OFA_BLOCK_COMPONENT)

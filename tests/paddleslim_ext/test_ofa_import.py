@@ -115,3 +115,11 @@ def test_super_batch_norm_fixes_its_mode_on_the_first_call() -> None:
     normal(images)
     assert np.allclose(frozen._mean.numpy(), 0.0), "first call in eval: training keeps the running mean"
     assert not np.allclose(normal._mean.numpy(), 0.0), "first call in training: the running mean moves"
+
+
+def test_hnas_to_paddleslim_key_gives_the_real_ofa_names(resnet48_ofa) -> None:
+    from hnas.engine.pretrained import hnas_to_paddleslim_key
+
+    space = SPACES.get("resnet48")
+    names = [hnas_to_paddleslim_key(key, space) for key in space.build_supernet().state_dict()]
+    assert names == list(resnet48_ofa.state_dict())
