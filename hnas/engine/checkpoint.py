@@ -364,9 +364,23 @@ def resolve_checkpoint(path: str | os.PathLike[str], weights_only: bool = False)
         if (candidate / META_FILE).is_file():
             missing = [name for name in required if not (candidate / name).is_file()]
             if missing:
-                raise CheckpointMismatchError(f"checkpoint {candidate} is incomplete: missing {', '.join(missing)}")
+                raise CheckpointMismatchError(
+                    f"checkpoint {candidate} is incomplete: missing {', '.join(missing)}{_imported_hint(candidate)}"
+                )
             return candidate
     raise CheckpointMismatchError(f"no checkpoint found at {path} (looked for {META_FILE} in it and in {path / LAST})")
+
+
+def _imported_hint(folder: Path) -> str:
+    """How to continue from an evaluation-only folder written by ``hnas convert-ckpt``."""
+    try:
+        imported = "converted_from" in read_meta(folder)
+    except CheckpointMismatchError:
+        return ""
+    if not imported:
+        return ""
+    return (f"; it holds imported weights only (hnas convert-ckpt): start a new run with "
+            f"checkpoint.init_from={folder / MODEL_FILE} checkpoint.reorder=false")
 
 
 def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:

@@ -148,3 +148,16 @@ def test_bad_arguments_exit_2(tiny_source, tmp_path: Path, capsys) -> None:
     assert _convert(not_pdparams, tmp_path / "out", "--space", TINY) == 2
     assert "cannot read a Paddle state dict" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_training_continues_from_a_converted_checkpoint(tiny_source, tmp_path: Path, capsys) -> None:
+    """README: a converted folder is not resumable, but its weights initialise a new run (no reordering)."""
+    out = tmp_path / "imported"
+    assert _convert(tiny_source[0], out, "--space", TINY) == 0
+    run = tmp_path / "run"
+    assert main(["train", "--resume", f"checkpoint.dir={out}", "max_steps=1"]) == 2
+    assert "imported weights only" in capsys.readouterr().err
+    assert main(["train", f"checkpoint.dir={run}", f"checkpoint.init_from={out / 'model.pdparams'}",
+                 "checkpoint.reorder=false", "max_steps=1", "log.visualdl=false", "data.batch_size=4",
+                 "data.args={train_images: 16, val_images: 8}", "eval.max_batches=1"]) == 0
+    assert (run / "last" / "model.pdparams").is_file()

@@ -123,3 +123,22 @@ def test_hnas_to_paddleslim_key_gives_the_real_ofa_names(resnet48_ofa) -> None:
     space = SPACES.get("resnet48")
     names = [hnas_to_paddleslim_key(key, space) for key in space.build_supernet().state_dict()]
     assert names == list(resnet48_ofa.state_dict())
+
+
+def test_a_converted_paddleslim_checkpoint_evaluates_to_a_valid_submission(tmp_path: Path) -> None:
+    """Real PaddleSlim state dict -> convert-ckpt -> hnas eval -> hnas validate --submission (tiny space)."""
+    import json
+
+    space = SPACES.get("resnet48_tiny")
+    ofa = traced_ofa(space, seed=4, resolution=28)
+    source = tmp_path / "final.pdparams"
+    paddle.save(ofa.state_dict(), str(source))
+    folder = tmp_path / "hnas"
+    assert main(["convert-ckpt", "--from", "paddleslim", str(source), "--out", str(folder), "--space", space.name]) == 0
+    codes = sample_codes(space, 3, seed=5, distribution="competition")
+    archs = tmp_path / "archs.json"
+    archs.write_text(json.dumps({f"arch{i}": {"acc": 0.0, "arch": code} for i, code in enumerate(codes, 1)}))
+    submission = tmp_path / "submit.json"
+    assert main(["eval", str(archs), "--ckpt", str(folder), "--out", str(submission), "--val-images", "16",
+                 "--batch-size", "8", "--recal-batches", "1", "--recal-batch-size", "8"]) == 0
+    assert main(["validate", str(submission), "--submission", "--against", str(archs)]) == 0
