@@ -16,8 +16,8 @@ Stand-alone: ``supernet.export(spec)``. All three hold the same weights.
    and overhead-dominated (2 x 64 px, per-layer Python overhead dominates, as on a fast GPU).
 2. Per-arch evaluation: for ``--archs`` archs, activate (hnas ``apply``, OFA ``set_net_config``,
    stand-alone: ``export``) then score 4 batches of 16 x 64 px in eval mode; archs per second.
-3. Peak RSS (``ru_maxrss``) of a child process that builds only one of the three and does 3
-   training steps of the conv-dominated regime.
+3. Peak RSS (``VmHWM``) of a child process that builds only one of the three and does 3
+   training steps of the conv-dominated regime (measured first, while this process is small).
 
 Writes a JSON summary (default ``benchmarks/results/bench_vs_paddleslim.json``).
 """
@@ -190,7 +190,19 @@ def memory_child(name: str, code: str, seed: int) -> None:
     step = sgd_step(network, paddle.randn([batch, 3, size, size]), paddle.randint(0, 1000, [batch]))
     for _ in range(3):
         step()
-    print(json.dumps({"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(json.dumps({"peak_rss_mib": peak_rss_mib()}))
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set: ``VmHWM`` (reset by exec, unlike ``ru_maxrss``, which a
+    child started from a large parent inherits), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def peak_memory(code: str, seed: int) -> dict[str, float]:
@@ -210,6 +222,8 @@ def main() -> None:
     if args.memory_child:
         memory_child(args.memory_child, code, args.seed)
         return
+    memory = peak_memory(code, args.seed)
+    print("peak RSS MiB: " + ", ".join(f"{key.split('_')[0]} {value:.0f}" for key, value in memory.items()))
     networks = build(space, code, args.seed, trace_size=64)
     check = logits_check(networks, paddle.randn([2, 3, 64, 64]))
     print(f"logits vs stand-alone: hnas {check['hnas_max_abs_diff']:.2e}, PaddleSlim "
@@ -227,8 +241,6 @@ def main() -> None:
     evaluation = time_evaluation(space, networks, codes)
     print(f"eval archs/s: hnas {evaluation['hnas_archs_per_s']:.2f}, PaddleSlim "
           f"{evaluation['paddleslim_archs_per_s']:.2f}, stand-alone {evaluation['standalone_archs_per_s']:.2f}")
-    memory = peak_memory(code, args.seed)
-    print("peak RSS MiB: " + ", ".join(f"{key.split('_')[0]} {value:.0f}" for key, value in memory.items()))
     summary = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "platform": platform.platform(), "python": platform.python_version(),
