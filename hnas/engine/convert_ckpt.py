@@ -128,6 +128,8 @@ def convert_paddleslim(
             (nothing is written then).
     """
     source, out = Path(source), Path(out)
+    if source.is_dir():
+        raise HnasError(f"{source} is a folder; pass the state-dict file in it (e.g. final.pdparams)")
     if not source.is_file():
         raise HnasError(f"{source}: no such checkpoint file")
     check_output(out, source, force)

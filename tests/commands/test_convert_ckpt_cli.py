@@ -139,6 +139,8 @@ def test_an_existing_output_is_kept_without_force(tiny_source, tmp_path: Path, c
 def test_bad_arguments_exit_2(tiny_source, tmp_path: Path, capsys) -> None:
     assert _convert(tmp_path / "missing.pdparams", tmp_path / "out") == 2
     assert "no such checkpoint file" in capsys.readouterr().err
+    assert _convert(tmp_path, tmp_path / "out") == 2
+    assert "is a folder; pass the state-dict file" in capsys.readouterr().err
     config = tmp_path / "train.yaml"
     config.write_text("space:\n  name: resnet48\n")
     assert _convert(tiny_source[0], tmp_path / "out", "--config", str(config), "--space", TINY) == 2
