@@ -32,6 +32,7 @@ COMMANDS: tuple[str, ...] = (
     "score",
     "split",
     "merge",
+    "convert_ckpt",
     "standalone",
     "bench",
     "export",

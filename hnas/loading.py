@@ -3,7 +3,8 @@
 Two kinds of checkpoint are accepted:
 
 - a training checkpoint directory (``hnas/engine/checkpoint.py``: ``model.pdparams``,
-  ``meta.json`` with the exact ``SearchSpace``, ``config.yaml``), or a root holding ``last/``;
+  ``meta.json`` with the exact ``SearchSpace``, ``config.yaml``), or a root holding ``last/``,
+  or an evaluation-only folder of the same three files (``hnas convert-ckpt``);
   the space comes from ``meta.json`` and the data from ``config.yaml`` unless ``--config``
   is given;
 - a plain state-dict file (``paddle.save(supernet.state_dict(), path)``); the space and the
@@ -69,7 +70,7 @@ def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[
         return EvalSource(weights=path, config=given or TrainConfig(), space=None)
     if not path.exists():
         raise HnasError(f"checkpoint {path}: no such file or directory (train first, or pass --ckpt DIR_OR_FILE)")
-    folder = resolve_checkpoint(path)
+    folder = resolve_checkpoint(path, weights_only=True)
     meta = read_meta(folder)
     if "space" not in meta:
         raise HnasError(f"checkpoint {folder}: meta.json has no 'space' entry")

@@ -294,6 +294,39 @@ def save_checkpoint(
     return written
 
 
+def save_weights_checkpoint(
+    folder: str | os.PathLike[str],
+    state_dict: Mapping[str, Any],
+    space: SearchSpace,
+    config_text: str,
+    meta_extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write an evaluation-only checkpoint (``model.pdparams``, ``meta.json``, ``config.yaml``) atomically.
+
+    Used for weights that come from elsewhere (``hnas convert-ckpt``): ``hnas eval --ckpt``
+    accepts the folder; ``hnas train --resume`` does not (there is no optimizer or sampler state).
+    """
+    folder = Path(folder)
+
+    def fill(temp: Path) -> None:
+        paddle.save(dict(state_dict), str(temp / MODEL_FILE))
+        meta = {
+            "hnas_version": __version__,
+            "space_name": space.name,
+            "space_family": space.family,
+            "space": space_fields(space),
+            **dict(meta_extra or {}),
+        }
+        (temp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (temp / CONFIG_FILE).write_text(config_text, encoding="utf-8")
+        for path in temp.iterdir():
+            with open(path, "rb") as stream:
+                os.fsync(stream.fileno())
+
+    _atomic_directory(folder, fill)
+    return folder
+
+
 def _copy_files(source: Path, folder: Path) -> None:
     for path in source.iterdir():
         shutil.copy2(path, folder / path.name)
@@ -315,23 +348,40 @@ def prune_checkpoints(root: str | os.PathLike[str], prefix: str, keep: int) -> l
 # --- reading -------------------------------------------------------------------------------
 
 
-def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
+def resolve_checkpoint(path: str | os.PathLike[str], weights_only: bool = False) -> Path:
     """The checkpoint directory for ``path``: a checkpoint itself or a root holding ``last``.
 
-    Falls back to the backup left by an interrupted replacement of ``last``.
+    Falls back to the backup left by an interrupted replacement of ``last``. With
+    ``weights_only`` (evaluation) a folder needs only ``meta.json`` and ``model.pdparams``, as
+    written by :func:`save_weights_checkpoint`; resuming needs the training state too.
 
     Raises:
         CheckpointMismatchError: if no complete checkpoint is found.
     """
     path = Path(path)
     candidates = [path, path / LAST, *sorted(path.glob(f".{LAST}.old-*"))]
+    required = (MODEL_FILE,) if weights_only else (MODEL_FILE, OPTIMIZER_FILE, STATE_FILE)
     for candidate in candidates:
         if (candidate / META_FILE).is_file():
-            missing = [name for name in (MODEL_FILE, OPTIMIZER_FILE, STATE_FILE) if not (candidate / name).is_file()]
+            missing = [name for name in required if not (candidate / name).is_file()]
             if missing:
-                raise CheckpointMismatchError(f"checkpoint {candidate} is incomplete: missing {', '.join(missing)}")
+                raise CheckpointMismatchError(
+                    f"checkpoint {candidate} is incomplete: missing {', '.join(missing)}{_imported_hint(candidate)}"
+                )
             return candidate
     raise CheckpointMismatchError(f"no checkpoint found at {path} (looked for {META_FILE} in it and in {path / LAST})")
+
+
+def _imported_hint(folder: Path) -> str:
+    """How to continue from an evaluation-only folder written by ``hnas convert-ckpt``."""
+    try:
+        imported = "converted_from" in read_meta(folder)
+    except CheckpointMismatchError:
+        return ""
+    if not imported:
+        return ""
+    return (f"; it holds imported weights only (hnas convert-ckpt): start a new run with "
+            f"checkpoint.init_from={folder / MODEL_FILE} checkpoint.reorder=false")
 
 
 def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
