@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     states = {cfg.strategy: state}
     if args.compare is not None:
         other = json.loads((args.compare / STATE_FILE).read_text(encoding="utf-8"))
-        states[other["settings"]["search"]["strategy"] + f" ({args.compare.name})"] = SearchState.load(
+        states[f"{other['settings']['search']['strategy']} ({args.compare.name})"] = SearchState.load(
             args.compare / STATE_FILE, other["settings"])
     plot_progress(states, out / PROGRESS_PLOT)
     plot_pareto(state, "flops", out / PARETO_PLOT)

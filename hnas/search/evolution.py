@@ -132,7 +132,8 @@ def _draw_new(make: Callable[[], Any], space: SearchSpace, dist: Distribution, s
 def _generation(state: SearchState, cfg: SearchCfg, space: SearchSpace, dist: Distribution,
                 generation: int) -> list[str]:
     """The candidates of ``generation`` (deterministic given the history and the seed)."""
-    rng = random.Random(f"hnas-search/{cfg.strategy}/{cfg.seed}/{generation}")
+    # Not keyed by the strategy: evolution and random search start from the same random generation 0.
+    rng = random.Random(f"hnas-search/{cfg.seed}/{generation}")
     seen = {c.arch for c in state.history}
     codes: list[str] = []
 

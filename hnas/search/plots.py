@@ -28,6 +28,7 @@ def plot_progress(states: dict[str, SearchState], path: Path) -> None:
         best = state.best_per_generation()
         axes.plot(range(1, len(best) + 1), best, marker="o", label=label)
     axes.set_xlabel("generation")
+    axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_ylabel("best supernet top-1 so far")
     axes.legend()
     axes.grid(alpha=0.3)

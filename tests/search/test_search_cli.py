@@ -84,3 +84,12 @@ def test_bad_input_is_refused_before_any_work(checkpoint, tmp_path: Path, capsys
     assert main(_args(checkpoint, tmp_path / "whole2")) == 0
     assert main(_args(checkpoint, tmp_path / "whole2", "--population", "7")) == 2
     assert "other settings (search)" in capsys.readouterr().err
+
+
+def test_evolution_and_random_search_share_generation_zero(checkpoint, tmp_path: Path) -> None:
+    assert main([*_args(checkpoint, tmp_path / "e"), "--generations", "2"]) == 0
+    assert main([*_args(checkpoint, tmp_path / "r"), "--generations", "2", "--strategy", "random"]) == 0
+    first = [json.loads((tmp_path / d / "history.json").read_text()) for d in ("e", "r")]
+    zero = [[e["arch"] for e in h.values() if e["generation"] == 0] for h in first]
+    later = [[e["arch"] for e in h.values() if e["generation"] == 1] for h in first]
+    assert zero[0] == zero[1] and later[0] != later[1]
