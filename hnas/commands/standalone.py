@@ -11,6 +11,7 @@ from typing import Any
 from hnas.benchmark.recipe import MINIBENCH_RECIPE, Recipe
 from hnas.errors import HnasError
 from hnas.io.atomic import atomic_write_text
+from hnas.io.outputs import check_output_file
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("arch", help="arch code of the space")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="also write the result as JSON")
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists (never the --recipe file)")
     add_recipe_arguments(parser)
     parser.set_defaults(func=run, imports_paddle=True)
 
@@ -109,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
     from hnas.proxies.flops import count_flops, count_params
     from hnas.search_spaces.spec import decode
 
+    if args.out is not None:
+        check_output_file(args.out, [args.recipe], args.force, what="--out")
+    if args.seed < 0:
+        raise HnasError(f"--seed must be >= 0, got {args.seed}")
     paddle.set_device("cpu" if not paddle.device.is_compiled_with_cuda() else paddle.device.get_device())
     recipe = recipe_from_arguments(args)
     data = load_bench_data(recipe)
