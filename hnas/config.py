@@ -394,6 +394,9 @@ class DataCfg:
             raises :class:`HnasError` naming ``data.args.<option>``).
         batch_size: images per training step (per process).
         num_workers: DataLoader worker processes (0 = load in the main process).
+        on_bad_image: an image that cannot be decoded (corrupt, truncated) ``error``: stops the
+            run at once with a message naming the file (the default); ``skip``: drops it from its
+            batch with a warning naming it, and counts it.
     """
 
     name: str = "multi_mnist"
@@ -401,6 +404,7 @@ class DataCfg:
     args: dict[str, Any] = field(default_factory=dict)
     batch_size: int = 32
     num_workers: int = 0
+    on_bad_image: str = "error"
 
     def __post_init__(self) -> None:
         # ValueError raised here becomes a ConfigError naming the section.
@@ -408,6 +412,8 @@ class DataCfg:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {self.num_workers}")
+        if self.on_bad_image not in ("error", "skip"):
+            raise ValueError(f"on_bad_image must be 'error' or 'skip', got {self.on_bad_image!r}")
 
 
 @dataclass(frozen=True)

@@ -268,7 +268,7 @@ def _build_run(cfg: TrainConfig, resume: bool, root: Path) -> _Run:
     space = build_space(cfg, train_set.info)
     batch_size = cfg.data.batch_size
     loader = make_loader(train_set, batch_size, shuffle=True, drop_last=True, num_workers=cfg.data.num_workers,
-                         seed=cfg.seed, distributed=dist_info.enabled)
+                         seed=cfg.seed, distributed=dist_info.enabled, on_bad_image=cfg.data.on_bad_image)
     lengths = schedule_lengths(len(train_set), batch_size, dist_info.world_size, cfg.epochs,
                                cfg.optim.warmup_epochs, drop_last=True)
     if len(loader) != lengths.steps_per_epoch:
@@ -363,9 +363,11 @@ def _evaluator(
     """Largest and smallest subnet (of the sampler's distribution) on the val split."""
     batch_size = cfg.data.batch_size
     eval_batch = cfg.eval.batch_size or batch_size
-    val_loader = make_loader(val_set, eval_batch, shuffle=False, num_workers=cfg.data.num_workers)
+    val_loader = make_loader(val_set, eval_batch, shuffle=False, num_workers=cfg.data.num_workers,
+                             on_bad_image=cfg.data.on_bad_image)
     recal_loader = make_loader(train_set, batch_size, shuffle=True, drop_last=True,
-                               num_workers=cfg.data.num_workers, seed=cfg.seed + 1)
+                               num_workers=cfg.data.num_workers, seed=cfg.seed + 1,
+                               on_bad_image=cfg.data.on_bad_image)
 
     def val_batches() -> Any:
         set_epoch(val_loader, 0)
