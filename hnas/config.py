@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 import types
@@ -33,7 +34,7 @@ from typing import Any, Literal, Mapping, Sequence, TypeVar, Union
 
 import yaml
 
-from hnas.errors import HnasError
+from hnas.errors import HnasError, shorten
 from hnas.io.atomic import atomic_write_text
 
 T = TypeVar("T")
@@ -116,7 +117,7 @@ def _type_name(annotation: Any) -> str:
 def _fail(path: str, expected: Any, value: Any) -> typing.NoReturn:
     expected_name = expected if isinstance(expected, str) else _type_name(expected)
     raise ConfigError(
-        f"key {path or '<top level>'!r}: expected {expected_name}, got {type(value).__name__} ({value!r})"
+        f"key {path or '<top level>'!r}: expected {expected_name}, got {type(value).__name__} ({shorten(repr(value))})"
     )
 
 
@@ -241,7 +242,20 @@ def config_from_dict(values: Mapping[str, Any] | None, schema: type[T]) -> T:
         values = {}
     if not isinstance(values, Mapping):
         raise ConfigError(f"top level: expected a mapping of keys, got {type(values).__name__}")
+    _refuse_non_finite(values, "")
     return _build_dataclass(schema, values, "")
+
+
+def _refuse_non_finite(value: Any, path: str) -> None:
+    """Raise :class:`ConfigError` for any NaN or infinite float anywhere in ``value`` (``lr: .inf``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"key {path or '<top level>'!r}: {value!r} is not a finite number")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _refuse_non_finite(item, _join(path, str(key)))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _refuse_non_finite(item, f"{path}[{index}]")
 
 
 # --- overrides -----------------------------------------------------------------------------
