@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "sample_archs",
     "validate",
     "zen",
+    "prior",
     "eval",
     "score",
     "split",

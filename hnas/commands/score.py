@@ -17,6 +17,9 @@ from hnas.io.outputs import check_output_file
 if TYPE_CHECKING:
     from hnas.benchmark.noise import NoiseCeiling
 
+#: Image formats of --plot and --plot-ranks (by file suffix).
+PLOT_FORMATS: tuple[str, ...] = ("png", "pdf", "svg", "jpg", "jpeg")
+
 #: Missing and extra keys printed before the rest are only counted.
 LISTED_KEYS = 20
 
@@ -94,6 +97,9 @@ def check_outputs(args: argparse.Namespace) -> None:
                                                ("--plot-ranks", args.plot_ranks)) if path is not None]
     for flag, path in outputs:
         check_output_file(path, inputs, args.force, what=flag)
+        if flag != "--json" and path.suffix.lstrip(".").lower() not in PLOT_FORMATS:
+            raise HnasError(f"{flag} {path}: unknown image format {path.suffix or '(no suffix)'!r}; "
+                            f"use one of {', '.join('.' + name for name in PLOT_FORMATS)}")
     for index, (flag, path) in enumerate(outputs):
         for other_flag, other in outputs[index + 1:]:
             if path.resolve() == other.resolve():

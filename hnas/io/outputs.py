@@ -50,8 +50,8 @@ def check_not_input(output: PathLike, inputs: Iterable[PathLike | None], what: s
     """Rule 1: raise if ``output`` is (or is the same file as) one of ``inputs``."""
     for source in inputs:
         if source is not None and same_file(output, source):
-            how = "" if Path(output) == Path(source) else f" (the same file as {source})"
-            raise HnasError(f"{what} {output} is one of the inputs{how}; refusing to overwrite an input, "
+            how = "" if Path(output) == Path(source) else f" (the same file as {what} {output})"
+            raise HnasError(f"{what} {output}: refusing to overwrite the input {source}{how}; "
                             "choose another path")
 
 

@@ -63,7 +63,7 @@ def run_hnas(args: Sequence[str], timeout: float = 60) -> subprocess.CompletedPr
 def start_hnas(args: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
     stream = open(log, "wb")  # noqa: SIM115 - closed by the child's exit
     return subprocess.Popen([sys.executable, "-m", "hnas", *args], env=environment(), stdout=stream,
-                            stderr=subprocess.STDOUT, cwd=REPO)
+                            stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
 
 
 def wait_for(predicate, timeout: float = 60, interval: float = 0.05) -> bool:
