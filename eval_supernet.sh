@@ -66,9 +66,6 @@ if [[ -n ${PADDLE_TRAINER_ID:-} && -n ${PADDLE_TRAINERS_NUM:-} ]]; then
     exec "$python" -m hnas eval "$json" --shard auto ${args[@]+"${args[@]}"}
 fi
 
-# Check the input, config and checkpoint once, before any worker starts or any file is written.
-hnas eval "$json" --dry-run ${args[@]+"${args[@]}"} >/dev/null
-
 out_dir="$(dirname "$out")"
 out_name="$(basename "$out")"
 stem="${out_name%.*}"
@@ -94,6 +91,9 @@ if [[ -n $busy ]]; then
          "wait for them or stop them, then run this command again" >&2
     exit 2
 fi
+
+# Check the input, config and checkpoint once, before any worker starts or any file is written.
+hnas eval "$json" --dry-run ${args[@]+"${args[@]}"} >/dev/null
 
 if [[ -n $launch ]]; then
     # shellcheck disable=SC2086  # launch options are split on purpose

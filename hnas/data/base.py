@@ -18,6 +18,7 @@ import paddle
 from hnas.errors import HnasError
 from hnas.registry import Registry
 
+
 class BadSampleError(HnasError):
     """A sample whose file cannot be read or decoded; ``path`` names the file.
 
