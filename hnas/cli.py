@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "sample_archs",
     "validate",
     "zen",
+    "prior",
     "eval",
     "score",
     "split",
@@ -86,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _stopped(how: str, args: argparse.Namespace) -> None:
     """Say that the command was stopped and, if it keeps finished work, how to continue."""
     hint = getattr(args, "resume_hint", None)
+    if callable(hint):
+        hint = hint()
     print(f"hnas: {how}" + (f"; {hint}" if hint else ""), file=sys.stderr)
 
 

@@ -101,7 +101,24 @@ def load_supernet(weights: str | os.PathLike[str], space: SearchSpace) -> Supern
     :class:`HnasError` listing the first missing and unexpected keys and wrong shapes.
     """
     state = read_state_dict(weights, f"checkpoint {weights}")
+    refuse_non_finite(state, f"checkpoint {weights}")
     supernet = space.build_supernet()
     load_into(supernet, state, source=f"checkpoint {weights}")
     supernet.eval()
     return supernet
+
+
+def refuse_non_finite(state: Mapping[str, Any], source: str) -> None:
+    """Raise :class:`HnasError` naming the tensors of ``state`` that hold NaN or inf.
+
+    Accuracies measured with such weights are meaningless, yet they would pass as a valid
+    submission, so a diverged checkpoint is refused before anything is evaluated.
+    """
+    import numpy as np
+
+    bad = [name for name, value in state.items()
+           if np.issubdtype(np.asarray(value).dtype, np.floating) and not np.isfinite(np.asarray(value)).all()]
+    if bad:
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise HnasError(f"{source}: {len(bad)} tensor(s) hold NaN or inf ({', '.join(bad[:5])}{more}); "
+                        "the weights diverged, refusing to evaluate them")

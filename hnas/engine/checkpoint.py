@@ -39,7 +39,7 @@ import paddle
 from paddle import nn
 
 from hnas import __version__
-from hnas.errors import HnasError
+from hnas.errors import HnasError, shorten
 from hnas.nn.state_dict import compare_state
 from hnas.search_spaces.base import SearchSpace
 
@@ -278,9 +278,11 @@ def save_checkpoint(
     root = Path(root)
     bad = [name for name, tensor in state.network.state_dict().items() if not bool(paddle.isfinite(tensor).all())]
     if bad:
+        kept = (f"the previous one in {root / LAST} is kept" if (root / LAST).is_dir()
+                else f"no earlier checkpoint exists in {root}")
         raise NonFiniteStateError(
             f"the model holds NaN or inf values (in {', '.join(bad[:5])}); the checkpoint was not written "
-            f"and the previous one in {root} is kept"
+            f"and {kept}"
         )
     meta_extra = meta_extra or {}
     first = root / names[0]
@@ -434,8 +436,13 @@ def load_checkpoint(folder: str | os.PathLike[str], state: TrainingState, restor
         optimizer_state = paddle.load(str(folder / OPTIMIZER_FILE))
         with open(folder / STATE_FILE, "rb") as stream:
             payload = pickle.load(stream)  # noqa: S301 - a checkpoint is trusted like the .pdparams next to it
-    except (OSError, pickle.UnpicklingError, EOFError) as error:
-        raise CheckpointMismatchError(f"checkpoint {folder}: cannot read ({error})") from None
+    except Exception as error:  # a truncated file: UnpicklingError, EOFError, ValueError, ... from paddle.load
+        raise CheckpointMismatchError(
+            f"checkpoint {folder}: cannot read its files, they look truncated or corrupt "
+            f"({type(error).__name__}: {shorten(str(error).splitlines()[0] if str(error) else '')}); "
+            "resume from the newest intact checkpoint with --resume-from intact, or name one "
+            "(--resume-from epoch_NNNN)"
+        ) from None
     mismatch = compare_state(weights, state.network.state_dict())
     if mismatch.missing:
         raise CheckpointMismatchError(f"checkpoint {folder} lacks weights {sorted(mismatch.missing)[:5]}")
@@ -453,3 +460,52 @@ def load_checkpoint(folder: str | os.PathLike[str], state: TrainingState, restor
     state.progress = Progress(**payload["progress"])
     logger.info("resumed from %s at epoch %d, step %d", folder, state.progress.epoch, state.progress.step_in_epoch)
     return state.progress
+
+
+# --- maintenance and choosing a checkpoint -------------------------------------------------
+
+
+def clean_orphans(root: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary folders (``.<name>.tmp-*``) a kill during a save left in ``root``.
+
+    Only a running save creates them and a run owns its ``checkpoint.dir``, so at the start of
+    a run every one is an orphan. Backups of an interrupted replacement (``.last.old-*``) are
+    kept: :func:`resolve_checkpoint` may need them.
+    """
+    root = Path(root)
+    removed = [path for path in root.glob(".*.tmp-*") if path.is_dir()] if root.is_dir() else []
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+        logger.info("removed %s, left by a save that was interrupted", path)
+    return removed
+
+
+def checkpoint_candidates(root: str | os.PathLike[str]) -> list[Path]:
+    """Complete-looking checkpoints in ``root`` (``last``, its backup, ``epoch_NNNN``), newest first."""
+    root = Path(root)
+    found = []
+    for path in [root / LAST, *root.glob(f".{LAST}.old-*"), *root.glob("epoch_*")]:
+        if (path / META_FILE).is_file():
+            try:
+                step = int(read_meta(path)["progress"]["global_step"])
+            except (HnasError, KeyError, TypeError, ValueError):
+                continue
+            found.append((step, path.name == LAST, path))
+    return [path for _, _, path in sorted(found, key=lambda item: (item[0], item[1]), reverse=True)]
+
+
+def load_newest_intact(root: str | os.PathLike[str], state: TrainingState) -> tuple[Path, Progress]:
+    """Load the newest checkpoint of ``root`` whose files all read; returns it and its progress.
+
+    Raises:
+        CheckpointMismatchError: no checkpoint of ``root`` can be read (each reason listed).
+    """
+    reasons = []
+    for folder in checkpoint_candidates(root):
+        try:
+            return folder, load_checkpoint(folder, state)
+        except CheckpointMismatchError as error:
+            reasons.append(str(error))
+            logger.warning("skipping %s: %s", folder, error)
+    listed = "".join(f"\n  {reason}" for reason in reasons) or f" (none found in {root})"
+    raise CheckpointMismatchError(f"no intact checkpoint to resume from in {root}:{listed}")
