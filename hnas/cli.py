@@ -34,6 +34,7 @@ COMMANDS: tuple[str, ...] = (
     "merge",
     "standalone",
     "bench",
+    "pools",
 )
 
 
