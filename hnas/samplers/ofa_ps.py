@@ -99,7 +99,8 @@ def default_phases(order: Sequence[str], sizes: Mapping[str, int], epochs: float
             steps.append({dim: 2})
         steps.append({dim: "all"})
     length = epochs / len(steps)
-    return [{**opened, "until": round(length * (index + 1), 6)} for index, opened in enumerate(steps[:-1])] + [steps[-1]]
+    timed = [{**opened, "until": round(length * (index + 1), 6)} for index, opened in enumerate(steps[:-1])]
+    return timed + [steps[-1]]
 
 
 def parse_phases(raw: Sequence[Mapping[str, Any]], sizes: Mapping[str, int]) -> list[Phase]:
@@ -126,7 +127,8 @@ def parse_phases(raw: Sequence[Mapping[str, Any]], sizes: Mapping[str, int]) -> 
             if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= sizes[key]:
                 raise HnasError(f"{where}: {key} opens 1 to {sizes[key]} choices (or 'all'), got {value!r}")
             if count < counts[key]:
-                raise HnasError(f"{where}: {key} shrinks from {counts[key]} to {count} choices; phases only add choices")
+                raise HnasError(f"{where}: {key} shrinks from {counts[key]} to {count} choices; "
+                                "phases only add choices")
             counts[key] = count
         until = entry.get("until")
         last = index == len(raw) - 1
@@ -183,7 +185,8 @@ class ProgressiveShrinkingSampler(Sampler):
         self.num_subnets = int(num_subnets)
         self.raw_phases = None if phases is None else [dict(entry) for entry in phases]
         # Without a schedule yet, the default list is laid out over one epoch per phase-unit.
-        self.phases = parse_phases(self.raw_phases or default_phases(self.order, self.sizes, 1.0), self.sizes)
+        raw = default_phases(self.order, self.sizes, 1.0) if self.raw_phases is None else self.raw_phases
+        self.phases = parse_phases(raw, self.sizes)
         self.distributions = [self._phase_distribution(phase, index) for index, phase in enumerate(self.phases)]
         self._logged: int | None = None
 
