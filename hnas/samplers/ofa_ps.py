@@ -34,7 +34,7 @@ choices, :meth:`reorder_due` is True and the trainer calls ``supernet.reorder_ch
 (OFA's ``re_organize_middle_weights``; PaddleSlim 2.6 lacks it) before that step. The
 optimizer's momentum buffers are *not* permuted with the weights, so for a few steps after a
 re-ordering the momentum of a channel belongs to the channel that sat in its place before;
-it decays with the momentum factor (0.9: about 10 steps). The weights are identical on every
+it decays by the momentum factor per step (0.9: to a tenth in about 22 steps). The weights are identical on every
 rank, so the permutation is too.
 
 The phase is a function of the global step (or of the epoch when the steps per epoch are not
