@@ -38,6 +38,7 @@ COMMANDS: tuple[str, ...] = (
     "bench",
     "export",
     "search",
+    "pools",
 )
 
 

@@ -32,6 +32,7 @@ from paddle.callbacks import Callback
 from hnas.config import ConfigError, config_to_dict, parse_yaml
 from hnas.data import build_datasets, make_loader, set_epoch
 from hnas.engine.callbacks import (
+    ChannelReorder,
     Checkpointer,
     MaxSteps,
     ProgressLogger,
@@ -201,11 +202,23 @@ def build_prior(cfg: LossCfg, space: SearchSpace) -> PriorFn:
     return prior
 
 
-def build_sampler(cfg: TrainConfig, space: SearchSpace) -> Sampler:
+def build_sampler(cfg: TrainConfig, space: SearchSpace, steps_per_epoch: int | None = None) -> Sampler:
+    """The configured sampler, told the run's epochs (and steps per epoch when known)."""
     try:
-        return SAMPLERS.build(cfg.sampler.name, space=space, seed=cfg.seed, **cfg.sampler.args)
+        sampler = SAMPLERS.build(cfg.sampler.name, space=space, seed=cfg.seed, **cfg.sampler.args)
     except TypeError as error:
         raise HnasError(f"sampler.args for {cfg.sampler.name!r}: {error}") from None
+    sampler.set_schedule(cfg.epochs, steps_per_epoch)
+    return sampler
+
+
+def check_sampler(cfg: TrainConfig) -> None:
+    """Build the sampler on the config's space before any data loads, so bad settings (a pool size
+    of 0, an empty bucket range, a phase list short of the full space, an unreachable bin) stop
+    the run at once. The space lacks the data's class and channel counts here; the real build
+    after the data loads checks again with them."""
+    check_sampler_args(cfg.sampler.name, cfg.sampler.args)
+    build_sampler(cfg, resolve_space(cfg.space.name, dict(cfg.space.overrides)))
 
 
 def config_text(cfg: TrainConfig) -> str:
@@ -400,7 +413,7 @@ def _build_run(cfg: TrainConfig, resume: bool, root: Path, resume_from: str | No
     scheduler = WarmupCosine(peak_lr, lengths.warmup_steps, lengths.total_steps, cfg.optim.min_lr)
     optimizer = build_optimizer(supernet, scheduler, cfg.optim.momentum, cfg.optim.weight_decay,
                                 cfg.optim.nesterov, cfg.optim.grad_clip_norm)
-    sampler = build_sampler(cfg, space)
+    sampler = build_sampler(cfg, space, lengths.steps_per_epoch)
     step = SupernetStep(supernet, sampler, optimizer, build_objective(cfg.loss), build_prior(cfg.loss, space),
                         dist_info, cfg.nan_policy, cfg.nan_max_skips)
     model = SupernetModel(supernet, step)
@@ -427,6 +440,7 @@ def _callbacks(
     callbacks: list[Callback] = [
         paddle.callbacks.LRScheduler(by_step=True, by_epoch=False),
         MaxSteps(cfg.max_steps),
+        ChannelReorder(run.state.sampler),
         SyncBatchNormStats(run.dist_info, cfg.checkpoint.every_steps),
     ]
     if not run.dist_info.is_main:
@@ -461,7 +475,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, resum
             non-finite loss (``nan_policy: stop``).
     """
     started = time.perf_counter()
-    check_sampler_args(cfg.sampler.name, cfg.sampler.args)  # before any data is loaded
+    check_sampler(cfg)  # before any data is loaded
     root = Path(cfg.checkpoint.dir)
     resume = resume or resume_from is not None
     _check_checkpoint_dir(cfg, root, resume, overwrite, named=resume_from is not None)
