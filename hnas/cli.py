@@ -39,6 +39,7 @@ COMMANDS: tuple[str, ...] = (
     "export",
     "search",
     "pools",
+    "latency",
 )
 
 

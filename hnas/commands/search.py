@@ -9,8 +9,8 @@ from pathlib import Path
 from hnas.errors import HnasError
 
 #: Files a search folder holds.
-STATE_FILE, HISTORY_FILE, BEST_FILE = "state.json", "history.json", "best.json"
-PROGRESS_PLOT, PARETO_PLOT = "best_per_generation.png", "pareto_flops.png"
+STATE_FILE, HISTORY_FILE, BEST_FILE, BUCKETS_FILE = "state.json", "history.json", "best.json", "best_per_bucket.json"
+PROGRESS_PLOT, PARETO_PLOT, PARETO_LATENCY_PLOT = "best_per_generation.png", "pareto_flops.png", "pareto_latency.png"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for metric in ("flops", "params"):
         parser.add_argument(f"--max-{metric}", type=float, metavar="X", help=f"upper limit on {metric}")
         parser.add_argument(f"--min-{metric}", type=float, metavar="X", help=f"lower limit on {metric}")
+    parser.add_argument("--max-latency", type=float, metavar="MS", help="upper limit on the table's latency (ms)")
+    parser.add_argument("--min-latency", type=float, metavar="MS", help="lower limit on the table's latency (ms)")
+    parser.add_argument("--latency-table", type=Path, metavar="FILE",
+                        help="table from 'hnas latency build' (needed for the latency limits; recorded per candidate)")
+    parser.add_argument("--buckets", metavar="METRIC:LOW:HIGH:STEP",
+                        help="multi-target mode: keep the best subnet per bucket, e.g. flops:8e6:30e6:2e6 "
+                             "(writes best_per_bucket.json)")
     parser.add_argument("--distribution", default="uniform",
                         help="distribution of the space to search (default: uniform)")
     parser.add_argument("--val-images", type=int, default=500, metavar="K", help="validation images (default: 500)")
@@ -80,8 +87,8 @@ def _check_out(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise HnasError(f"--out {out} exists and is not a folder")
     if out.exists() and not force:
-        foreign = [p.name for p in out.iterdir() if p.name not in (STATE_FILE, HISTORY_FILE, BEST_FILE, PROGRESS_PLOT,
-                                                                    PARETO_PLOT, STATE_FILE + ".tmp")]
+        ours = (STATE_FILE, HISTORY_FILE, BEST_FILE, BUCKETS_FILE, PROGRESS_PLOT, PARETO_PLOT, PARETO_LATENCY_PLOT)
+        foreign = [p.name for p in out.iterdir() if not p.name.startswith(".") and p.name not in ours]
         if foreign:
             raise HnasError(f"--out {out} holds other files ({', '.join(sorted(foreign)[:3])}); choose another folder")
     parent = out.resolve().parent
@@ -97,24 +104,35 @@ def run(args: argparse.Namespace) -> int:
     from hnas.io.atomic import atomic_write_text
     from hnas.loading import config_space, load_supernet, locate
     from hnas.nn.scorer import SubnetScorer
-    from hnas.search.evolution import SearchState, run_search
+    from hnas.search.evolution import Buckets, SearchState, run_search
     from hnas.search.plots import plot_pareto, plot_progress
     from hnas.search_spaces.distributions import ConstrainedDistribution, Constraint, cost_function
 
     cfg = search_cfg(args)
+    buckets = None if args.buckets is None else Buckets.parse(args.buckets)
     out: Path = args.out
     _check_out(out, args.force)
     source = locate(args.ckpt, args.config)
     space = source.space or config_space(source.config)
     base = space.distribution(args.distribution)
     costs = {"flops": cost_function(space, "flops"), "params": cost_function(space, "params")}
+    if args.latency_table is not None:
+        from hnas.proxies.latency import LatencyTable
+
+        costs["latency"] = LatencyTable.load(args.latency_table, space).predict
+    elif args.max_latency is not None or args.min_latency is not None:
+        raise HnasError("--max-latency / --min-latency need --latency-table FILE (hnas latency build)")
     constraints = [Constraint(m, costs[m], getattr(args, f"min_{m}"), getattr(args, f"max_{m}"))
                    for m in costs if getattr(args, f"min_{m}") is not None or getattr(args, f"max_{m}") is not None]
     dist = ConstrainedDistribution(base, constraints, cfg.max_draws) if constraints else base
-    settings = {"search": dataclasses.asdict(cfg), "space": space.name, "distribution": args.distribution,
+    if buckets is not None and buckets.metric not in costs:
+        raise HnasError(f"--buckets metric {buckets.metric!r}: known {', '.join(costs)}")
+    settings = {"search": dataclasses.asdict(cfg), "buckets": args.buckets, "space": space.name,
+                "distribution": args.distribution,
                 "constraints": [c.describe() for c in constraints], "val_images": args.val_images,
                 "recal_batches": args.recal_batches, "recal_batch_size": args.recal_batch_size,
-                "weights": str(source.weights)}
+                "weights": str(source.weights),
+                "latency_table": None if args.latency_table is None else str(args.latency_table)}
     state_path = out / STATE_FILE
     if args.force and state_path.exists():
         state_path.unlink()
@@ -126,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     supernet = load_supernet(source.weights, space)
     scorer = SubnetScorer(supernet, data.val, data.recal, "reset" if args.recal_batches else "none")
     out.mkdir(exist_ok=True)
-    state = run_search(space, dist, lambda spec: scorer.score(spec)[0], costs, cfg, state, state_path)
+    state = run_search(space, dist, lambda spec: scorer.score(spec)[0], costs, cfg, state, state_path, buckets)
     history = {f"arch{i}": {"acc": c.score, "arch": c.arch, "generation": c.generation, **c.costs}
                for i, c in enumerate(state.history, start=1)}
     atomic_write_text(out / HISTORY_FILE, json.dumps(history, indent=1) + "\n")
@@ -134,6 +152,10 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_text(out / BEST_FILE, json.dumps({"arch": best.arch, "acc": best.score, "generation": best.generation,
                                                    **best.costs, "constraints": settings["constraints"],
                                                    "strategy": cfg.strategy}, indent=1) + "\n")
+    if buckets is not None:
+        per_bucket = {buckets.label(i): {"arch": group[0].arch, "acc": group[0].score, **group[0].costs}
+                      for i, group in buckets.best(state.history).items()}
+        atomic_write_text(out / BUCKETS_FILE, json.dumps(per_bucket, indent=1) + "\n")
     states = {cfg.strategy: state}
     if args.compare is not None:
         other = json.loads((args.compare / STATE_FILE).read_text(encoding="utf-8"))
@@ -141,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
             args.compare / STATE_FILE, other["settings"])
     plot_progress(states, out / PROGRESS_PLOT)
     plot_pareto(state, "flops", out / PARETO_PLOT)
+    if "latency" in costs:
+        plot_pareto(state, "latency", out / PARETO_LATENCY_PLOT)
     print(f"best of {len(state.history)} candidates: {best.arch} supernet top-1 {best.score:.4f}, "
           f"{best.costs['flops']:,.0f} FLOPs; wrote {out}")
     return 0

@@ -52,3 +52,26 @@ def zen_prior(space: SearchSpace, spec: Spec, **settings: Any) -> float:
     from hnas.proxies.zen_score import zen_score  # builds Paddle networks; imported only when used
 
     return zen_score(space, spec, **settings).mean
+
+
+@PROXIES.register("latency")
+def latency_prior(space: SearchSpace, spec: Spec, table: str | None = None) -> float:
+    """Minus the latency predicted by a measured table (``table``: its path; ``hnas latency build``),
+    so that, like every prior here, higher means "expected to be better" (faster)."""
+    from hnas.errors import HnasError
+
+    if table is None:
+        raise HnasError("the latency prior needs a table: rank_prior_args {table: FILE} (hnas latency build)")
+    return -_tables(space, table).predict(spec)
+
+
+def _tables(space: SearchSpace, path: str):  # noqa: ANN202 - cached LatencyTable
+    from hnas.proxies.latency import LatencyTable
+
+    key = (space, str(path))
+    if key not in _LOADED:
+        _LOADED[key] = LatencyTable.load(path, space)
+    return _LOADED[key]
+
+
+_LOADED: dict = {}

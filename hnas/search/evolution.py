@@ -118,6 +118,49 @@ class SearchState:
         return cls(settings, int(payload["generations_done"]), history)
 
 
+@dataclass(frozen=True)
+class Buckets:
+    """Multi-target mode (AlphaNet / PSS-Net style): the best subnet per ``metric`` bucket in one run.
+
+    Buckets are ``[low, low + step), [low + step, low + 2 step), ...`` up to ``high``; parse ``"flops:8e6:30e6:2e6"``
+    with :meth:`parse`. Evolution then draws its parents from the best candidates of every bucket.
+    """
+
+    metric: str
+    low: float
+    high: float
+    step: float
+
+    @classmethod
+    def parse(cls, text: str) -> Buckets:
+        try:
+            metric, low, high, step = text.split(":")
+            buckets = cls(metric, float(low), float(high), float(step))
+        except ValueError:
+            raise HnasError(f"--buckets {text!r}: expected METRIC:LOW:HIGH:STEP, e.g. flops:8e6:30e6:2e6") from None
+        if not (buckets.step > 0 and buckets.high > buckets.low):
+            raise HnasError(f"--buckets {text!r}: needs STEP > 0 and HIGH > LOW")
+        return buckets
+
+    def index(self, value: float) -> int | None:
+        if not self.low <= value < self.high:
+            return None
+        return int((value - self.low) // self.step)
+
+    def label(self, index: int) -> str:
+        start = self.low + index * self.step
+        return f"{self.metric} [{start:g}, {min(start + self.step, self.high):g})"
+
+    def best(self, history: list[Candidate], per_bucket: int = 1) -> dict[int, list[Candidate]]:
+        """The ``per_bucket`` best candidates of every non-empty bucket."""
+        groups: dict[int, list[Candidate]] = {}
+        for candidate in history:
+            index = self.index(candidate.costs[self.metric])
+            if index is not None:
+                groups.setdefault(index, []).append(candidate)
+        return {i: sorted(group, key=lambda c: -c.score)[:per_bucket] for i, group in sorted(groups.items())}
+
+
 def _draw_new(make: Callable[[], Any], space: SearchSpace, dist: Distribution, seen: set[str],
               max_draws: int) -> str | None:
     """A code from ``make`` that is in the support, satisfies the constraints and is new; None after max_draws."""
@@ -130,7 +173,7 @@ def _draw_new(make: Callable[[], Any], space: SearchSpace, dist: Distribution, s
 
 
 def _generation(state: SearchState, cfg: SearchCfg, space: SearchSpace, dist: Distribution,
-                generation: int) -> list[str]:
+                generation: int, buckets: Buckets | None = None) -> list[str]:
     """The candidates of ``generation`` (deterministic given the history and the seed)."""
     # Not keyed by the strategy: evolution and random search start from the same random generation 0.
     rng = random.Random(f"hnas-search/{cfg.seed}/{generation}")
@@ -147,6 +190,9 @@ def _generation(state: SearchState, cfg: SearchCfg, space: SearchSpace, dist: Di
 
     if cfg.strategy == "evolution" and generation > 0:
         ranked = sorted(state.history, key=lambda c: -c.score)[: cfg.top_k]
+        if buckets is not None:
+            per_bucket = buckets.best(state.history, max(1, cfg.top_k // max(1, len(buckets.best(state.history)))))
+            ranked = [c for group in per_bucket.values() for c in group] or ranked
         parents = [space.decode(c.arch) for c in ranked]
         for _ in range(cfg.mutations):
             add(lambda: mutate(space, dist, rng.choice(parents), rng, cfg.mutation_prob))
@@ -166,6 +212,7 @@ def run_search(
     cfg: SearchCfg,
     state: SearchState,
     state_path: Path | None = None,
+    buckets: Buckets | None = None,
 ) -> SearchState:
     """Run (or continue) the search until ``cfg.generations`` generations are done.
 
@@ -173,11 +220,12 @@ def run_search(
         score: ``spec -> float``, higher is better (e.g. supernet top-1).
         costs: named cost functions recorded with every candidate (``flops``, ``params``, ...).
         state: from :meth:`SearchState.load`; saved to ``state_path`` after every generation.
+        buckets: multi-target mode (parents from the best of every bucket).
     """
     started = time.monotonic()
     start_generation = state.generations_done
     for generation in range(state.generations_done, cfg.generations):
-        codes = _generation(state, cfg, space, dist, generation)
+        codes = _generation(state, cfg, space, dist, generation, buckets)
         if not codes:
             raise HnasError(f"generation {generation}: no new candidate in {cfg.max_draws} draws; the "
                             "constrained space is exhausted (lower population or generations)")

@@ -284,6 +284,21 @@ class SearchSpace(ABC):
     def width_ratio(self, spec: Any) -> float:
         """Mean relative width of the subnet's elastic layers, in (0, 1] (the width prior)."""
 
+    # --- latency table (hnas latency) --------------------------------------------------------
+
+    def latency_keys(self, spec: Any) -> list[tuple[str, tuple[Any, ...]]]:
+        """The hashable keys (block kind, shapes) a latency table times for ``spec``, in forward order;
+        the predicted latency of ``spec`` is the sum of their times."""
+        raise NotImplementedError(f"the {self.family} family has no latency-table blocks yet")
+
+    def all_latency_keys(self) -> list[tuple[str, tuple[Any, ...]]]:
+        """Every key some subnet of the space uses, each once (what ``hnas latency build`` measures)."""
+        raise NotImplementedError(f"the {self.family} family has no latency-table blocks yet")
+
+    def build_latency_key(self, key: tuple[str, tuple[Any, ...]]) -> tuple[nn.Layer, tuple[int, int, int]]:
+        """The layer timed for ``key`` and its input shape ``(C, H, W)``."""
+        raise NotImplementedError(f"the {self.family} family has no latency-table blocks yet")
+
     # --- persistence ------------------------------------------------------------------------
 
     def fields(self) -> dict[str, Any]:

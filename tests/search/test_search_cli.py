@@ -93,3 +93,33 @@ def test_evolution_and_random_search_share_generation_zero(checkpoint, tmp_path:
     zero = [[e["arch"] for e in h.values() if e["generation"] == 0] for h in first]
     later = [[e["arch"] for e in h.values() if e["generation"] == 1] for h in first]
     assert zero[0] == zero[1] and later[0] != later[1]
+
+
+def test_latency_limit_needs_a_table_and_is_respected(checkpoint, tmp_path: Path, capsys) -> None:
+    from hnas.proxies.latency import LatencyTable, build_table, write_table
+
+    space = SPACES.get("resnet48_tiny")
+    assert main(_args(checkpoint, tmp_path / "a", "--max-latency", "5")) == 2
+    assert "need --latency-table" in capsys.readouterr().err
+    table = tmp_path / "table.json"
+    write_table(build_table(space, warmup=0, repeats=1), table)
+    predict = LatencyTable.load(table, space).predict
+    limit = (predict(space.min_spec()) + predict(space.max_spec())) / 2
+    assert main(_args(checkpoint, tmp_path / "b", "--latency-table", str(table), "--max-latency", str(limit),
+                      "--generations", "2")) == 0
+    history = json.loads((tmp_path / "b" / "history.json").read_text())
+    assert all(e["latency"] <= limit for e in history.values())
+    assert (tmp_path / "b" / "pareto_latency.png").exists()
+
+
+def test_buckets_keep_the_best_subnet_of_every_flops_bucket(checkpoint, tmp_path: Path, capsys) -> None:
+    assert main(_args(checkpoint, tmp_path / "b", "--buckets", "flops:5e6:30e6:5e6", "--generations", "2")) == 0
+    best = json.loads((tmp_path / "b" / "best_per_bucket.json").read_text())
+    history = json.loads((tmp_path / "b" / "history.json").read_text()).values()
+    assert len(best) >= 2
+    for label, entry in best.items():
+        low, high = (float(x) for x in label.split("[")[1].rstrip(")").split(","))
+        inside = [e["acc"] for e in history if low <= e["flops"] < high]
+        assert low <= entry["flops"] < high and entry["acc"] == max(inside)
+    assert main(_args(checkpoint, tmp_path / "c", "--buckets", "flops:9:1:1")) == 2
+    assert "HIGH > LOW" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 from hnas.errors import ArchCodeError, HnasError
 from hnas.search_spaces.base import Choices, SearchSpace, Slot
@@ -297,6 +297,21 @@ class ResNetSpace(SearchSpace):
 
     def num_blocks(self, spec: ResNetSpec) -> int:
         return sum(spec.depths)
+
+    def latency_keys(self, spec: ResNetSpec) -> list[tuple[str, tuple[Any, ...]]]:
+        from hnas.search_spaces.resnet.latency import subnet_keys
+
+        return subnet_keys(self, spec)
+
+    def all_latency_keys(self) -> list[tuple[str, tuple[Any, ...]]]:
+        from hnas.search_spaces.resnet.latency import all_keys
+
+        return list(all_keys(self))
+
+    def build_latency_key(self, key: tuple[str, tuple[Any, ...]]) -> Any:
+        from hnas.search_spaces.resnet.latency import build_key
+
+        return build_key(key)
 
     def width_ratio(self, spec: ResNetSpec) -> float:
         """Mean width ratio of each stage's output and every active block's first conv."""
