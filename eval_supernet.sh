@@ -21,12 +21,17 @@
 #
 # Resuming: each shard appends to its own progress file next to --out, so re-running the same
 # command after a crash or kill -9 skips finished archs (keep the same worker count).
-# Worker logs: <out stem>_part{i}of{N}.log next to --out.
+# A rerun while workers of an earlier (killed) run of the script are still evaluating is refused
+# before any log is touched (their progress files are locked).
+# Worker logs: <out stem>_part{i}of{N}.log next to --out. The folder of --out must exist, and an
+# existing --out that is not this evaluation's own result needs --force (the rule of every hnas
+# writer).
 # Exit codes: 0 done; 2 bad input (nothing written); other = a worker's exit code.
 set -euo pipefail
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
-[[ $# -ge 1 && $1 != -* ]] || usage
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+if [[ $# -ge 1 && ( $1 == -h || $1 == --help ) ]]; then usage; exit 0; fi
+[[ $# -ge 1 && $1 != -* ]] || { usage >&2; exit 2; }
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 python="${PYTHON:-}"
@@ -61,14 +66,34 @@ if [[ -n ${PADDLE_TRAINER_ID:-} && -n ${PADDLE_TRAINERS_NUM:-} ]]; then
     exec "$python" -m hnas eval "$json" --shard auto ${args[@]+"${args[@]}"}
 fi
 
-# Check the input, config and checkpoint once, before any worker starts or any file is written.
-hnas eval "$json" --dry-run ${args[@]+"${args[@]}"} >/dev/null
-
 out_dir="$(dirname "$out")"
 out_name="$(basename "$out")"
 stem="${out_name%.*}"
 suffix="${out_name#"$stem"}"
-mkdir -p "$out_dir"
+
+# Workers of an earlier run that are still evaluating hold a lock on their progress files:
+# refuse before truncating any log they write to.
+busy="$("$python" - "$out_dir" "$stem" "$suffix" <<'PY'
+import fcntl, glob, os, sys
+folder, stem, suffix = sys.argv[1:]
+for path in sorted(glob.glob(os.path.join(glob.escape(folder), glob.escape(stem) + "_part*of*.progress.jsonl"))):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(path)
+    finally:
+        os.close(fd)
+PY
+)"
+if [[ -n $busy ]]; then
+    echo "hnas: error: workers of an earlier run are still evaluating (locked: $(echo "$busy" | tr '\n' ' '));" \
+         "wait for them or stop them, then run this command again" >&2
+    exit 2
+fi
+
+# Check the input, config and checkpoint once, before any worker starts or any file is written.
+hnas eval "$json" --dry-run ${args[@]+"${args[@]}"} >/dev/null
 
 if [[ -n $launch ]]; then
     # shellcheck disable=SC2086  # launch options are split on purpose
@@ -84,7 +109,7 @@ if [[ -n $launch ]]; then
         echo "  when they finish: hnas merge $out_dir/${stem}_part*of$count$suffix --against $json --out $out" >&2
         exit 3
     fi
-    hnas merge "${parts[@]}" --against "$json" --out "$out"
+    hnas merge "${parts[@]}" --against "$json" --out "$out" --force  # --out was checked by the dry run
     exit 0
 fi
 
@@ -140,4 +165,4 @@ done
 
 parts=()
 for (( i = 0; i < workers; i++ )); do parts+=("$out_dir/${stem}_part${i}of${workers}${suffix}"); done
-hnas merge "${parts[@]}" --against "$json" --out "$out"
+hnas merge "${parts[@]}" --against "$json" --out "$out" --force  # --out was checked by the dry run

@@ -28,14 +28,17 @@ COMMANDS: tuple[str, ...] = (
     "sample_archs",
     "validate",
     "zen",
+    "prior",
     "eval",
     "score",
     "split",
     "merge",
+    "convert_ckpt",
     "standalone",
     "bench",
     "export",
     "search",
+    "pools",
     "latency",
 )
 
@@ -86,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _stopped(how: str, args: argparse.Namespace) -> None:
     """Say that the command was stopped and, if it keeps finished work, how to continue."""
     hint = getattr(args, "resume_hint", None)
+    if callable(hint):
+        hint = hint()
     print(f"hnas: {how}" + (f"; {hint}" if hint else ""), file=sys.stderr)
 
 

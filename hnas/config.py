@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 import types
@@ -33,7 +34,7 @@ from typing import Any, Literal, Mapping, Sequence, TypeVar, Union
 
 import yaml
 
-from hnas.errors import HnasError
+from hnas.errors import HnasError, shorten
 from hnas.io.atomic import atomic_write_text
 
 T = TypeVar("T")
@@ -116,7 +117,7 @@ def _type_name(annotation: Any) -> str:
 def _fail(path: str, expected: Any, value: Any) -> typing.NoReturn:
     expected_name = expected if isinstance(expected, str) else _type_name(expected)
     raise ConfigError(
-        f"key {path or '<top level>'!r}: expected {expected_name}, got {type(value).__name__} ({value!r})"
+        f"key {path or '<top level>'!r}: expected {expected_name}, got {type(value).__name__} ({shorten(repr(value))})"
     )
 
 
@@ -241,7 +242,20 @@ def config_from_dict(values: Mapping[str, Any] | None, schema: type[T]) -> T:
         values = {}
     if not isinstance(values, Mapping):
         raise ConfigError(f"top level: expected a mapping of keys, got {type(values).__name__}")
+    _refuse_non_finite(values, "")
     return _build_dataclass(schema, values, "")
+
+
+def _refuse_non_finite(value: Any, path: str) -> None:
+    """Raise :class:`ConfigError` for any NaN or infinite float anywhere in ``value`` (``lr: .inf``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"key {path or '<top level>'!r}: {value!r} is not a finite number")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _refuse_non_finite(item, _join(path, str(key)))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _refuse_non_finite(item, f"{path}[{index}]")
 
 
 # --- overrides -----------------------------------------------------------------------------
@@ -394,6 +408,9 @@ class DataCfg:
             raises :class:`HnasError` naming ``data.args.<option>``).
         batch_size: images per training step (per process).
         num_workers: DataLoader worker processes (0 = load in the main process).
+        on_bad_image: an image that cannot be decoded (corrupt, truncated) ``error``: stops the
+            run at once with a message naming the file (the default); ``skip``: drops it from its
+            batch with a warning naming it, and counts it.
     """
 
     name: str = "multi_mnist"
@@ -401,6 +418,7 @@ class DataCfg:
     args: dict[str, Any] = field(default_factory=dict)
     batch_size: int = 32
     num_workers: int = 0
+    on_bad_image: str = "error"
 
     def __post_init__(self) -> None:
         # ValueError raised here becomes a ConfigError naming the section.
@@ -408,6 +426,8 @@ class DataCfg:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {self.num_workers}")
+        if self.on_bad_image not in ("error", "skip"):
+            raise ValueError(f"on_bad_image must be 'error' or 'skip', got {self.on_bad_image!r}")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 USAGE_EXIT_CODE = 2
 
+#: Longest user value echoed whole into a message; longer ones are cut (a 200 MB arch string).
+SHOWN_CHARS = 80
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters with the total length noted, for error messages."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
+
 
 class HnasError(Exception):
     """Bad input from the user: a file, a config, an arch code or a checkpoint.
@@ -20,4 +30,4 @@ class ArchCodeError(HnasError, ValueError):
         self.position = position
         self.reason = reason
         where = f"position {position}" if position is not None else "whole code"
-        super().__init__(f"arch code {code!r}: {where}: {reason}")
+        super().__init__(f"arch code {shorten(repr(code))}: {where}: {reason}")

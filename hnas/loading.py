@@ -3,7 +3,8 @@
 Two kinds of checkpoint are accepted:
 
 - a training checkpoint directory (``hnas/engine/checkpoint.py``: ``model.pdparams``,
-  ``meta.json`` with the exact ``SearchSpace``, ``config.yaml``), or a root holding ``last/``;
+  ``meta.json`` with the exact ``SearchSpace``, ``config.yaml``), or a root holding ``last/``,
+  or an evaluation-only folder of the same three files (``hnas convert-ckpt``);
   the space comes from ``meta.json`` and the data from ``config.yaml`` unless ``--config``
   is given;
 - a plain state-dict file (``paddle.save(supernet.state_dict(), path)``); the space and the
@@ -69,7 +70,7 @@ def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[
         return EvalSource(weights=path, config=given or TrainConfig(), space=None)
     if not path.exists():
         raise HnasError(f"checkpoint {path}: no such file or directory (train first, or pass --ckpt DIR_OR_FILE)")
-    folder = resolve_checkpoint(path)
+    folder = resolve_checkpoint(path, weights_only=True)
     meta = read_meta(folder)
     if "space" not in meta:
         raise HnasError(f"checkpoint {folder}: meta.json has no 'space' entry")
@@ -100,7 +101,24 @@ def load_supernet(weights: str | os.PathLike[str], space: SearchSpace) -> Supern
     :class:`HnasError` listing the first missing and unexpected keys and wrong shapes.
     """
     state = read_state_dict(weights, f"checkpoint {weights}")
+    refuse_non_finite(state, f"checkpoint {weights}")
     supernet = space.build_supernet()
     load_into(supernet, state, source=f"checkpoint {weights}")
     supernet.eval()
     return supernet
+
+
+def refuse_non_finite(state: Mapping[str, Any], source: str) -> None:
+    """Raise :class:`HnasError` naming the tensors of ``state`` that hold NaN or inf.
+
+    Accuracies measured with such weights are meaningless, yet they would pass as a valid
+    submission, so a diverged checkpoint is refused before anything is evaluated.
+    """
+    import numpy as np
+
+    bad = [name for name, value in state.items()
+           if np.issubdtype(np.asarray(value).dtype, np.floating) and not np.isfinite(np.asarray(value)).all()]
+    if bad:
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise HnasError(f"{source}: {len(bad)} tensor(s) hold NaN or inf ({', '.join(bad[:5])}{more}); "
+                        "the weights diverged, refusing to evaluate them")

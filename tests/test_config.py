@@ -263,7 +263,8 @@ def test_shared_sections() -> None:
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("data.kind=synthetic", "unknown key 'data.kind' (known: name, root, args, batch_size, num_workers)"),
+        ("data.kind=synthetic",
+         "unknown key 'data.kind' (known: name, root, args, batch_size, num_workers, on_bad_image)"),
         ("data.batch_size=0", "key 'data': batch_size must be >= 1"),
         ("data.num_workers=-1", "key 'data': num_workers must be >= 0"),
         ("data.args=[1]", "key 'data.args': expected a mapping"),

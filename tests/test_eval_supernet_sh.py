@@ -46,6 +46,7 @@ def environment(**extra: str) -> dict[str, str]:
 def test_two_workers_produce_the_single_process_submission(setup, tmp_path: Path) -> None:
     weights, arch_file, reference = setup
     out = tmp_path / "results" / "submit.json"
+    out.parent.mkdir()
     done = subprocess.run(
         ["bash", str(REPO / "eval_supernet.sh"), str(arch_file), "--ckpt", str(weights), "--out", str(out), *FAST],
         env=environment(HNAS_WORKERS="2"), capture_output=True, text=True, timeout=300,
@@ -61,13 +62,14 @@ def test_bad_input_stops_the_script_before_anything_is_written(setup, tmp_path: 
     bad = tmp_path / "bad.json"
     bad.write_text('{"arch1": {"acc": 0.0, "arch": "12')
     out = tmp_path / "results" / "submit.json"
+    out.parent.mkdir()
     done = subprocess.run(
         ["bash", str(REPO / "eval_supernet.sh"), str(bad), "--ckpt", str(weights), "--out", str(out), *FAST],
         env=environment(HNAS_WORKERS="2"), capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 2
     assert "invalid JSON" in done.stderr
-    assert not out.parent.exists()
+    assert list(out.parent.iterdir()) == []
 
 
 def test_kill_9_mid_run_then_rerun_gives_an_identical_submission(setup, tmp_path: Path) -> None:

@@ -21,4 +21,5 @@ args = parser.parse_args()
 try:
     print(convert_checkpoint_file(args.source, args.target, args.to, args.force).describe())
 except HnasError as error:
-    sys.exit(f"convert_model.py: error: {error}")
+    print(f"convert_model.py: error: {error}", file=sys.stderr)
+    sys.exit(2)

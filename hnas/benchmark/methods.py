@@ -46,8 +46,10 @@ class Method:
 _SANDWICH_TWO_RANDOM = ("sampler.name=sandwich", "sampler.args.num_random=2", "sampler.args.rank_pairs=0")
 _SANDWICH_RANK_PAIR = ("sampler.name=sandwich", "sampler.args.num_random=0", "sampler.args.rank_pairs=1")
 
-#: The default comparison, priors first. Each supernet step trains four subnets except
-#: ``uniform`` (one), so sandwich variants cost the same per step.
+#: The default comparison, priors first. Each sandwich step trains four subnets, so the sandwich
+#: variants cost the same per step; ``uniform``, ``spos`` and ``rss`` train one, ``pss`` and
+#: ``ofa_ps`` three, ``fairnas`` the largest domain's size (7 on ``resnet48_tiny``). ``ofa_ps``
+#: uses its default phases laid out over the base config's epochs.
 METHODS: tuple[Method, ...] = (
     Method("flops", "FLOPs prior (more FLOPs ranks higher)", prior="flops"),
     Method("params", "parameter-count prior", prior="params"),
@@ -65,6 +67,20 @@ METHODS: tuple[Method, ...] = (
                                             "loss.rank_prior_args={repeats: 4, batch_size: 8}")),
     Method("sandwich_alpha", "sandwich + AlphaNet alpha-divergence distillation (the embedded default)",
            overrides=_SANDWICH_TWO_RANDOM + ("loss.distill=alpha",)),
+    Method("spos", "SPOS: one path per step from a uniformly drawn FLOPs bin (10 bins)",
+           overrides=("sampler.name=spos", "sampler.args={distribution: uniform, metric: flops, bins: 10}")),
+    Method("fairnas", "FairNAS strict fairness: m=7 single paths covering every choice per step",
+           overrides=("sampler.name=fairnas", "sampler.args={distribution: uniform}")),
+    Method("pss", "PSS-Net: largest + pool/bucket subnet + smallest, FLOPs and params pools, KD",
+           overrides=("sampler.name=pss", "sampler.args={distribution: uniform, metrics: [flops, params]}",
+                      "loss.distill=kd")),
+    Method("ofa_ps", "OFA progressive shrinking (depth, then width phases), largest + 2 students, KD",
+           overrides=("sampler.name=ofa_ps", "sampler.args={distribution: uniform, num_subnets: 2}",
+                      "loss.distill=kd")),
+    Method("rss", "RSS: one random subnet per epoch, labels only",
+           overrides=("sampler.name=rss", "sampler.args={distribution: uniform, anchor: false}")),
+    Method("rss_anchor", "RSS Anchor: smallest on even epochs, largest on odd ones",
+           overrides=("sampler.name=rss", "sampler.args={distribution: uniform, anchor: true}")),
 )
 
 

@@ -199,6 +199,7 @@ def best_scatter(report: Report, path: Path) -> Path | None:
 def write_report(report: Report, out_dir: Path, command: str) -> list[Path]:
     """Write every output of the module docstring; returns their paths."""
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / REPORT_MD, out_dir / REPORT_JSON]
     atomic_write_text(written[0], markdown_report(report, command))
     atomic_write_text(written[1], json.dumps(report_json(report, command), indent=1) + "\n")

@@ -1,6 +1,6 @@
 """Stand-alone training of one architecture with a fixed recipe: one ground-truth measurement.
 
-The network is the plain ResNet of the spec (:func:`~hnas.search_spaces.standalone.build_standalone`),
+The network is the plain ResNet of the spec (``space.build_standalone(spec)``),
 not a supernet slice. The seed fixes the weight initialisation, the batch order and the
 augmentation; the validation images are fixed by the recipe, so two seeds of one arch differ
 only in training randomness.

@@ -11,6 +11,11 @@ from hnas.io.archs import ArchEntry, entries_from_codes, load_arch_file
 from hnas.search_spaces.base import SearchSpace
 
 
+def add_force_argument(parser: argparse.ArgumentParser) -> None:
+    """``--force``: replace existing output files (never an input; see :mod:`hnas.io.outputs`)."""
+    parser.add_argument("--force", action="store_true", help="replace existing output files (never an input)")
+
+
 def add_arch_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``ARCH ...``, ``--json FILE`` and ``--space NAME``; read them with :func:`entries_from_arguments`."""
     parser.add_argument("archs", nargs="*", metavar="ARCH", help="arch codes, keyed arch1, arch2, ... in order")

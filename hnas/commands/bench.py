@@ -56,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--workers", type=int, default=2,
                        help="parallel single-threaded training processes (default: 2)")
     build.add_argument("--restart", action="store_true", help="discard existing progress")
+    build.add_argument("--force", action="store_true",
+                       help="replace an existing FILE that has no progress file of this build next to it")
     build.add_argument("--max-runs", type=int, metavar="N",
                        help="stop after N new runs (resume later with the same command)")
     build.add_argument("--quick", action="store_true",
@@ -113,11 +115,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "after the other in this process (same results; default: 2)")
     report.add_argument("--restart", action="store_true",
                         help="retrain the selected methods instead of reusing or resuming earlier runs")
+    report.add_argument("--force", action="store_true",
+                        help="replace existing report.md, report.json, tau.png, best_supernet.png in --out-dir")
     report.add_argument("--quick", action="store_true",
                         help="smaller budget to try it: 1 seed, 1 epoch, 500 val images, 2 recalibration "
                              "batches; outputs stay in the runs dir")
     report.set_defaults(func=run_report, imports_paddle=True,
                         resume_hint="trained runs are kept in --runs-dir: run the same command again to reuse them")
+
+
+def check_build_outputs(out: Path, inputs: list[Path | None], force: bool) -> None:
+    """The ground-truth file and its siblings, checked before any training starts.
+
+    An existing file whose progress file is next to it is this build's own result (it is
+    resumed); any other existing file needs ``--force``.
+    """
+    from hnas.benchmark.groundtruth import sibling
+    from hnas.io.outputs import check_output_file
+
+    progress = sibling(out, ".progress.jsonl")
+    own = progress.is_file()
+    check_output_file(out, inputs, force, what="--out", own_result=own)
+    check_output_file(sibling(out, ".meta.json"), inputs, force, what="meta file", own_result=own)
+    check_output_file(progress, inputs, True, what="progress file")
+
+
+def check_report_outputs(out_dir: Path, runs_dir: Path, inputs: list[Path | None], force: bool) -> None:
+    """The report's folders and files, checked before any supernet is trained."""
+    from hnas.benchmark.render import REPORT_JSON, REPORT_MD, SCATTER_PNG, TAU_PNG
+    from hnas.io.outputs import check_output_dir, check_output_file
+
+    check_output_dir(runs_dir, inputs, what="--runs-dir")
+    check_output_dir(out_dir, inputs, what="--out-dir")
+    for name in (REPORT_MD, REPORT_JSON, TAU_PNG, SCATTER_PNG):
+        if out_dir.is_dir():
+            check_output_file(out_dir / name, inputs, force, what="report file")
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -129,6 +161,9 @@ def run_build(args: argparse.Namespace) -> int:
     paddle.set_device("cpu")
     if args.n_archs < 2 or args.seeds < 1 or args.workers < 1:
         raise HnasError("--n-archs must be >= 2, --seeds and --workers >= 1")
+    if args.max_runs is not None and args.max_runs < 1:
+        raise HnasError(f"--max-runs must be >= 1, got {args.max_runs}")
+    check_build_outputs(args.out, [args.recipe], args.force)
     recipe = recipe_from_arguments(args)
     n_archs = args.n_archs
     if args.quick:
@@ -228,6 +263,7 @@ def run_report(args: argparse.Namespace) -> int:
                               overrides=tuple(overrides), val_images=val_images, recal_batches=recal,
                               recal_batch_size=args.recal_batch_size,
                               restart=args.restart, workers=args.workers)
+    check_report_outputs(out_dir, runs_dir, [args.ground_truth, args.config], args.force)
     report = build_report(truth, methods, settings)
     command = "hnas " + " ".join(shlex.quote(part) for part in args.argv)
     for path in write_report(report, out_dir, command):

@@ -56,9 +56,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-archs", type=int, metavar="N",
                         help="evaluate at most N new archs in this run, then stop (resumable)")
     parser.add_argument("--dry-run", action="store_true",
-                        help="only validate the arch file, config, data and checkpoint; write nothing")
+                        help="only validate the arch file, config, data, checkpoint and output path; write nothing")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --out that is not this evaluation's own result (never the input)")
     parser.set_defaults(func=run, imports_paddle=True,
                         resume_hint="finished archs are kept: run the same command again to resume")
+
+
+def check_eval_output(request: EvalRequest, force: bool) -> None:
+    """The result file, checked by the rule of :mod:`hnas.io.outputs` before any work.
+
+    An existing result next to its progress file (or, for the whole file, next to the shards'
+    progress files of ``eval_supernet.sh``) is this evaluation's own and is resumed; any other
+    existing file needs ``--force``.
+    """
+    from hnas.evaluation.progress import progress_path
+    from hnas.io.outputs import check_output_file
+
+    result = request.result_path
+    inputs = [request.arch_file, request.checkpoint, request.config]
+    own = progress_path(result).is_file()
+    if request.shard.is_whole and not own and result.parent.is_dir():
+        own = any(result.parent.glob(f"{glob_escape(result.stem)}_part*of*.progress.jsonl"))
+    check_output_file(result, inputs, force, what="--out", own_result=own)
+    check_output_file(progress_path(result), inputs, True, what="progress file")
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob metacharacters quoted."""
+    import glob
+
+    return glob.escape(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         restart=args.restart,
         max_archs=args.max_archs,
     )
+    request.check()
+    check_eval_output(request, args.force)
     if args.dry_run:
         plan = check_request(request)
         print(f"ok: {len(plan.entries)} archs in shard {request.shard} of {args.json_file}, "

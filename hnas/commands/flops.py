@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from hnas.commands._args import add_arch_arguments, entries_from_arguments
+from hnas.commands._args import add_arch_arguments, add_force_argument, entries_from_arguments
 from hnas.io.atomic import atomic_write_text
+from hnas.io.outputs import check_output_file
 from hnas.proxies.flops import CONVENTIONS, count_flops, count_params
 from hnas.search_spaces.spaces import SPACES
 
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="what is counted (default: paddle)")
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help='also write {key: {"arch": ..., "flops": ..., "params": ...}} as JSON')
+    add_force_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -62,6 +64,8 @@ def _print_summary(rows: Mapping[str, dict[str, Any]], seconds: float) -> None:
 
 def run(args: argparse.Namespace) -> int:
     space = SPACES.get(args.space)
+    if args.out is not None:
+        check_output_file(args.out, [args.json_file], args.force, what="--out")
     entries = entries_from_arguments(args.archs, args.json_file, space)
     start = time.perf_counter()
     rows = {

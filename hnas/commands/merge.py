@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from hnas.evaluation.shards import merge_files
+from hnas.io.outputs import check_output_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,10 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="FILE", help="merged file")
     parser.add_argument("--against", type=Path, metavar="ORIGINAL", help="the file that was split")
     parser.add_argument("--space", default="resnet48", help="search space of the codes (default: resnet48)")
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists (never one of the parts)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_file(args.out, [*args.parts, args.against], args.force, what="--out")
     merged = merge_files(args.parts, args.out, args.space, against=args.against)
     print(f"merged {len(merged)} entries from {len(args.parts)} part(s) into {args.out}")
     return 0

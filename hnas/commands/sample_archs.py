@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hnas.errors import HnasError
 from hnas.io.archs import entries_from_codes, load_arch_file, sample_entries, write_arch_file
+from hnas.io.outputs import check_output_file
 from hnas.search_spaces.sampling import sample_codes
 from hnas.search_spaces.spaces import SPACES
 
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--from", dest="source", type=Path, metavar="FILE",
                         help="draw the archs from this arch file instead of sampling new codes")
     parser.add_argument("--space", default="resnet48", help="search space name (default: resnet48)")
-    parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists (never the --from file)")
     parser.set_defaults(func=run)
 
 
@@ -39,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
     space.distribution(args.distribution)  # an unknown name fails here, before anything is read
     if args.n < 1:
         raise HnasError(f"--n must be at least 1, got {args.n}")
-    if args.out.exists() and not args.force:
-        raise HnasError(f"{args.out} exists; pass --force to overwrite it")
+    check_output_file(args.out, [args.source], args.force, what="--out")
     if args.source is not None:
         entries = sample_entries(load_arch_file(args.source, space), args.n, seed=args.seed)
         origin = f"drawn from {args.source}"

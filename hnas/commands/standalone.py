@@ -11,6 +11,7 @@ from typing import Any
 from hnas.benchmark.recipe import MINIBENCH_RECIPE, Recipe
 from hnas.errors import HnasError
 from hnas.io.atomic import atomic_write_text
+from hnas.io.outputs import check_output_file
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--init-from", type=Path, metavar="DIR",
                         help="start from the weights of an 'hnas export' folder of ARCH (fine-tune / retrain a "
                              "searched subnet) instead of a fresh initialisation")
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists (never the --recipe file)")
     add_recipe_arguments(parser)
     parser.set_defaults(func=run, imports_paddle=True)
 
@@ -111,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
     from hnas.benchmark.standalone import load_bench_data, train_standalone
     from hnas.proxies.flops import count_flops, count_params
 
+    if args.out is not None:
+        check_output_file(args.out, [args.recipe], args.force, what="--out")
+    if args.seed < 0:
+        raise HnasError(f"--seed must be >= 0, got {args.seed}")
     paddle.set_device("cpu" if not paddle.device.is_compiled_with_cuda() else paddle.device.get_device())
     recipe = recipe_from_arguments(args)
     data = load_bench_data(recipe)

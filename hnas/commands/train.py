@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Callable
 
 from hnas.config import load_config
 
@@ -25,10 +26,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", type=Path, metavar="YAML", help="config file (e.g. configs/embedded.yaml)")
     parser.add_argument("--resume", action="store_true",
                         help="continue exactly from <checkpoint.dir>/last (same config expected)")
+    parser.add_argument("--resume-from", metavar="NAME", dest="resume_from",
+                        help="resume from this checkpoint of checkpoint.dir (e.g. epoch_0002) instead of last; "
+                             "'intact': the newest one whose files all read (after a truncated save)")
+    parser.add_argument("--allow-config-change", action="store_true",
+                        help="resume although the config differs from the checkpoint's (refused otherwise); "
+                             "the new config is stored as <checkpoint.dir>/config.resumed-N.yaml")
     parser.add_argument("--overwrite", action="store_true",
                         help="start afresh even if <checkpoint.dir>/last exists (it is replaced after the first save)")
-    parser.set_defaults(func=run, accepts_overrides=True, overrides=[], imports_paddle=True,
-                        resume_hint="checkpoints saved in checkpoint.dir are kept: add --resume to continue")
+    parser.set_defaults(func=run, accepts_overrides=True, overrides=[], imports_paddle=True, resume_hint=None)
+
+
+def stop_hint(checkpoint_dir: Path) -> Callable[[], str]:
+    """What a stopped run says: whether a checkpoint exists to ``--resume`` from (read at stop time)."""
+
+    def hint() -> str:
+        if (checkpoint_dir / "last").is_dir():
+            return f"checkpoints in {checkpoint_dir} are kept: add --resume to continue"
+        return f"no checkpoint was written yet in {checkpoint_dir}: there is nothing to resume"
+
+    return hint
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     from hnas.engine.trainer import train
 
     cfg = load_config(args.config, args.overrides, schema=TrainConfig)
-    summary = train(cfg, resume=args.resume, overwrite=args.overwrite)
+    args.resume_hint = stop_hint(Path(cfg.checkpoint.dir))
+    summary = train(cfg, resume=args.resume, overwrite=args.overwrite, resume_from=args.resume_from,
+                    allow_config_change=args.allow_config_change)
     if summary.rank != 0:
         return 0  # rank 0 reports for the whole job
     progress = summary.progress

@@ -8,8 +8,10 @@ import logging
 import time
 from pathlib import Path
 
-from hnas.commands._args import add_arch_arguments, entries_from_arguments
+from hnas.commands._args import add_arch_arguments, add_force_argument, entries_from_arguments
+from hnas.errors import HnasError
 from hnas.io.atomic import atomic_write_text
+from hnas.io.outputs import check_output_file
 from hnas.search_spaces.spaces import SPACES
 
 logger = logging.getLogger(__name__)
@@ -34,8 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=16, metavar="B",
                         help="Gaussian inputs per draw (default: 16)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of every draw (default: 0)")
+    parser.add_argument("--resolution", type=int, metavar="R",
+                        help="input size in pixels (default: the resolution the code encodes)")
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help='also write {key: {"arch": ..., "zen": ..., "std": ..., "ci95": ...}} as JSON')
+    add_force_argument(parser)
     parser.set_defaults(func=run, imports_paddle=True)
 
 
@@ -43,12 +48,21 @@ def run(args: argparse.Namespace) -> int:
     from hnas.proxies.zen_score import zen_score  # imports Paddle
 
     space = SPACES.get(args.space)
+    for name in ("repeats", "batch_size", "resolution"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise HnasError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.seed < 0:
+        raise HnasError(f"--seed must be >= 0, got {args.seed}")
+    if args.out is not None:
+        check_output_file(args.out, [args.json_file], args.force, what="--out")
     entries = entries_from_arguments(args.archs, args.json_file, space)
     start = time.perf_counter()
     rows: dict[str, dict[str, object]] = {}
     key_width = max(len("key"), *(len(key) for key in entries))
     for done, (key, entry) in enumerate(entries.items(), start=1):
-        result = zen_score(space, entry.spec, batch_size=args.batch_size, repeats=args.repeats, seed=args.seed)
+        result = zen_score(space, entry.spec, batch_size=args.batch_size, repeats=args.repeats, seed=args.seed,
+                            resolution=args.resolution)
         if done == 1:  # after the first score, so bad settings fail before any output
             print(f"{'key':<{key_width}}  {'arch':<{space.code_length}}  {'zen':>10}  {'std':>8}  {'ci95':>8}")
         rows[key] = {"arch": entry.arch, "zen": result.mean, "std": result.std, "ci95": result.ci95}

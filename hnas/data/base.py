@@ -18,6 +18,23 @@ import paddle
 from hnas.errors import HnasError
 from hnas.registry import Registry
 
+
+class BadSampleError(HnasError):
+    """A sample whose file cannot be read or decoded; ``path`` names the file.
+
+    Picklable (its arguments are ``path`` and ``reason``), so it survives a trip from a
+    DataLoader worker process.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"image {self.path}: cannot decode ({self.reason})"
+
+
 #: The names of the two splits every dataset kind offers.
 SPLITS = ("train", "val")
 

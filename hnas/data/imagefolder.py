@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from hnas.data import transforms
-from hnas.data.base import DATASETS, DatasetInfo, SeededDataset, check_split
+from hnas.data.base import DATASETS, BadSampleError, DatasetInfo, SeededDataset, check_split
 from hnas.errors import HnasError
 
 logger = logging.getLogger(__name__)
@@ -68,12 +68,13 @@ def scan_split(split_dir: Path, classes: tuple[str, ...]) -> list[tuple[Path, in
 
 
 def load_rgb(path: Path) -> Image.Image:
-    """Decode an image file as RGB; a file PIL cannot read raises :class:`HnasError`."""
+    """Decode an image file as RGB; a file PIL cannot read (garbage, truncated) raises
+    :class:`~hnas.data.base.BadSampleError` naming it."""
     try:
         with Image.open(path) as image:
             return image.convert("RGB")
-    except (OSError, UnidentifiedImageError) as error:
-        raise HnasError(f"image {path}: cannot decode ({error})") from None
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as error:
+        raise BadSampleError(str(path), str(error)) from None
 
 
 class ImageFolder(SeededDataset):

@@ -3,6 +3,21 @@
 Paddle's ``DistributedBatchSampler`` shuffles with ``RandomState(epoch)`` and ignores any seed,
 and ``BatchSampler`` reads the global numpy state; :class:`SeededBatchSampler` replaces both
 so that a resumed run replays the same batches (:func:`set_epoch` with ``start_batch``).
+
+Unreadable samples (a corrupt or truncated image: :class:`~hnas.data.base.BadSampleError`)
+must end a run at once with a message naming the file, in both loader modes. Measured with
+Paddle 3: with ``num_workers=0`` Paddle's single-process iterator decodes in a thread that
+dies on the error without closing its queue, so training waits for ever in C++ and ignores
+SIGTERM and Ctrl-C; with workers the error reaches the main process only as a
+``SystemError: Blocking queue is killed``. :class:`Loader` therefore
+
+* loads in the calling thread when ``num_workers == 0`` (no Paddle iterator, no thread), and
+* with workers, wraps the dataset so that a bad sample comes back as a *marker* (an image of
+  zeros with label ``-1 - index``) instead of an exception; every batch is screened in the
+  main process, which re-reads a marked sample there to raise the dataset's own error, or,
+  with ``on_bad_image="skip"``, drops it with a warning and counts it.
+
+Other worker failures become an :class:`HnasError` pointing at the worker traceback.
 """
 
 from __future__ import annotations
@@ -13,8 +28,11 @@ from typing import Iterator, Sized
 import numpy as np
 import paddle
 
-from hnas.data.base import SampleKey, SeededDataset
+from hnas.data.base import BadSampleError, SampleKey, SeededDataset
 from hnas.errors import HnasError
+
+#: What a loader does with an unreadable sample: stop with an error naming the file, or drop it.
+BAD_IMAGE_POLICIES: tuple[str, ...] = ("error", "skip")
 
 logger = logging.getLogger(__name__)
 
@@ -109,10 +127,116 @@ class SeededBatchSampler(paddle.io.Sampler):
         return size // self.batch_size if self.drop_last else -(-size // self.batch_size)
 
 
+class _MarkingDataset(paddle.io.Dataset):
+    """``dataset`` whose unreadable samples come back as markers instead of exceptions (see module doc)."""
+
+    def __init__(self, dataset: paddle.io.Dataset) -> None:
+        super().__init__()
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: int | SampleKey) -> tuple[np.ndarray, np.int64]:
+        try:
+            return self.dataset[key]
+        except BadSampleError:
+            index = key.index if isinstance(key, SampleKey) else int(key)
+            info = self.dataset.info
+            image = np.zeros((info.in_channels, info.resolution, info.resolution), dtype=np.float32)
+            return image, np.int64(-1 - index)
+
+
+class Loader:
+    """Batches ``[images float32 [B, C, H, W], labels int64 [B]]`` of a :class:`SeededBatchSampler`.
+
+    ``len(loader)``, iteration and ``loader.batch_sampler`` behave as for ``paddle.io.DataLoader``.
+
+    Args:
+        dataset: the map-style dataset.
+        batch_sampler: the sampler deciding the batches.
+        num_workers: worker processes; 0 loads in the calling thread.
+        on_bad_image: ``"error"`` (raise the dataset's :class:`BadSampleError`) or ``"skip"``
+            (drop the sample from its batch with a warning; ``bad_samples`` counts them).
+    """
+
+    def __init__(self, dataset: paddle.io.Dataset, batch_sampler: SeededBatchSampler, num_workers: int = 0,
+                 on_bad_image: str = "error") -> None:
+        if on_bad_image not in BAD_IMAGE_POLICIES:
+            raise HnasError(f"on_bad_image must be one of {', '.join(BAD_IMAGE_POLICIES)}, got {on_bad_image!r}")
+        self.dataset = dataset
+        self.batch_sampler = batch_sampler
+        self.num_workers = int(num_workers)
+        self.on_bad_image = on_bad_image
+        self.bad_samples: list[str] = []
+        self._workers = None
+        if self.num_workers > 0:
+            self._workers = paddle.io.DataLoader(_MarkingDataset(dataset), batch_sampler=batch_sampler,
+                                                 num_workers=self.num_workers, return_list=True)
+
+    def __len__(self) -> int:
+        return len(self.batch_sampler)
+
+    def __iter__(self) -> Iterator[list[paddle.Tensor]]:
+        if self._workers is None:
+            yield from self._in_process()
+            return
+        iterator = iter(self._workers)
+        while True:
+            try:
+                images, labels = next(iterator)
+            except StopIteration:
+                return
+            except (SystemError, RuntimeError) as error:
+                raise HnasError(f"a data loader worker failed ({str(error).splitlines()[0]}); its traceback is "
+                                "printed above") from None
+            yield self._screen(images, labels)
+
+    def _in_process(self) -> Iterator[list[paddle.Tensor]]:
+        for batch in self.batch_sampler:
+            samples = []
+            for key in batch:
+                try:
+                    samples.append(self.dataset[key])
+                except BadSampleError as error:
+                    self._bad(error)
+            if not samples:
+                raise HnasError(f"every image of a batch is unreadable ({len(batch)} images, the last "
+                                f"{self.bad_samples[-1]})")
+            images = np.stack([sample[0] for sample in samples])
+            labels = np.array([sample[1] for sample in samples], dtype=np.int64)
+            yield [paddle.to_tensor(images), paddle.to_tensor(labels)]
+
+    def _screen(self, images: paddle.Tensor, labels: paddle.Tensor) -> list[paddle.Tensor]:
+        values = labels.numpy()
+        marked = np.flatnonzero(values < 0)
+        if not len(marked):
+            return [images, labels]
+        for position in marked:
+            index = int(-1 - values[position])
+            try:
+                self.dataset[index]  # re-read here: the dataset's own error, with the file's path
+            except BadSampleError as error:
+                self._bad(error)
+            else:
+                self._bad(BadSampleError(f"sample {index}", "unreadable in a worker process"))
+        keep = np.flatnonzero(values >= 0)
+        if not len(keep):
+            raise HnasError(f"every image of a batch is unreadable ({len(values)} images)")
+        index = paddle.to_tensor(keep)
+        return [paddle.gather(images, index), paddle.gather(labels, index)]
+
+    def _bad(self, error: BadSampleError) -> None:
+        if self.on_bad_image == "error":
+            raise HnasError(f"{error}; the run stopped (set data.on_bad_image: skip to skip such files)") from None
+        self.bad_samples.append(error.path)
+        logger.warning("skipping unreadable %s (%d skipped so far)", error, len(self.bad_samples))
+
+
 def make_loader(dataset: paddle.io.Dataset, batch_size: int, shuffle: bool = False,
                 drop_last: bool = False, num_workers: int = 0, seed: int = 0,
-                distributed: bool = False) -> paddle.io.DataLoader:
-    """A ``paddle.io.DataLoader`` over ``dataset`` driven by a :class:`SeededBatchSampler`.
+                distributed: bool = False, on_bad_image: str = "error") -> Loader:
+    """A :class:`Loader` over ``dataset`` driven by a :class:`SeededBatchSampler`.
 
     Batches are ``[images float32 [B, C, H, W], labels int64 [B]]``.
 
@@ -121,10 +245,11 @@ def make_loader(dataset: paddle.io.Dataset, batch_size: int, shuffle: bool = Fal
         batch_size: samples per batch on each rank.
         shuffle: new seeded order every epoch (training); ``False`` for evaluation.
         drop_last: drop the incomplete last batch.
-        num_workers: worker processes; 0 loads in the calling process.
+        num_workers: worker processes; 0 loads in the calling thread.
         seed: seed of the order and of the augmentation.
         distributed: shard across ``paddle.distributed`` ranks (world size and rank read
             from the launched environment); a world of one rank is not sharded.
+        on_bad_image: ``"error"`` or ``"skip"`` (see :class:`Loader`).
 
     Returns:
         The loader; use :func:`set_epoch` to choose the epoch of its next pass.
@@ -137,11 +262,10 @@ def make_loader(dataset: paddle.io.Dataset, batch_size: int, shuffle: bool = Fal
                                  seed=seed, num_replicas=num_replicas, rank=rank)
     logger.debug("loader: %d samples, batch %d, rank %d/%d, %d workers", len(dataset),
                  batch_size, rank, num_replicas, num_workers)
-    return paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers,
-                                return_list=True)
+    return Loader(dataset, sampler, num_workers=num_workers, on_bad_image=on_bad_image)
 
 
-def set_epoch(loader: paddle.io.DataLoader, epoch: int, start_batch: int = 0) -> None:
+def set_epoch(loader: Loader | paddle.io.DataLoader, epoch: int, start_batch: int = 0) -> None:
     """Make the next pass of a :func:`make_loader` loader yield ``epoch`` from ``start_batch``.
 
     A trainer resuming after ``k`` optimizer steps of epoch ``e`` calls

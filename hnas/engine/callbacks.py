@@ -8,6 +8,7 @@ epoch; :func:`hnas.engine.trainer.default_callbacks` builds them in this order:
 
 1. ``LRScheduler`` (Paddle): next iteration's learning rate.
 2. :class:`MaxSteps`: stop after a total number of optimizer steps.
+   (:class:`ChannelReorder`, at the *start* of a batch: re-order channels when the sampler asks.)
 3. :class:`SyncBatchNormStats`: average BN running statistics over ranks before they are
    evaluated or saved.
 4. :class:`SubnetEvaluator`: validation accuracy of the largest and smallest subnets.
@@ -54,6 +55,25 @@ class MaxSteps(Callback):
         if self.limit and _progress(self.model).global_step >= self.limit:
             logger.info("reached max_steps=%d; stopping", self.limit)
             self.model.stop_training = True
+
+
+class ChannelReorder(Callback):
+    """Calls ``supernet.reorder_channels()`` before the steps the sampler's ``reorder_due(step)`` names.
+
+    Progressive shrinking re-orders channels by importance when a phase opens narrower
+    widths. Runs on every rank (the weights, hence the permutation, are identical). The
+    optimizer's momentum buffers are not permuted (see :mod:`hnas.samplers.ofa_ps`).
+    """
+
+    def __init__(self, sampler: Any) -> None:
+        super().__init__()
+        self.sampler = sampler
+
+    def on_train_batch_begin(self, step: int, logs: dict[str, Any] | None = None) -> None:
+        global_step = _progress(self.model).global_step
+        if self.sampler.reorder_due(global_step):
+            logger.info("re-ordering channels by importance before step %d", global_step)
+            self.model.network.reorder_channels()
 
 
 class SyncBatchNormStats(Callback):

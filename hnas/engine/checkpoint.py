@@ -39,7 +39,7 @@ import paddle
 from paddle import nn
 
 from hnas import __version__
-from hnas.errors import HnasError
+from hnas.errors import HnasError, shorten
 from hnas.nn.state_dict import compare_state
 from hnas.search_spaces.base import SearchSpace
 
@@ -278,9 +278,11 @@ def save_checkpoint(
     root = Path(root)
     bad = [name for name, tensor in state.network.state_dict().items() if not bool(paddle.isfinite(tensor).all())]
     if bad:
+        kept = (f"the previous one in {root / LAST} is kept" if (root / LAST).is_dir()
+                else f"no earlier checkpoint exists in {root}")
         raise NonFiniteStateError(
             f"the model holds NaN or inf values (in {', '.join(bad[:5])}); the checkpoint was not written "
-            f"and the previous one in {root} is kept"
+            f"and {kept}"
         )
     meta_extra = meta_extra or {}
     first = root / names[0]
@@ -292,6 +294,39 @@ def save_checkpoint(
         written.append(target)
     logger.info("checkpoint written: %s", ", ".join(str(path) for path in written))
     return written
+
+
+def save_weights_checkpoint(
+    folder: str | os.PathLike[str],
+    state_dict: Mapping[str, Any],
+    space: SearchSpace,
+    config_text: str,
+    meta_extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write an evaluation-only checkpoint (``model.pdparams``, ``meta.json``, ``config.yaml``) atomically.
+
+    Used for weights that come from elsewhere (``hnas convert-ckpt``): ``hnas eval --ckpt``
+    accepts the folder; ``hnas train --resume`` does not (there is no optimizer or sampler state).
+    """
+    folder = Path(folder)
+
+    def fill(temp: Path) -> None:
+        paddle.save(dict(state_dict), str(temp / MODEL_FILE))
+        meta = {
+            "hnas_version": __version__,
+            "space_name": space.name,
+            "space_family": space.family,
+            "space": space_fields(space),
+            **dict(meta_extra or {}),
+        }
+        (temp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (temp / CONFIG_FILE).write_text(config_text, encoding="utf-8")
+        for path in temp.iterdir():
+            with open(path, "rb") as stream:
+                os.fsync(stream.fileno())
+
+    _atomic_directory(folder, fill)
+    return folder
 
 
 def _copy_files(source: Path, folder: Path) -> None:
@@ -315,23 +350,40 @@ def prune_checkpoints(root: str | os.PathLike[str], prefix: str, keep: int) -> l
 # --- reading -------------------------------------------------------------------------------
 
 
-def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
+def resolve_checkpoint(path: str | os.PathLike[str], weights_only: bool = False) -> Path:
     """The checkpoint directory for ``path``: a checkpoint itself or a root holding ``last``.
 
-    Falls back to the backup left by an interrupted replacement of ``last``.
+    Falls back to the backup left by an interrupted replacement of ``last``. With
+    ``weights_only`` (evaluation) a folder needs only ``meta.json`` and ``model.pdparams``, as
+    written by :func:`save_weights_checkpoint`; resuming needs the training state too.
 
     Raises:
         CheckpointMismatchError: if no complete checkpoint is found.
     """
     path = Path(path)
     candidates = [path, path / LAST, *sorted(path.glob(f".{LAST}.old-*"))]
+    required = (MODEL_FILE,) if weights_only else (MODEL_FILE, OPTIMIZER_FILE, STATE_FILE)
     for candidate in candidates:
         if (candidate / META_FILE).is_file():
-            missing = [name for name in (MODEL_FILE, OPTIMIZER_FILE, STATE_FILE) if not (candidate / name).is_file()]
+            missing = [name for name in required if not (candidate / name).is_file()]
             if missing:
-                raise CheckpointMismatchError(f"checkpoint {candidate} is incomplete: missing {', '.join(missing)}")
+                raise CheckpointMismatchError(
+                    f"checkpoint {candidate} is incomplete: missing {', '.join(missing)}{_imported_hint(candidate)}"
+                )
             return candidate
     raise CheckpointMismatchError(f"no checkpoint found at {path} (looked for {META_FILE} in it and in {path / LAST})")
+
+
+def _imported_hint(folder: Path) -> str:
+    """How to continue from an evaluation-only folder written by ``hnas convert-ckpt``."""
+    try:
+        imported = "converted_from" in read_meta(folder)
+    except CheckpointMismatchError:
+        return ""
+    if not imported:
+        return ""
+    return (f"; it holds imported weights only (hnas convert-ckpt): start a new run with "
+            f"checkpoint.init_from={folder / MODEL_FILE} checkpoint.reorder=false")
 
 
 def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
@@ -384,8 +436,13 @@ def load_checkpoint(folder: str | os.PathLike[str], state: TrainingState, restor
         optimizer_state = paddle.load(str(folder / OPTIMIZER_FILE))
         with open(folder / STATE_FILE, "rb") as stream:
             payload = pickle.load(stream)  # noqa: S301 - a checkpoint is trusted like the .pdparams next to it
-    except (OSError, pickle.UnpicklingError, EOFError) as error:
-        raise CheckpointMismatchError(f"checkpoint {folder}: cannot read ({error})") from None
+    except Exception as error:  # a truncated file: UnpicklingError, EOFError, ValueError, ... from paddle.load
+        raise CheckpointMismatchError(
+            f"checkpoint {folder}: cannot read its files, they look truncated or corrupt "
+            f"({type(error).__name__}: {shorten(str(error).splitlines()[0] if str(error) else '')}); "
+            "resume from the newest intact checkpoint with --resume-from intact, or name one "
+            "(--resume-from epoch_NNNN)"
+        ) from None
     mismatch = compare_state(weights, state.network.state_dict())
     if mismatch.missing:
         raise CheckpointMismatchError(f"checkpoint {folder} lacks weights {sorted(mismatch.missing)[:5]}")
@@ -403,3 +460,52 @@ def load_checkpoint(folder: str | os.PathLike[str], state: TrainingState, restor
     state.progress = Progress(**payload["progress"])
     logger.info("resumed from %s at epoch %d, step %d", folder, state.progress.epoch, state.progress.step_in_epoch)
     return state.progress
+
+
+# --- maintenance and choosing a checkpoint -------------------------------------------------
+
+
+def clean_orphans(root: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary folders (``.<name>.tmp-*``) a kill during a save left in ``root``.
+
+    Only a running save creates them and a run owns its ``checkpoint.dir``, so at the start of
+    a run every one is an orphan. Backups of an interrupted replacement (``.last.old-*``) are
+    kept: :func:`resolve_checkpoint` may need them.
+    """
+    root = Path(root)
+    removed = [path for path in root.glob(".*.tmp-*") if path.is_dir()] if root.is_dir() else []
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+        logger.info("removed %s, left by a save that was interrupted", path)
+    return removed
+
+
+def checkpoint_candidates(root: str | os.PathLike[str]) -> list[Path]:
+    """Complete-looking checkpoints in ``root`` (``last``, its backup, ``epoch_NNNN``), newest first."""
+    root = Path(root)
+    found = []
+    for path in [root / LAST, *root.glob(f".{LAST}.old-*"), *root.glob("epoch_*")]:
+        if (path / META_FILE).is_file():
+            try:
+                step = int(read_meta(path)["progress"]["global_step"])
+            except (HnasError, KeyError, TypeError, ValueError):
+                continue
+            found.append((step, path.name == LAST, path))
+    return [path for _, _, path in sorted(found, key=lambda item: (item[0], item[1]), reverse=True)]
+
+
+def load_newest_intact(root: str | os.PathLike[str], state: TrainingState) -> tuple[Path, Progress]:
+    """Load the newest checkpoint of ``root`` whose files all read; returns it and its progress.
+
+    Raises:
+        CheckpointMismatchError: no checkpoint of ``root`` can be read (each reason listed).
+    """
+    reasons = []
+    for folder in checkpoint_candidates(root):
+        try:
+            return folder, load_checkpoint(folder, state)
+        except CheckpointMismatchError as error:
+            reasons.append(str(error))
+            logger.warning("skipping %s: %s", folder, error)
+    listed = "".join(f"\n  {reason}" for reason in reasons) or f" (none found in {root})"
+    raise CheckpointMismatchError(f"no intact checkpoint to resume from in {root}:{listed}")

@@ -193,8 +193,10 @@ class TrainConfig:
         epochs: training epochs.
         max_steps: stop after this many optimizer steps in total (0 = no limit); the state
             is checkpointed so ``--resume`` continues exactly.
-        nan_policy: on a NaN / inf loss or gradient, ``stop`` (error, no checkpoint) or
-            ``skip`` the batch.
+        nan_policy: on a NaN / inf loss, gradient or BN statistic, ``stop`` (error, no
+            checkpoint) or ``skip`` the batch.
+        nan_max_skips: with ``skip``, stop with an error once this many batches in a row were
+            skipped (diverged weights make every later batch non-finite).
         device: ``cpu``, ``gpu`` or ``auto`` (GPU when Paddle was built with CUDA and sees one).
         optim: optimizer and LR schedule.
         loss: per-role losses and the rank loss.
@@ -210,6 +212,7 @@ class TrainConfig:
     epochs: int = 2
     max_steps: int = 0
     nan_policy: Literal["stop", "skip"] = "stop"
+    nan_max_skips: int = 10
     device: Literal["cpu", "gpu", "auto"] = "cpu"
     optim: OptimCfg = field(default_factory=OptimCfg)
     loss: LossCfg = field(default_factory=LossCfg)
@@ -221,3 +224,4 @@ class TrainConfig:
         _check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         _check(self.max_steps >= 0, f"max_steps must be >= 0, got {self.max_steps}")
         _check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        _check(self.nan_max_skips >= 1, f"nan_max_skips must be >= 1, got {self.nan_max_skips}")

@@ -20,6 +20,12 @@ with ``i = 1 + sum(stage_blocks[:s]) + b`` (so stage 2 block 0 is ``blocks.6``) 
 at ``1 + sum(stage_blocks)``. A ``model.`` prefix and DataParallel ``_layers.`` components
 are dropped first. State dicts already in hnas naming load unchanged.
 
+PaddleSlim OFA supernets of that network (the baseline's ``Convert(supernet(expand_ratio=[1.0]))``
+wrapped in ``OFA``) keep these names with two additions, removed by :func:`map_paddleslim_state`:
+the ``model.`` of the OFA wrapper and a ``fn`` component inside every converted conv and FC
+(``Block(SuperConv2D)``: ``model.blocks.1.conv1.fn.weight``); BN layers keep their names. The
+distillation teacher's copy (``ofa_teacher_model.``) is skipped.
+
 After loading, :meth:`ResNetSupernet.reorder_channels` sorts each block's middle channels by
 L1 importance, so that slicing the first ``k`` channels keeps the most important ones.
 """
@@ -29,13 +35,14 @@ from __future__ import annotations
 import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import paddle
 
 from hnas.errors import HnasError
-from hnas.nn.state_dict import load_into, read_state_dict, strip_data_parallel
+from hnas.nn.state_dict import DATA_PARALLEL_PREFIX, load_into, read_state_dict, strip_data_parallel
 from hnas.search_spaces.resnet import ResNetSpace
 
 logger = logging.getLogger(__name__)
@@ -109,13 +116,99 @@ def hnas_to_official_key(key: str, space: ResNetSpace) -> str:
     raise HnasError(f"key {key!r} has no official counterpart")
 
 
+def _drop_prefix(key: str, prefix: str) -> str:
+    return key[len(prefix):] if key.startswith(prefix) else key
+
+
 def to_hnas_naming(state: Mapping[str, Any], space: ResNetSpace) -> dict[str, Any]:
     """``state`` with official keys renamed; hnas-named state dicts pass through."""
     state = strip_data_parallel(state)
-    state = {key[len("model."):] if key.startswith("model.") else key: value for key, value in state.items()}
+    state = {_drop_prefix(key, "model."): value for key, value in state.items()}
     if not any(key.startswith("blocks.") for key in state):
         return dict(state)
     return {official_to_hnas_key(key, space): value for key, value in state.items()}
+
+
+#: Prefix of the distillation teacher's weights in a PaddleSlim OFA state dict.
+OFA_TEACHER_PREFIX = "ofa_teacher_model."
+#: Key component of the layer that PaddleSlim's ``Block`` wraps (``conv1.fn.weight``).
+OFA_BLOCK_COMPONENT = "fn"
+
+
+@dataclass(frozen=True)
+class KeyMapping:
+    """A foreign state dict renamed to hnas names.
+
+    Attributes:
+        state: the tensors that have an hnas name, under that name (source order).
+        origin: hnas name -> the source key it came from (for messages).
+        unmapped: source keys with no hnas counterpart (after removing ``_layers``/``model.``/``fn``).
+        skipped: source keys deliberately left out (the OFA distillation teacher's copy).
+    """
+
+    state: dict[str, Any]
+    origin: dict[str, str]
+    unmapped: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+
+#: Official layer names whose weights PaddleSlim's ``Convert`` wraps in a ``Block`` (convs and the FC).
+_OFA_WRAPPED = frozenset({"conv", "conv1", "conv2", "downsample.0", "fc"})
+
+
+def hnas_to_paddleslim_key(key: str, space: ResNetSpace) -> str:
+    """The key PaddleSlim's OFA wrapper of the baseline network uses for hnas key ``key``.
+
+    Inverse of :func:`map_paddleslim_state` for one key (used to build PaddleSlim-format fixtures
+    without PaddleSlim; ``tests/paddleslim_ext`` checks it against a real OFA state dict).
+    """
+    official = hnas_to_official_key(key, space)
+    layer, _, tensor = official.rpartition(".")
+    local = layer.split(".", 2)[2]  # drop "blocks.N."
+    if local in _OFA_WRAPPED:
+        official = f"{layer}.{OFA_BLOCK_COMPONENT}.{tensor}"
+    return "model." + official
+
+
+def _paddleslim_key(key: str) -> str:
+    """Official name of a PaddleSlim OFA key (``model.``, ``fn`` removed; ``_layers`` already gone)."""
+    return ".".join(part for part in _drop_prefix(key, "model.").split(".") if part != OFA_BLOCK_COMPONENT)
+
+
+def map_paddleslim_state(state: Mapping[str, Any], space: ResNetSpace) -> KeyMapping:
+    """Rename a PaddleSlim OFA (or plain official, or hnas) ResNet state dict to hnas names.
+
+    DataParallel ``_layers`` components are dropped first (anywhere in a key). Keys already in
+    hnas naming pass through, so an hnas state dict maps to itself. Nothing is checked against a
+    network here: compare ``mapping.state`` with the supernet's state dict for shapes and gaps.
+
+    Raises:
+        HnasError: two source keys map to the same hnas name.
+    """
+    component = DATA_PARALLEL_PREFIX.rstrip(".")
+    source_keys = {".".join(part for part in key.split(".") if part != component): key for key in state}
+    state = strip_data_parallel(state)
+    renamed: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    unmapped: list[str] = []
+    skipped = tuple(key for key in state if _drop_prefix(key, "model.").startswith(OFA_TEACHER_PREFIX))
+    for key, value in state.items():
+        if key in skipped:
+            continue
+        name = _paddleslim_key(key)
+        if name.startswith("blocks."):
+            try:
+                name = official_to_hnas_key(name, space)
+            except HnasError:
+                unmapped.append(source_keys[key])
+                continue
+        # Anything else passes as hnas naming; the caller checks it against the supernet.
+        if name in renamed:
+            raise HnasError(f"keys {origin[name]!r} and {source_keys[key]!r} both map to hnas key {name!r}")
+        renamed[name] = value
+        origin[name] = source_keys[key]
+    return KeyMapping(state=renamed, origin=origin, unmapped=tuple(unmapped),
+                      skipped=tuple(source_keys[key] for key in skipped))
 
 
 def init_from_standalone(

@@ -148,6 +148,7 @@ class SupernetStep:
         prior: PriorFn | None = None,
         dist_info: DistInfo = DistInfo(),
         nan_policy: NanPolicy = "stop",
+        max_skips: int = 10,
     ) -> None:
         if nan_policy not in ("stop", "skip"):
             raise ValueError(f"nan_policy must be 'stop' or 'skip', got {nan_policy!r}")
@@ -158,7 +159,9 @@ class SupernetStep:
         self.prior = prior
         self.dist_info = dist_info
         self.nan_policy = nan_policy
+        self.max_skips = max_skips
         self.skipped_batches = 0
+        self.skipped_in_a_row = 0
 
     def __call__(self, images: paddle.Tensor, labels: paddle.Tensor, step: int, epoch: int) -> StepResult:
         """Train on one batch: all sampled subnets, gradient averaging, one optimizer update.
@@ -188,6 +191,7 @@ class SupernetStep:
         self.optimizer.clear_grad(set_to_zero=False)
         # Every rank must feed its sampler the same numbers, or adaptive samplers drift apart.
         self.sampler.observe(nets, mean_over_ranks(result.net_losses, self.dist_info))
+        self.skipped_in_a_row = 0
         return result
 
     def _forward_backward(
@@ -282,6 +286,10 @@ class SupernetStep:
         grads = [param.grad for param in self.supernet.parameters() if param.grad is not None]
         if grads and not math.isfinite(float(paddle.add_n([grad.sum() for grad in grads]))):
             raise _NonFinite("a gradient holds NaN or inf")
+        # BN running statistics: a huge lr can overflow a running variance while the loss stays finite.
+        stats = self._statistics()
+        if stats and not bool(paddle.stack([paddle.isfinite(tensor).all() for tensor in stats]).all()):
+            raise _NonFinite("a BatchNorm running statistic holds NaN or inf")
 
     # --- non-finite losses -------------------------------------------------------------
 
@@ -315,5 +323,12 @@ class SupernetStep:
             for tensor, saved in stats:
                 tensor.set_value(saved)
         self.skipped_batches += 1
+        self.skipped_in_a_row += 1
         logger.warning("skipping batch at epoch %d, step %d: %s", epoch, step, where)
+        if self.skipped_in_a_row >= self.max_skips:
+            raise NonFiniteLossError(
+                f"{self.skipped_in_a_row} batches in a row were non-finite (the last at epoch {epoch}, step {step}: "
+                f"{where}); the weights have probably diverged. Training stopped (nan_max_skips "
+                f"{self.max_skips}); no checkpoint was written for this state. Lower optim.lr."
+            )
         return StepResult(skipped=True)

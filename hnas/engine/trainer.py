@@ -29,9 +29,10 @@ import paddle
 import yaml
 from paddle.callbacks import Callback
 
-from hnas.config import config_to_dict
+from hnas.config import ConfigError, config_to_dict, parse_yaml
 from hnas.data import build_datasets, make_loader, set_epoch
 from hnas.engine.callbacks import (
+    ChannelReorder,
     Checkpointer,
     MaxSteps,
     ProgressLogger,
@@ -39,7 +40,17 @@ from hnas.engine.callbacks import (
     SyncBatchNormStats,
     VisualDLLogger,
 )
-from hnas.engine.checkpoint import LAST, Progress, TrainingState, load_checkpoint, resolve_checkpoint
+from hnas.engine.checkpoint import (
+    CONFIG_FILE,
+    LAST,
+    Progress,
+    TrainingState,
+    checkpoint_candidates,
+    clean_orphans,
+    load_checkpoint,
+    load_newest_intact,
+    resolve_checkpoint,
+)
 from hnas.engine.config import LossCfg, TrainConfig
 from hnas.engine.distributed import DistInfo, broadcast_state, init_distributed
 from hnas.engine.pretrained import init_from_standalone
@@ -191,11 +202,23 @@ def build_prior(cfg: LossCfg, space: SearchSpace) -> PriorFn:
     return prior
 
 
-def build_sampler(cfg: TrainConfig, space: SearchSpace) -> Sampler:
+def build_sampler(cfg: TrainConfig, space: SearchSpace, steps_per_epoch: int | None = None) -> Sampler:
+    """The configured sampler, told the run's epochs (and steps per epoch when known)."""
     try:
-        return SAMPLERS.build(cfg.sampler.name, space=space, seed=cfg.seed, **cfg.sampler.args)
+        sampler = SAMPLERS.build(cfg.sampler.name, space=space, seed=cfg.seed, **cfg.sampler.args)
     except TypeError as error:
         raise HnasError(f"sampler.args for {cfg.sampler.name!r}: {error}") from None
+    sampler.set_schedule(cfg.epochs, steps_per_epoch)
+    return sampler
+
+
+def check_sampler(cfg: TrainConfig) -> None:
+    """Build the sampler on the config's space before any data loads, so bad settings (a pool size
+    of 0, an empty bucket range, a phase list short of the full space, an unreachable bin) stop
+    the run at once. The space lacks the data's class and channel counts here; the real build
+    after the data loads checks again with them."""
+    check_sampler_args(cfg.sampler.name, cfg.sampler.args)
+    build_sampler(cfg, resolve_space(cfg.space.name, dict(cfg.space.overrides)))
 
 
 def config_text(cfg: TrainConfig) -> str:
@@ -228,9 +251,12 @@ class TrainSummary:
     rank: int = 0
 
 
-def _check_checkpoint_dir(root: Path, resume: bool, overwrite: bool) -> None:
+def _check_checkpoint_dir(cfg: TrainConfig, root: Path, resume: bool, overwrite: bool, named: bool = False) -> None:
+    from hnas.io.outputs import check_output_dir
+
+    check_output_dir(root, [cfg.checkpoint.init_from, cfg.data.root], what="checkpoint.dir")
     exists = (root / LAST).exists()
-    if resume and not exists:
+    if resume and not exists and not named:
         resolve_checkpoint(root)  # raises with the paths it looked at
     if not resume and exists and not overwrite:
         raise HnasError(
@@ -257,7 +283,111 @@ class _Run:
         return dataclasses.replace(self.state, progress=self.model.progress)
 
 
-def _build_run(cfg: TrainConfig, resume: bool, root: Path) -> _Run:
+#: ``--resume-from`` value that picks the newest checkpoint whose files all read.
+INTACT = "intact"
+
+
+def resume_folder(root: Path, resume_from: str | None) -> Path:
+    """The checkpoint whose config a resume is checked against (``intact``: the newest candidate)."""
+    if resume_from is None:
+        return resolve_checkpoint(root)
+    if resume_from == INTACT:
+        candidates = checkpoint_candidates(root)
+        if not candidates:
+            raise HnasError(f"--resume-from intact: no checkpoint found in {root}")
+        return candidates[0]
+    named = root / resume_from if (root / resume_from).is_dir() else Path(resume_from)
+    return resolve_checkpoint(named)
+
+
+#: Settings that steer a run without changing what it trains; they may differ on ``--resume``.
+RESUME_FREE_KEYS: tuple[str, ...] = ("checkpoint.dir", "checkpoint.every_steps", "checkpoint.keep_epochs",
+                                     "max_steps", "device", "data.num_workers", "data.on_bad_image",
+                                     "nan_policy", "nan_max_skips", "log.", "eval.")
+
+
+def _resume_free(key: str) -> bool:
+    return any(key == free or (free.endswith(".") and key.startswith(free)) for free in RESUME_FREE_KEYS)
+
+
+def _flat(values: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(values, dict) and values:
+        flat: dict[str, Any] = {}
+        for key, value in values.items():
+            flat.update(_flat(value, f"{prefix}{key}."))
+        return flat
+    return {prefix.rstrip("."): values}
+
+
+def config_changes(stored_text: str, cfg: TrainConfig) -> list[str]:
+    """``key: checkpoint A, now B`` for every setting of ``cfg`` that differs from a stored config.
+
+    :data:`RESUME_FREE_KEYS` are ignored (a moved run folder, ``max_steps``, logging); a key the
+    stored config lacks (written before the key existed) counts only if ``cfg`` does not use its
+    default.
+    """
+    try:
+        stored = _flat(parse_yaml(stored_text))
+    except ConfigError as error:
+        return [f"the checkpoint's config cannot be read ({error})"]
+    current = _flat(parse_yaml(config_text(cfg)))
+    default = _flat(parse_yaml(config_text(TrainConfig())))
+    changes = []
+    for key, value in current.items():
+        if _resume_free(key):
+            continue
+        if key not in stored:
+            if value != default.get(key):
+                changes.append(f"{key}: checkpoint has no such key (default {default.get(key)!r}), now {value!r}")
+        elif stored[key] != value:
+            changes.append(f"{key}: checkpoint {stored[key]!r}, now {value!r}")
+    changes += [f"{key}: checkpoint {stored[key]!r}, now not set" for key in stored
+                if key not in current and not _resume_free(key)]
+    return changes
+
+
+def check_resume_config(cfg: TrainConfig, folder: Path, allow_change: bool) -> list[str]:
+    """Refuse a resume whose config differs from the checkpoint's, unless ``allow_change``.
+
+    Returns:
+        The allowed changes (see :func:`config_changes`); empty for the same config.
+    """
+    path = folder / CONFIG_FILE
+    try:
+        stored = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise HnasError(f"{path}: cannot read the checkpoint's config ({error.strerror})") from None
+    changes = config_changes(stored, cfg)
+    if not changes:
+        return []
+    listed = "".join(f"\n  {change}" for change in changes)
+    if not allow_change:
+        raise HnasError(f"--resume: the config differs from the one {folder} was trained with:{listed}\n"
+                        "resume with the same settings, or pass --allow-config-change to continue with "
+                        "the new ones (the LR schedule is recomputed for them)")
+    return changes
+
+
+def store_resumed_config(cfg: TrainConfig, root: Path, folder: Path, changes: list[str]) -> Path:
+    """Write the changed config as ``<root>/config.resumed-N.yaml`` beside the checkpoints.
+
+    The checkpoints written before keep the config they were trained with; the ones written
+    from now on store the new one.
+    """
+    number = 1
+    while (root / f"config.resumed-{number}.yaml").exists():
+        number += 1
+    target = root / f"config.resumed-{number}.yaml"
+    from hnas.io.atomic import atomic_write_text
+
+    header = "".join(f"# changed: {change}\n" for change in changes)
+    atomic_write_text(target, f"# config of the run resumed from {folder}\n{header}{config_text(cfg)}")
+    logger.warning("resuming with a changed config (stored as %s):%s", target,
+                   "".join(f"\n  {change}" for change in changes))
+    return target
+
+
+def _build_run(cfg: TrainConfig, resume: bool, root: Path, resume_from: str | None = None) -> _Run:
     """Data, space, supernet, optimizer, sampler and step; the checkpoint loaded if resuming."""
     dist_info = init_distributed()
     select_device(cfg.device, dist_info)
@@ -265,8 +395,11 @@ def _build_run(cfg: TrainConfig, resume: bool, root: Path) -> _Run:
     train_set, val_set = build_datasets(cfg.data)
     space = build_space(cfg, train_set.info)
     batch_size = cfg.data.batch_size
+    if len(train_set) < batch_size * dist_info.world_size:
+        raise HnasError(f"data.batch_size {batch_size} x {dist_info.world_size} rank(s) is larger than the "
+                        f"{len(train_set)} training images; an epoch would have no step (lower data.batch_size)")
     loader = make_loader(train_set, batch_size, shuffle=True, drop_last=True, num_workers=cfg.data.num_workers,
-                         seed=cfg.seed, distributed=dist_info.enabled)
+                         seed=cfg.seed, distributed=dist_info.enabled, on_bad_image=cfg.data.on_bad_image)
     lengths = schedule_lengths(len(train_set), batch_size, dist_info.world_size, cfg.epochs,
                                cfg.optim.warmup_epochs, drop_last=True)
     if len(loader) != lengths.steps_per_epoch:
@@ -280,14 +413,21 @@ def _build_run(cfg: TrainConfig, resume: bool, root: Path) -> _Run:
     scheduler = WarmupCosine(peak_lr, lengths.warmup_steps, lengths.total_steps, cfg.optim.min_lr)
     optimizer = build_optimizer(supernet, scheduler, cfg.optim.momentum, cfg.optim.weight_decay,
                                 cfg.optim.nesterov, cfg.optim.grad_clip_norm)
-    sampler = build_sampler(cfg, space)
+    sampler = build_sampler(cfg, space, lengths.steps_per_epoch)
     step = SupernetStep(supernet, sampler, optimizer, build_objective(cfg.loss), build_prior(cfg.loss, space),
-                        dist_info, cfg.nan_policy)
+                        dist_info, cfg.nan_policy, cfg.nan_max_skips)
     model = SupernetModel(supernet, step)
     model.prepare(optimizer)
     state = TrainingState(supernet, optimizer, scheduler, sampler, space, Progress())
     if resume:
-        model.progress = load_checkpoint(root, state)
+        if resume_from == INTACT:
+            folder, model.progress = load_newest_intact(root, state)
+            logger.info("resumed from the newest intact checkpoint, %s", folder)
+        else:
+            model.progress = load_checkpoint(resume_folder(root, resume_from), state)
+        # The LR of the next step follows the schedule of this config (a finished run's stored
+        # LR is the end of its cosine, 0.0, which a run extended to more epochs must not use).
+        scheduler.last_lr = scheduler.get_lr()
     broadcast_state(supernet, dist_info)
     return _Run(dist_info, space, train_set, val_set, loader, lengths, peak_lr, model, state)
 
@@ -300,6 +440,7 @@ def _callbacks(
     callbacks: list[Callback] = [
         paddle.callbacks.LRScheduler(by_step=True, by_epoch=False),
         MaxSteps(cfg.max_steps),
+        ChannelReorder(run.state.sampler),
         SyncBatchNormStats(run.dist_info, cfg.checkpoint.every_steps),
     ]
     if not run.dist_info.is_main:
@@ -316,13 +457,17 @@ def _callbacks(
     return callbacks, evaluator, checkpointer
 
 
-def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False) -> TrainSummary:
+def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, resume_from: str | None = None,
+          allow_config_change: bool = False) -> TrainSummary:
     """Train a supernet as configured; the entry point of ``hnas train``.
 
     Args:
         cfg: the resolved config.
         resume: continue from ``<checkpoint.dir>/last`` exactly where it stopped.
         overwrite: allow a fresh run to replace an existing ``last`` checkpoint.
+        resume_from: resume from this checkpoint of ``checkpoint.dir`` (``epoch_0002``, a path)
+            instead of ``last``; ``"intact"``: the newest one whose files all read. Implies ``resume``.
+        allow_config_change: resume even though the config differs from the checkpoint's.
 
     Raises:
         HnasError: an option the sampler does not take, bad data folder, space / checkpoint
@@ -330,10 +475,17 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False) -> Tr
             non-finite loss (``nan_policy: stop``).
     """
     started = time.perf_counter()
-    check_sampler_args(cfg.sampler.name, cfg.sampler.args)  # before any data is loaded
+    check_sampler(cfg)  # before any data is loaded
     root = Path(cfg.checkpoint.dir)
-    _check_checkpoint_dir(root, resume, overwrite)
-    run = _build_run(cfg, resume, root)
+    resume = resume or resume_from is not None
+    _check_checkpoint_dir(cfg, root, resume, overwrite, named=resume_from is not None)
+    changes: list[str] = []
+    if resume:
+        changes = check_resume_config(cfg, resume_folder(root, resume_from), allow_config_change)
+    clean_orphans(root)
+    run = _build_run(cfg, resume, root, resume_from)
+    if changes and run.dist_info.is_main:
+        store_resumed_config(cfg, root, resume_folder(root, resume_from), changes)
     callbacks, evaluator, checkpointer = _callbacks(cfg, run, root)
     logger.info("peak lr %.5g (batch %d x %d ranks), %d warm-up steps of %d", run.peak_lr, cfg.data.batch_size,
                 run.dist_info.world_size, run.lengths.warmup_steps, run.lengths.total_steps)
@@ -361,9 +513,11 @@ def _evaluator(
     """Largest and smallest subnet (of the sampler's distribution) on the val split."""
     batch_size = cfg.data.batch_size
     eval_batch = cfg.eval.batch_size or batch_size
-    val_loader = make_loader(val_set, eval_batch, shuffle=False, num_workers=cfg.data.num_workers)
+    val_loader = make_loader(val_set, eval_batch, shuffle=False, num_workers=cfg.data.num_workers,
+                             on_bad_image=cfg.data.on_bad_image)
     recal_loader = make_loader(train_set, batch_size, shuffle=True, drop_last=True,
-                               num_workers=cfg.data.num_workers, seed=cfg.seed + 1)
+                               num_workers=cfg.data.num_workers, seed=cfg.seed + 1,
+                               on_bad_image=cfg.data.on_bad_image)
 
     def val_batches() -> Any:
         set_epoch(val_loader, 0)

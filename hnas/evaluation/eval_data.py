@@ -43,7 +43,8 @@ def batched(images: np.ndarray, labels: np.ndarray, batch_size: int) -> list[Bat
 
 
 class StreamedBatches:
-    """Re-iterable batches of a dataset read through a ``paddle.io.DataLoader`` each time."""
+    """Re-iterable batches of a dataset read through a :func:`hnas.data.make_loader` loader each time
+    (an unreadable image stops the run with its path, in either loader mode)."""
 
     def __init__(self, dataset: SeededDataset, batch_size: int, num_workers: int = 0) -> None:
         self.dataset = dataset
@@ -51,9 +52,10 @@ class StreamedBatches:
         self.num_workers = num_workers
 
     def __iter__(self) -> Iterator[Batch]:
-        loader = paddle.io.DataLoader(
-            self.dataset, batch_size=self.batch_size, shuffle=False, drop_last=False, num_workers=self.num_workers
-        )
+        from hnas.data.loader import make_loader
+
+        loader = make_loader(self.dataset, self.batch_size, shuffle=False, drop_last=False,
+                             num_workers=self.num_workers)
         for images, labels in loader:
             yield images, labels.reshape([-1])
 

@@ -65,6 +65,10 @@ class EvalRequest:
             raise HnasError("--bn-recal reset needs --recal-batches >= 1")
         if self.val_images is not None and self.val_images < 1:
             raise HnasError(f"--val-images must be >= 1, got {self.val_images}")
+        if self.seed < 0:
+            raise HnasError(f"--seed must be >= 0, got {self.seed}")
+        if self.max_archs is not None and self.max_archs < 1:
+            raise HnasError(f"--max-archs must be >= 1, got {self.max_archs}")
 
     @property
     def result_path(self) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from typing import Sequence
 
 from hnas.errors import HnasError
@@ -91,3 +92,25 @@ def score_files(
     truth = load_scores(truth_path, truth_field)
     check_same_archs(pred_path, truth_path)
     return rank_metrics(pred, truth, top_k), pred, truth
+
+
+def key_pattern(key: str) -> str:
+    """The shape of a key: every run of digits replaced by ``N`` (``arch12`` -> ``archN``)."""
+    return re.sub(r"\d+", "N", key)
+
+
+def describe_key_formats(pred_keys: Sequence[str], truth_keys: Sequence[str]) -> str:
+    """Why two files share no keys: whether their key formats differ, with an example of each."""
+
+    def patterns(keys: Sequence[str]) -> list[str]:
+        counts: dict[str, int] = {}
+        for key in keys:
+            counts[key_pattern(key)] = counts.get(key_pattern(key), 0) + 1
+        return sorted(counts, key=lambda pattern: -counts[pattern])[:3]
+
+    mine, theirs = patterns(pred_keys), patterns(truth_keys)
+    example = f"e.g. {pred_keys[0]!r} vs {truth_keys[0]!r}" if pred_keys and truth_keys else ""
+    if set(mine).isdisjoint(theirs):
+        return (f"the key formats differ: PRED keys look like {', '.join(mine)}, GT keys like "
+                f"{', '.join(theirs)} ({example})")
+    return f"the key formats are alike ({', '.join(mine)}) but no key is in both files ({example})"

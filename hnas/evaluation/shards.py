@@ -15,6 +15,7 @@ from typing import Callable, Mapping, Sequence, TypeVar
 
 from hnas.errors import HnasError
 from hnas.io.archs import ArchEntry, load_arch_file, write_arch_file
+from hnas.io.outputs import check_not_input, check_output_dir
 from hnas.search_spaces.base import SearchSpace
 
 V = TypeVar("V")
@@ -211,13 +212,19 @@ def split_file(
     Raises:
         HnasError: a bad input file, ``parts`` outside 1..entries, or existing outputs.
     """
+    check_output_dir(out_dir, [path], what="--out")
     entries = load_arch_file(path, space)
     if not 1 <= parts <= len(entries):
         raise HnasError(f"--parts must be between 1 and the {len(entries)} entries of {path}, got {parts}")
     targets = [part_path(Path(out_dir) / Path(path).name, Shard(index, parts)) for index in range(parts)]
+    for target in targets:
+        check_not_input(target, [path], what="part file")
+        if target.is_dir():
+            raise HnasError(f"part file {target} is a folder")
     existing = [str(target) for target in targets if target.exists()]
     if existing and not force:
         raise HnasError(f"refusing to overwrite {len(existing)} existing file(s) ({_preview(existing)}); pass --force")
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     for target, chunk in zip(targets, split_entries(entries, parts)):
         write_arch_file(target, chunk, {key: entry.acc for key, entry in chunk.items()})
     return targets
@@ -238,6 +245,7 @@ def merge_files(
     Raises:
         HnasError: bad files, or every problem found in the keys (nothing is written).
     """
+    check_not_input(out, [*parts, against], what="merge output")
     ordered = order_parts([Path(part) for part in parts])
     loaded = [(str(part), load_part_file(part, space)) for part in ordered]
     original = load_arch_file(against, space) if against is not None else None

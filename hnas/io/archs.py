@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple
 
-from hnas.errors import ArchCodeError, HnasError
+from hnas.errors import ArchCodeError, HnasError, shorten
 from hnas.io.atomic import atomic_write_text
 from hnas.search_spaces.base import SearchSpace, Spec
 from hnas.search_spaces.spaces import SPACES
@@ -117,6 +117,8 @@ def read_json_object(path: str | os.PathLike[str], what: str = "arch file") -> J
         raise HnasError(
             f"{source}: line {error.lineno} column {error.colno}: invalid JSON: {error.msg}{truncated}"
         ) from None
+    except RecursionError:
+        raise HnasError(f"{source}: JSON nested too deeply; expected a JSON {what}") from None
     if not isinstance(data, JsonObject):
         raise HnasError(f"{source}: top level is a JSON {_json_type(data)}, expected an object mapping keys to entries")
     if not data:
@@ -174,7 +176,7 @@ def parse_entry(key: str, value: Any, space: SearchSpace) -> ArchEntry:
         raise HnasError(f"'acc' is a JSON {_json_type(acc)} ({acc!r}), expected a number")
     arch = value["arch"]
     if not isinstance(arch, str):
-        raise HnasError(f"'arch' is a JSON {_json_type(arch)} ({arch!r}), expected a string of digits")
+        raise HnasError(f"'arch' is a JSON {_json_type(arch)} ({shorten(repr(arch))}), expected a string of digits")
     try:
         spec = space.decode(arch)
     except ArchCodeError as error:
@@ -377,7 +379,7 @@ def load_score_file(path: str | os.PathLike[str]) -> dict[str, float]:
         else:
             layouts.add("number")
         if not _is_number(value):
-            problems.append(f"{key}: score is a JSON {_json_type(value)} ({value!r}), expected a number")
+            problems.append(f"{key}: score is a JSON {_json_type(value)} ({shorten(repr(value))}), expected a number")
         elif not math.isfinite(value):
             problems.append(f"{key}: score is {value!r}, expected a finite number")
         else:

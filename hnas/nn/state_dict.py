@@ -195,10 +195,9 @@ def convert_checkpoint_file(
         raise HnasError(f"unknown conversion {direction!r}; known: {', '.join(CONVERSIONS)}")
     if not source.is_file():
         raise HnasError(f"{source}: no such checkpoint file")
-    if target.exists() and os.path.samefile(source, target):
-        raise HnasError(f"refusing to overwrite the input {source}; choose another output file")
-    if target.exists() and not force:
-        raise HnasError(f"{target} exists; pass --force to overwrite it")
+    from hnas.io.outputs import check_output_file
+
+    check_output_file(target, [source], force, what="output")
     state = read_state_dict(source, str(source))
     converted = CONVERSIONS[direction](state)
     renamed = sum(old != new for old, new in zip(state, converted))

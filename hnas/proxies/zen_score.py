@@ -21,7 +21,7 @@ that value stays dominated by its initial 1, so the BN term would barely depend 
 architecture.
 
 The score is computed on a freshly built stand-alone network of the spec
-(:func:`hnas.search_spaces.standalone.build_standalone`), never on a trained supernet: the
+(``space.build_standalone``), never on a trained supernet: the
 caller's weights and BN statistics are untouched. All randomness comes from a local NumPy
 generator seeded by ``seed``, and Paddle's global RNG state (consumed by the layer
 initialisers while building the network) is restored afterwards, so calling this from a

@@ -85,6 +85,26 @@ class Sampler(ABC):
         self.seed = int(seed)
         self.distribution = distribution
         self.dist: Distribution = space.distribution(distribution)
+        #: Epochs and steps per epoch of the run (:meth:`set_schedule`); None until told.
+        self.epochs: int | None = None
+        self.steps_per_epoch: int | None = None
+
+    def set_schedule(self, epochs: int, steps_per_epoch: int | None = None) -> None:
+        """Tell the sampler the run's length; samplers with a schedule (decays, phases) check it.
+
+        The trainer calls it once before training (and once before the data loads, with
+        ``steps_per_epoch=None``, to refuse bad settings early).
+
+        Raises:
+            HnasError: a schedule the run cannot follow, naming the option.
+        """
+        self.epochs = int(epochs)
+        self.steps_per_epoch = None if steps_per_epoch is None else int(steps_per_epoch)
+
+    def reorder_due(self, step: int) -> bool:
+        """Whether the supernet's channels are re-ordered by importance before global step ``step``
+        (progressive shrinking, at the start of a phase that opens narrower channels). No here."""
+        return False
 
     @abstractmethod
     def sample(self, step: int, epoch: int) -> list[SampledNet]:

@@ -97,7 +97,8 @@ def test_bad_input_exits_2_and_touches_nothing(setup, tmp_path: Path, capsys, co
     out = tmp_path / "out" / "submit.json"
     out.parent.mkdir()
     out.write_text("OLD")
-    assert main(["eval", str(bad), "--ckpt", str(setup[0]), "--out", str(out), *FAST]) == 2
+    # --force: even when the old file may be replaced, bad input leaves it as it was
+    assert main(["eval", str(bad), "--ckpt", str(setup[0]), "--out", str(out), "--force", *FAST]) == 2
     assert message in capsys.readouterr().err
     assert out.read_text() == "OLD" and sorted(p.name for p in out.parent.iterdir()) == ["submit.json"]
 

@@ -60,9 +60,9 @@ def test_resolution_space_and_convention_options(tmp_path: Path) -> None:
     out = tmp_path / "flops.json"
     assert main(["flops", LARGEST, "--resolution", "112", "--out", str(out)]) == 0
     at_112 = json.loads(out.read_text())["arch1"]["flops"]
-    assert main(["flops", LARGEST, "--convention", "macs", "--out", str(out)]) == 0
+    assert main(["flops", LARGEST, "--convention", "macs", "--out", str(out), "--force"]) == 0
     macs = json.loads(out.read_text())["arch1"]["flops"]
-    assert main(["flops", LARGEST, "--space", "resnet48_tiny", "--out", str(out)]) == 0
+    assert main(["flops", LARGEST, "--space", "resnet48_tiny", "--out", str(out), "--force"]) == 0
     tiny = json.loads(out.read_text())["arch1"]
     space, tiny_space = SPACES.get("resnet48"), SPACES.get("resnet48_tiny")
     assert at_112 == count_flops(space, space.decode(LARGEST), resolution=112) < 5_292_349_440

@@ -101,3 +101,70 @@ def test_plain_truth_file_has_no_ceiling_line(files, capsys) -> None:
     sub, gt, _, _ = files
     assert main(["score", str(sub), str(gt)]) == 0
     assert "noise ceiling" not in capsys.readouterr().out
+
+
+def test_constant_predictions_are_refused(files, tmp_path: Path, capsys) -> None:
+    _, gt, _, _ = files
+    template = write(tmp_path / "zeros.json", {f"arch{i}": {"acc": 0.0, "arch": CODES[i]} for i in range(30)})
+    assert main(["score", str(template), str(gt)]) == 2
+    err = capsys.readouterr().err
+    assert "are equal (0.0)" in err and "rank nothing" in err
+
+
+def test_top_k_zero_message_has_a_single_percent_sign(files, capsys) -> None:
+    sub, gt, _, _ = files
+    with pytest.raises(SystemExit):
+        main(["score", str(sub), str(gt), "--top-k", "0"])
+    err = capsys.readouterr().err
+    assert "top 20%)" in err and "%%" not in err
+
+
+def test_bootstrap_gives_a_seeded_interval_around_tau(files, tmp_path: Path, capsys) -> None:
+    sub, gt, pred, truth = files
+    out = tmp_path / "r.json"
+    assert main(["score", str(sub), str(gt), "--bootstrap", "200", "--seed", "3", "--json", str(out)]) == 0
+    first = json.loads(out.read_text())["bootstrap"]
+    low, high = first["kendall_tau"]
+    assert low < stats.kendalltau(pred, truth)[0] < high and first["resamples"] == 200
+    assert main(["score", str(sub), str(gt), "--bootstrap", "200", "--seed", "3", "--json", str(out), "--force"]) == 0
+    assert json.loads(out.read_text())["bootstrap"] == first
+    assert "kendall_tau 95% CI: [" in capsys.readouterr().out
+    assert main(["score", str(sub), str(gt), "--bootstrap", "0"]) == 2
+
+
+def test_plot_ranks_writes_a_png(files, tmp_path: Path) -> None:
+    sub, gt, _, _ = files
+    plot = tmp_path / "ranks.png"
+    assert main(["score", str(sub), str(gt), "--plot-ranks", str(plot)]) == 0
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_into_a_missing_folder_is_refused_before_scoring(files, tmp_path: Path, capsys) -> None:
+    sub, gt, _, _ = files
+    assert main(["score", str(sub), str(gt), "--plot", str(tmp_path / "typo" / "s.png")]) == 2
+    assert "does not exist" in capsys.readouterr().err and not (tmp_path / "typo").exists()
+
+
+def test_no_shared_keys_says_whether_the_key_formats_differ(files, tmp_path: Path, capsys) -> None:
+    sub, _, _, _ = files
+    numbered = write(tmp_path / "n.json", {str(i): 0.1 * i for i in range(5)})
+    assert main(["score", str(sub), str(numbered)]) == 2
+    assert "the key formats differ: PRED keys look like archN, GT keys like N" in capsys.readouterr().err
+    other = write(tmp_path / "o.json", {f"arch{100 + i}": 0.1 * i for i in range(5)})
+    assert main(["score", str(sub), str(other)]) == 2
+    assert "key formats are alike" in capsys.readouterr().err
+
+
+def test_prior_writes_a_scorable_file(tmp_path: Path, capsys) -> None:
+    codes = ["1558511111111111111111111111111111111111111111111111",
+             "1558522222222222222222222222222222222222222222222222",
+             "1252233313000000223212122253130000000000006515000000"]
+    archs = write(tmp_path / "archs.json", {f"a{i}": {"acc": 0.5 + 0.1 * i, "arch": c} for i, c in enumerate(codes)})
+    out = tmp_path / "params.json"
+    assert main(["prior", "params", "--json", str(archs), "--out", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert list(written) == ["a0", "a1", "a2"] and written["a0"]["acc"] > written["a1"]["acc"]
+    assert main(["score", str(out), str(archs)]) == 0
+    same_depth = write(tmp_path / "same.json", {f"a{i}": {"acc": 0.0, "arch": c} for i, c in enumerate(codes[:2])})
+    assert main(["prior", "depth", "--json", str(same_depth)]) == 2
+    assert "same value" in capsys.readouterr().err

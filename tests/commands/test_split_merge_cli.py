@@ -64,6 +64,6 @@ def test_merge_errors_exit_2_and_leave_the_output_alone(arch_file: Path, tmp_pat
         expected = "missing part file(s) 1 of 2"
     out = tmp_path / "merged.json"
     out.write_text("OLD")
-    assert main(["merge", *map(str, given), "--against", str(arch_file), "--out", str(out)]) == 2
+    assert main(["merge", *map(str, given), "--against", str(arch_file), "--out", str(out), "--force"]) == 2
     assert expected in capsys.readouterr().err
     assert out.read_text() == "OLD"

@@ -50,3 +50,12 @@ def test_bad_input_exits_2(argv: list[str], message: str, capsys: pytest.Capture
     captured = capsys.readouterr()
     assert message in captured.err
     assert captured.out == ""
+
+
+def test_zen_takes_a_resolution(capsys) -> None:
+    code = "1558511111111111111111111111111111111111111111111111"
+    assert main(["zen", code, "--space", "resnet48_tiny", "--repeats", "2", "--resolution", "16"]) == 0
+    at_16 = capsys.readouterr().out
+    assert main(["zen", code, "--space", "resnet48_tiny", "--repeats", "2"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] != at_16.splitlines()[1]
+    assert main(["zen", code, "--resolution", "0"]) == 2

@@ -63,8 +63,8 @@ def main(out: Path, adaptive: bool = False) -> None:
     sampled: list[Sampler] = []
     original_build = trainer.build_sampler
 
-    def recording_build(cfg, space):
-        sampler = original_build(cfg, space)
+    def recording_build(*args, **kwargs):
+        sampler = original_build(*args, **kwargs)
         sampled.append(sampler)
         return sampler
 
@@ -72,7 +72,8 @@ def main(out: Path, adaptive: bool = False) -> None:
     summary = trainer.train(cfg)
     paddle.save(summary.supernet.state_dict(), str(out / f"rank{dist.get_rank()}.pdparams"))
     if adaptive:
-        (out / f"codes{dist.get_rank()}.json").write_text(json.dumps(sampled[0].codes))
+        # The trainer builds a sampler once to check its options before any data loads; the last one trains.
+        (out / f"codes{dist.get_rank()}.json").write_text(json.dumps(sampled[-1].codes))
 
 
 if __name__ == "__main__":

@@ -95,3 +95,26 @@ def test_init_from_refuses_another_family(tmp_path) -> None:
     space = SPACES.get("mbv2_tiny")
     with pytest.raises(HnasError, match="official ResNet48 key naming; space 'mbv2_tiny' is of family 'mbv2'"):
         init_from_standalone(space.build_supernet(), tmp_path / "x.pdparams", space)
+
+
+def test_paddleslim_keys_map_to_hnas_with_prefixes_and_teacher_removed() -> None:
+    from hnas.engine.pretrained import hnas_to_paddleslim_key, map_paddleslim_state
+
+    space = SPACES.get("resnet48")
+    assert hnas_to_paddleslim_key("stages.1.0.downsample.conv.weight", space) == "model.blocks.6.downsample.0.fn.weight"
+    assert hnas_to_paddleslim_key("stages.1.0.downsample.bn._mean", space) == "model.blocks.6.downsample.1._mean"
+    assert hnas_to_paddleslim_key("fc.bias", space) == "model.blocks.24.fc.fn.bias"
+    state = {
+        "_layers.model.blocks.0.conv.fn.weight": 1,
+        "model._layers.blocks.1.bn1._variance": 2,
+        "ofa_teacher_model.model.blocks.0.conv.weight": 3,
+        "blocks.25.fc.fn.weight": 4,
+        "fc.bias": 5,
+    }
+    mapping = map_paddleslim_state(state, space)
+    assert mapping.state == {"stem.conv.conv.weight": 1, "stages.0.0.conv1.bn._variance": 2, "fc.bias": 5}
+    assert mapping.origin["stem.conv.conv.weight"] == "_layers.model.blocks.0.conv.fn.weight"
+    assert mapping.unmapped == ("blocks.25.fc.fn.weight",)
+    assert mapping.skipped == ("ofa_teacher_model.model.blocks.0.conv.weight",)
+    with pytest.raises(HnasError, match="both map to hnas key 'fc.bias'"):
+        map_paddleslim_state({"model.blocks.24.fc.fn.bias": 1, "fc.bias": 2}, space)

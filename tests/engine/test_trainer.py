@@ -57,7 +57,7 @@ def test_checkpoint_of_another_space_is_refused_and_kept(tmp_path) -> None:
     before = (tmp_path / LAST / MODEL_FILE).read_bytes()
     wider = TINY_SPACE_OVERRIDE.replace("base_channels: [8, 8]", "base_channels: [8, 12]")
     with pytest.raises(CheckpointMismatchError, match="base_channels"):
-        train(tiny_config(tmp_path, wider), resume=True)
+        train(tiny_config(tmp_path, wider), resume=True, allow_config_change=True)
     assert (tmp_path / LAST / MODEL_FILE).read_bytes() == before
 
 
@@ -73,9 +73,9 @@ def test_diverging_run_stops_without_writing_a_checkpoint(tmp_path) -> None:
     train(tiny_config(tmp_path, "max_steps=1"))
     before = (tmp_path / LAST / MODEL_FILE).read_bytes()
     with pytest.raises(NonFiniteLossError, match="non-finite loss"):
-        train(tiny_config(tmp_path, "optim.lr=1e30", "optim.warmup_epochs=0"), resume=True)
+        train(tiny_config(tmp_path, "optim.lr=1e30", "optim.warmup_epochs=0"), resume=True, allow_config_change=True)
     assert (tmp_path / LAST / MODEL_FILE).read_bytes() == before
-    assert sorted(path.name for path in tmp_path.iterdir()) == [LAST]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["config.resumed-1.yaml", LAST]
 
 
 def test_visualdl_log_is_readable(tmp_path) -> None:

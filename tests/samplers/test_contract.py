@@ -19,6 +19,9 @@ SPACE = SPACES.get("resnet48_tiny")
 EXTRA_ARGS: dict[str, list[dict]] = {
     "uniform": [{"num_subnets": 3}],
     "sandwich": [{"num_random": 1, "rank_pairs": 2, "min_hamming": 20}],
+    "spos": [{"metric": "params", "bins": 4}],
+    "pss": [{"metrics": ["flops"], "pool_size": 2, "buckets": 3, "map_size": 500}],
+    "ofa_ps": [{"num_subnets": 1, "phases": [{"until": 1, "depth": "all"}, {"width": "all"}]}],
 }
 
 CASES = [
@@ -124,7 +127,7 @@ def test_unknown_distribution_and_sampler_are_user_errors() -> None:
     with pytest.raises(HnasError, match="competition"):
         _build("uniform", {}, "gaussian", seed=0)
     with pytest.raises(HnasError, match="sandwich"):
-        SAMPLERS.build("fairnas", space=SPACE, seed=0)
+        SAMPLERS.build("dsnet_gate", space=SPACE, seed=0)
 
 
 def test_sampled_net_checks_role_and_pair() -> None:

@@ -1,0 +1,69 @@
+"""``hnas convert-ckpt``: import a supernet trained with PaddleSlim's OFA as an hnas checkpoint folder."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from hnas.config import SpaceCfg, load_config
+from hnas.engine.config import TrainConfig
+from hnas.errors import HnasError
+
+DEFAULT_SPACE = "resnet48"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "convert-ckpt",
+        help="convert a PaddleSlim OFA ResNet supernet state dict into an hnas checkpoint folder",
+        description=(
+            "Map the state dict of a PaddleSlim OFA supernet of the official baseline's ResNet (keys such as "
+            "model.blocks.1.conv1.fn.weight, with or without DataParallel '_layers.') onto hnas's supernet and "
+            "write DIR with model.pdparams, meta.json and config.yaml, which 'hnas eval --ckpt DIR' reads. "
+            "Every key must map and every supernet tensor must be filled with the right shape; otherwise the "
+            "first unmapped keys are listed and nothing is written. The OFA distillation teacher's copy is "
+            "skipped. Recalibrating BN at evaluation (hnas eval's default) is advised: see README."
+        ),
+    )
+    parser.add_argument("source", type=Path, metavar="SRC", help="PaddleSlim state-dict file (.pdparams)")
+    parser.add_argument("--from", dest="format", required=True, choices=("paddleslim",),
+                        help="format of SRC")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="checkpoint folder to write")
+    parser.add_argument("--space", metavar="NAME",
+                        help=f"search space whose supernet the weights fill (default: the config's, else "
+                             f"{DEFAULT_SPACE})")
+    parser.add_argument("--config", type=Path, metavar="YAML",
+                        help="hnas train config stored as DIR/config.yaml (its data section is what hnas eval "
+                             "uses; default: hnas's defaults with the space set)")
+    parser.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    parser.set_defaults(func=run, imports_paddle=True)
+
+
+def resolve_config(config: Path | None, space_name: str | None) -> TrainConfig:
+    """The config to store: ``--config`` (or the defaults) with ``--space`` applied.
+
+    Raises:
+        HnasError: ``--space`` contradicts the config's space.
+    """
+    if config is None:
+        return dataclasses.replace(TrainConfig(), space=SpaceCfg(name=space_name or DEFAULT_SPACE))
+    cfg = load_config(config, schema=TrainConfig)
+    if space_name is not None and space_name != cfg.space.name:
+        raise HnasError(f"--space {space_name} contradicts space.name {cfg.space.name!r} of {config}")
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    from hnas.engine.convert_ckpt import convert_paddleslim  # imports Paddle
+    from hnas.loading import config_space
+    from hnas.search_spaces.resnet import ResNetSpace
+
+    cfg = resolve_config(args.config, args.space)
+    space = config_space(cfg)
+    if not isinstance(space, ResNetSpace):
+        raise HnasError(f"--from paddleslim imports ResNet supernets; space {space.name!r} is not a ResNet space")
+    summary = convert_paddleslim(args.source, args.out, space, cfg, force=args.force)
+    print(summary.describe())
+    print(f"evaluate with: hnas eval ARCHS.json --ckpt {args.out}")
+    return 0
