@@ -58,16 +58,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def search_cfg(args: argparse.Namespace):  # -> SearchCfg
-    import yaml
+    """The search settings: ``--search-config`` (strictly typed, unknown keys refused), then the flags.
 
+    Raises:
+        HnasError: unreadable or malformed YAML, an unknown key or a value of the wrong type (naming it).
+    """
+    from hnas.config import ConfigError, config_from_dict, parse_yaml
     from hnas.search.evolution import SearchCfg
 
     values = {}
     if args.search_config is not None:
         try:
-            values = yaml.safe_load(args.search_config.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as error:
+            text = args.search_config.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
             raise HnasError(f"--search-config {args.search_config}: cannot read ({error})") from None
+        values = parse_yaml(text, source=str(args.search_config)) or {}
         if not isinstance(values, dict):
             raise HnasError(f"--search-config {args.search_config}: expected a mapping of settings")
         known = {f.name for f in dataclasses.fields(SearchCfg)}
@@ -78,9 +83,16 @@ def search_cfg(args: argparse.Namespace):  # -> SearchCfg
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
     try:
-        return SearchCfg(**values)
-    except TypeError as error:
-        raise HnasError(f"search settings: {error}") from None
+        return config_from_dict(values, SearchCfg)
+    except ConfigError as error:
+        source = "search settings" if args.search_config is None else f"--search-config {args.search_config}"
+        raise HnasError(f"{source}: {error}") from None
+
+
+def _check_compare(compare: Path | None) -> None:
+    """``--compare DIR`` must hold a search state (checked before any work, not after the search)."""
+    if compare is not None and not (compare / STATE_FILE).is_file():
+        raise HnasError(f"--compare {compare}: no {STATE_FILE} there (not a search folder)")
 
 
 def _check_out(out: Path, force: bool) -> None:
@@ -112,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
     buckets = None if args.buckets is None else Buckets.parse(args.buckets)
     out: Path = args.out
     _check_out(out, args.force)
+    _check_compare(args.compare)
     source = locate(args.ckpt, args.config)
     space = source.space or config_space(source.config)
     base = space.distribution(args.distribution)

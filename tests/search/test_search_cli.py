@@ -123,3 +123,24 @@ def test_buckets_keep_the_best_subnet_of_every_flops_bucket(checkpoint, tmp_path
         assert low <= entry["flops"] < high and entry["acc"] == max(inside)
     assert main(_args(checkpoint, tmp_path / "c", "--buckets", "flops:9:1:1")) == 2
     assert "HIGH > LOW" in capsys.readouterr().err
+
+
+def test_search_config_values_are_typed_and_compare_is_checked_first(checkpoint, tmp_path: Path, capsys) -> None:
+    config = tmp_path / "search.yaml"
+    config.write_text("seed: 2.5\n")  # (keys SMALL's flags do not override)
+    assert main(_args(checkpoint, tmp_path / "a", "--search-config", str(config))) == 2
+    assert "seed" in capsys.readouterr().err and not (tmp_path / "a").exists()
+    config.write_text("mutation_prob: [0.1]\n")
+    assert main(_args(checkpoint, tmp_path / "a", "--search-config", str(config))) == 2
+    assert "mutation_prob" in capsys.readouterr().err
+    config.write_text("population: 6\n  top_k: 3\n")
+    assert main(_args(checkpoint, tmp_path / "a", "--search-config", str(config))) == 2
+    assert "invalid YAML" in capsys.readouterr().err
+    config.write_text("top_k: 2\nmutation_prob: 0.5\n")
+    assert main(_args(checkpoint, tmp_path / "b", "--search-config", str(config), "--generations", "1",
+                      "--compare", str(tmp_path / "nowhere"))) == 2
+    assert "--compare" in capsys.readouterr().err and not (tmp_path / "b").exists()
+    assert main(_args(checkpoint, tmp_path / "b", "--search-config", str(config), "--generations", "1")) == 0
+    settings = json.loads((tmp_path / "b" / "state.json").read_text())["settings"]["search"]
+    # The flags in SMALL override the file (top_k 3); what the file alone sets is kept.
+    assert settings["top_k"] == 3 and settings["mutation_prob"] == 0.5
