@@ -10,6 +10,7 @@ from hnas.errors import HnasError
 
 #: Files a search folder holds.
 STATE_FILE, HISTORY_FILE, BEST_FILE, BUCKETS_FILE = "state.json", "history.json", "best.json", "best_per_bucket.json"
+CANDIDATES_FILE = "candidates.json"
 PROGRESS_PLOT, PARETO_PLOT, PARETO_LATENCY_PLOT = "best_per_generation.png", "pareto_flops.png", "pareto_latency.png"
 
 
@@ -21,8 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Score candidates with the supernet (BN recalibrated per candidate by default) on a fixed validation "
             "subset and keep the best under the limits. Defaults follow SPOS: population 50, top-k 10, 25 mutations "
             "(p 0.1), 25 crossovers, 20 generations. OUT gets state.json (resumable: rerun the same command after a "
-            "kill), history.json (every candidate, competition arch-file format, acc = supernet top-1), best.json "
-            "and plots. An infeasible limit is refused before anything is loaded."
+            "kill), history.json (every candidate in the competition arch-file format, acc = supernet top-1: a valid "
+            "submission for hnas validate / hnas score), candidates.json (the same keys with generation and costs), "
+            "best.json and plots. An infeasible limit is refused before anything is loaded."
         ),
     )
     parser.add_argument("--ckpt", type=Path, metavar="DIR_OR_FILE", help="supernet checkpoint (as for hnas eval)")
@@ -99,7 +101,8 @@ def _check_out(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise HnasError(f"--out {out} exists and is not a folder")
     if out.exists() and not force:
-        ours = (STATE_FILE, HISTORY_FILE, BEST_FILE, BUCKETS_FILE, PROGRESS_PLOT, PARETO_PLOT, PARETO_LATENCY_PLOT)
+        ours = (STATE_FILE, HISTORY_FILE, CANDIDATES_FILE, BEST_FILE, BUCKETS_FILE, PROGRESS_PLOT, PARETO_PLOT,
+                PARETO_LATENCY_PLOT)
         foreign = [p.name for p in out.iterdir() if not p.name.startswith(".") and p.name not in ours]
         if foreign:
             raise HnasError(f"--out {out} holds other files ({', '.join(sorted(foreign)[:3])}); choose another folder")
@@ -158,9 +161,13 @@ def run(args: argparse.Namespace) -> int:
     scorer = SubnetScorer(supernet, data.val, data.recal, "reset" if args.recal_batches else "none")
     out.mkdir(exist_ok=True)
     state = run_search(space, dist, lambda spec: scorer.score(spec)[0], costs, cfg, state, state_path, buckets)
-    history = {f"arch{i}": {"acc": c.score, "arch": c.arch, "generation": c.generation, **c.costs}
-               for i, c in enumerate(state.history, start=1)}
+    # history.json is exactly the competition format (a valid submission); candidates.json adds the rest.
+    keys = [f"arch{i}" for i in range(1, len(state.history) + 1)]
+    history = {key: {"acc": c.score, "arch": c.arch} for key, c in zip(keys, state.history)}
+    candidates = {key: {"acc": c.score, "arch": c.arch, "generation": c.generation, **c.costs}
+                  for key, c in zip(keys, state.history)}
     atomic_write_text(out / HISTORY_FILE, json.dumps(history, indent=1) + "\n")
+    atomic_write_text(out / CANDIDATES_FILE, json.dumps(candidates, indent=1) + "\n")
     best = state.best()
     atomic_write_text(out / BEST_FILE, json.dumps({"arch": best.arch, "acc": best.score, "generation": best.generation,
                                                    **best.costs, "constraints": settings["constraints"],
