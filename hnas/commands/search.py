@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "subset and keep the best under the limits. Defaults follow SPOS: population 50, top-k 10, 25 mutations "
             "(p 0.1), 25 crossovers, 20 generations. OUT gets state.json (resumable: rerun the same command after a "
             "kill), history.json (every candidate in the competition arch-file format, acc = supernet top-1: a valid "
-            "submission for hnas validate / hnas score), candidates.json (the same keys with generation and costs), "
+            "submission for hnas validate), candidates.json (the same keys with generation and costs), "
             "best.json and plots. An infeasible limit is refused before anything is loaded."
         ),
     )
