@@ -10,6 +10,7 @@ from hnas.errors import HnasError
 
 #: Files a search folder holds.
 STATE_FILE, HISTORY_FILE, BEST_FILE, BUCKETS_FILE = "state.json", "history.json", "best.json", "best_per_bucket.json"
+CANDIDATES_FILE = "candidates.json"
 PROGRESS_PLOT, PARETO_PLOT, PARETO_LATENCY_PLOT = "best_per_generation.png", "pareto_flops.png", "pareto_latency.png"
 
 
@@ -21,8 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Score candidates with the supernet (BN recalibrated per candidate by default) on a fixed validation "
             "subset and keep the best under the limits. Defaults follow SPOS: population 50, top-k 10, 25 mutations "
             "(p 0.1), 25 crossovers, 20 generations. OUT gets state.json (resumable: rerun the same command after a "
-            "kill), history.json (every candidate, competition arch-file format, acc = supernet top-1), best.json "
-            "and plots. An infeasible limit is refused before anything is loaded."
+            "kill), history.json (every candidate in the competition arch-file format, acc = supernet top-1: a valid "
+            "submission for hnas validate), candidates.json (the same keys with generation and costs), "
+            "best.json and plots. An infeasible limit is refused before anything is loaded."
         ),
     )
     parser.add_argument("--ckpt", type=Path, metavar="DIR_OR_FILE", help="supernet checkpoint (as for hnas eval)")
@@ -58,16 +60,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def search_cfg(args: argparse.Namespace):  # -> SearchCfg
-    import yaml
+    """The search settings: ``--search-config`` (strictly typed, unknown keys refused), then the flags.
 
+    Raises:
+        HnasError: unreadable or malformed YAML, an unknown key or a value of the wrong type (naming it).
+    """
+    from hnas.config import ConfigError, config_from_dict, parse_yaml
     from hnas.search.evolution import SearchCfg
 
     values = {}
     if args.search_config is not None:
         try:
-            values = yaml.safe_load(args.search_config.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as error:
+            text = args.search_config.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
             raise HnasError(f"--search-config {args.search_config}: cannot read ({error})") from None
+        values = parse_yaml(text, source=str(args.search_config)) or {}
         if not isinstance(values, dict):
             raise HnasError(f"--search-config {args.search_config}: expected a mapping of settings")
         known = {f.name for f in dataclasses.fields(SearchCfg)}
@@ -78,16 +85,24 @@ def search_cfg(args: argparse.Namespace):  # -> SearchCfg
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
     try:
-        return SearchCfg(**values)
-    except TypeError as error:
-        raise HnasError(f"search settings: {error}") from None
+        return config_from_dict(values, SearchCfg)
+    except ConfigError as error:
+        source = "search settings" if args.search_config is None else f"--search-config {args.search_config}"
+        raise HnasError(f"{source}: {error}") from None
+
+
+def _check_compare(compare: Path | None) -> None:
+    """``--compare DIR`` must hold a search state (checked before any work, not after the search)."""
+    if compare is not None and not (compare / STATE_FILE).is_file():
+        raise HnasError(f"--compare {compare}: no {STATE_FILE} there (not a search folder)")
 
 
 def _check_out(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise HnasError(f"--out {out} exists and is not a folder")
     if out.exists() and not force:
-        ours = (STATE_FILE, HISTORY_FILE, BEST_FILE, BUCKETS_FILE, PROGRESS_PLOT, PARETO_PLOT, PARETO_LATENCY_PLOT)
+        ours = (STATE_FILE, HISTORY_FILE, CANDIDATES_FILE, BEST_FILE, BUCKETS_FILE, PROGRESS_PLOT, PARETO_PLOT,
+                PARETO_LATENCY_PLOT)
         foreign = [p.name for p in out.iterdir() if not p.name.startswith(".") and p.name not in ours]
         if foreign:
             raise HnasError(f"--out {out} holds other files ({', '.join(sorted(foreign)[:3])}); choose another folder")
@@ -112,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
     buckets = None if args.buckets is None else Buckets.parse(args.buckets)
     out: Path = args.out
     _check_out(out, args.force)
+    _check_compare(args.compare)
     source = locate(args.ckpt, args.config)
     space = source.space or config_space(source.config)
     base = space.distribution(args.distribution)
@@ -145,9 +161,13 @@ def run(args: argparse.Namespace) -> int:
     scorer = SubnetScorer(supernet, data.val, data.recal, "reset" if args.recal_batches else "none")
     out.mkdir(exist_ok=True)
     state = run_search(space, dist, lambda spec: scorer.score(spec)[0], costs, cfg, state, state_path, buckets)
-    history = {f"arch{i}": {"acc": c.score, "arch": c.arch, "generation": c.generation, **c.costs}
-               for i, c in enumerate(state.history, start=1)}
+    # history.json is exactly the competition format (a valid submission); candidates.json adds the rest.
+    keys = [f"arch{i}" for i in range(1, len(state.history) + 1)]
+    history = {key: {"acc": c.score, "arch": c.arch} for key, c in zip(keys, state.history)}
+    candidates = {key: {"acc": c.score, "arch": c.arch, "generation": c.generation, **c.costs}
+                  for key, c in zip(keys, state.history)}
     atomic_write_text(out / HISTORY_FILE, json.dumps(history, indent=1) + "\n")
+    atomic_write_text(out / CANDIDATES_FILE, json.dumps(candidates, indent=1) + "\n")
     best = state.best()
     atomic_write_text(out / BEST_FILE, json.dumps({"arch": best.arch, "acc": best.score, "generation": best.generation,
                                                    **best.costs, "constraints": settings["constraints"],

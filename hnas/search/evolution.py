@@ -161,6 +161,13 @@ class Buckets:
         return {i: sorted(group, key=lambda c: -c.score)[:per_bucket] for i, group in sorted(groups.items())}
 
 
+def format_duration(seconds: float) -> str:
+    """``H:MM:SS`` (hours not wrapped at 24, unlike ``time.strftime``)."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
 def _draw_new(make: Callable[[], Any], space: SearchSpace, dist: Distribution, seen: set[str],
               max_draws: int) -> str | None:
     """A code from ``make`` that is in the support, satisfies the constraints and is new; None after max_draws."""
@@ -239,5 +246,5 @@ def run_search(
         done = generation + 1 - start_generation
         eta = (time.monotonic() - started) / done * (cfg.generations - generation - 1)
         logger.info("generation %d/%d: best %.4f, %d evaluated, ETA %s", generation + 1, cfg.generations,
-                    state.best().score, len(state.history), time.strftime("%M:%S", time.gmtime(eta)))
+                    state.best().score, len(state.history), format_duration(eta))
     return state

@@ -40,7 +40,10 @@ def test_search_keeps_every_candidate_within_the_limit(checkpoint, tmp_path: Pat
     space = SPACES.get("resnet48_tiny")
     limit = 12e6
     assert main(_args(checkpoint, tmp_path / "evo", "--max-flops", str(limit))) == 0
-    history = json.loads((tmp_path / "evo" / "history.json").read_text())
+    history = json.loads((tmp_path / "evo" / "candidates.json").read_text())
+    plain = json.loads((tmp_path / "evo" / "history.json").read_text())
+    assert plain == {key: {"acc": e["acc"], "arch": e["arch"]} for key, e in history.items()}
+    assert main(["validate", str(tmp_path / "evo" / "history.json"), "--submission"]) == 0
     assert len(history) == 24 and len({e["arch"] for e in history.values()}) == 24
     assert all(space.flops(space.decode(e["arch"])) <= limit for e in history.values())
     best = json.loads((tmp_path / "evo" / "best.json").read_text())
@@ -65,7 +68,7 @@ def test_kill_and_restart_gives_the_uninterrupted_history(checkpoint, tmp_path: 
     done = json.loads(state.read_text())["generations_done"]
     assert 1 <= done < 8, "the kill should land mid-search"
     assert main([*_args(checkpoint, tmp_path / "killed"), "--generations", "8"]) == 0
-    for name in ("history.json", "best.json"):
+    for name in ("history.json", "candidates.json", "best.json"):
         assert (tmp_path / "killed" / name).read_text() == (tmp_path / "whole" / name).read_text()
 
 
@@ -89,7 +92,7 @@ def test_bad_input_is_refused_before_any_work(checkpoint, tmp_path: Path, capsys
 def test_evolution_and_random_search_share_generation_zero(checkpoint, tmp_path: Path) -> None:
     assert main([*_args(checkpoint, tmp_path / "e"), "--generations", "2"]) == 0
     assert main([*_args(checkpoint, tmp_path / "r"), "--generations", "2", "--strategy", "random"]) == 0
-    first = [json.loads((tmp_path / d / "history.json").read_text()) for d in ("e", "r")]
+    first = [json.loads((tmp_path / d / "candidates.json").read_text()) for d in ("e", "r")]
     zero = [[e["arch"] for e in h.values() if e["generation"] == 0] for h in first]
     later = [[e["arch"] for e in h.values() if e["generation"] == 1] for h in first]
     assert zero[0] == zero[1] and later[0] != later[1]
@@ -107,7 +110,7 @@ def test_latency_limit_needs_a_table_and_is_respected(checkpoint, tmp_path: Path
     limit = (predict(space.min_spec()) + predict(space.max_spec())) / 2
     assert main(_args(checkpoint, tmp_path / "b", "--latency-table", str(table), "--max-latency", str(limit),
                       "--generations", "2")) == 0
-    history = json.loads((tmp_path / "b" / "history.json").read_text())
+    history = json.loads((tmp_path / "b" / "candidates.json").read_text())
     assert all(e["latency"] <= limit for e in history.values())
     assert (tmp_path / "b" / "pareto_latency.png").exists()
 
@@ -115,7 +118,7 @@ def test_latency_limit_needs_a_table_and_is_respected(checkpoint, tmp_path: Path
 def test_buckets_keep_the_best_subnet_of_every_flops_bucket(checkpoint, tmp_path: Path, capsys) -> None:
     assert main(_args(checkpoint, tmp_path / "b", "--buckets", "flops:5e6:30e6:5e6", "--generations", "2")) == 0
     best = json.loads((tmp_path / "b" / "best_per_bucket.json").read_text())
-    history = json.loads((tmp_path / "b" / "history.json").read_text()).values()
+    history = json.loads((tmp_path / "b" / "candidates.json").read_text()).values()
     assert len(best) >= 2
     for label, entry in best.items():
         low, high = (float(x) for x in label.split("[")[1].rstrip(")").split(","))
@@ -123,3 +126,24 @@ def test_buckets_keep_the_best_subnet_of_every_flops_bucket(checkpoint, tmp_path
         assert low <= entry["flops"] < high and entry["acc"] == max(inside)
     assert main(_args(checkpoint, tmp_path / "c", "--buckets", "flops:9:1:1")) == 2
     assert "HIGH > LOW" in capsys.readouterr().err
+
+
+def test_search_config_values_are_typed_and_compare_is_checked_first(checkpoint, tmp_path: Path, capsys) -> None:
+    config = tmp_path / "search.yaml"
+    config.write_text("seed: 2.5\n")  # (keys SMALL's flags do not override)
+    assert main(_args(checkpoint, tmp_path / "a", "--search-config", str(config))) == 2
+    assert "seed" in capsys.readouterr().err and not (tmp_path / "a").exists()
+    config.write_text("mutation_prob: [0.1]\n")
+    assert main(_args(checkpoint, tmp_path / "a", "--search-config", str(config))) == 2
+    assert "mutation_prob" in capsys.readouterr().err
+    config.write_text("population: 6\n  top_k: 3\n")
+    assert main(_args(checkpoint, tmp_path / "a", "--search-config", str(config))) == 2
+    assert "invalid YAML" in capsys.readouterr().err
+    config.write_text("top_k: 2\nmutation_prob: 0.5\n")
+    assert main(_args(checkpoint, tmp_path / "b", "--search-config", str(config), "--generations", "1",
+                      "--compare", str(tmp_path / "nowhere"))) == 2
+    assert "--compare" in capsys.readouterr().err and not (tmp_path / "b").exists()
+    assert main(_args(checkpoint, tmp_path / "b", "--search-config", str(config), "--generations", "1")) == 0
+    settings = json.loads((tmp_path / "b" / "state.json").read_text())["settings"]["search"]
+    # The flags in SMALL override the file (top_k 3); what the file alone sets is kept.
+    assert settings["top_k"] == 3 and settings["mutation_prob"] == 0.5

@@ -296,6 +296,21 @@ class MBV2Space(SearchSpace):
     def num_blocks(self, spec: MBV2Spec) -> int:
         return sum(spec.depths)
 
+    def latency_keys(self, spec: MBV2Spec) -> list[tuple[str, tuple[Any, ...]]]:
+        from hnas.search_spaces.mbv2.latency import subnet_keys
+
+        return subnet_keys(self, spec)
+
+    def all_latency_keys(self) -> list[tuple[str, tuple[Any, ...]]]:
+        from hnas.search_spaces.mbv2.latency import all_keys
+
+        return list(all_keys(self))
+
+    def build_latency_key(self, key: tuple[str, tuple[Any, ...]]) -> Any:
+        from hnas.search_spaces.mbv2.latency import build_key
+
+        return build_key(key)
+
     def width_ratio(self, spec: MBV2Spec) -> float:
         """Mean expand ratio of the active blocks as a fraction of the largest."""
         ratios = [e for stage in spec.expands for e in stage]

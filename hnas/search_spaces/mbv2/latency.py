@@ -1,0 +1,114 @@
+"""Latency-table blocks of the mbv2 family: every stem, first block, inverted residual and head shape.
+
+A key is ``(kind, shape)``, each shape holding the input size ``size`` the part sees:
+``("stem", (in, out, stride, size))`` (3x3 conv, BN, ReLU6), ``("first", (in, out, size))`` (the
+fixed expand-1 block), ``("block", (in, mid, out, kernel, stride, size))`` (one inverted residual;
+the shortcut follows from stride and widths) and ``("head", (in, last, size, classes))`` (1x1 head
+conv, global pooling, classifier). A subnet's predicted latency is the sum of its keys' measured
+times (:mod:`hnas.proxies.latency`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import paddle
+from paddle import nn
+
+from hnas.search_spaces.mbv2.space import MBBlockShape, MBV2Space, MBV2Spec
+from hnas.search_spaces.mbv2.standalone import ConvBN, FirstBlock, InvertedResidual
+
+Key = tuple[str, tuple[Any, ...]]
+
+
+def _out(size: int, stride: int) -> int:
+    """Output size of an odd-kernel conv with "same" padding (``k // 2``)."""
+    return (size - 1) // stride + 1
+
+
+def subnet_keys(space: MBV2Space, spec: MBV2Spec) -> list[Key]:
+    """The keys of ``spec`` in forward order."""
+    size = spec.resolution
+    keys: list[Key] = [("stem", (space.in_channels, space.stem_channels, space.stem_stride, size))]
+    size = _out(size, space.stem_stride)
+    keys.append(("first", (space.stem_channels, space.first_channels, size)))
+    for shape in space.block_shapes(spec):
+        keys.append(("block", (shape.in_channels, shape.mid_channels, shape.out_channels, shape.kernel,
+                               shape.stride, size)))
+        size = _out(size, shape.stride)
+    keys.append(("head", (space.stage_channels[-1], space.last_channels, size, space.num_classes)))
+    return keys
+
+
+def all_keys(space: MBV2Space) -> Iterator[Key]:
+    """Every key some subnet of ``space`` uses (each once)."""
+    seen: set[Key] = set()
+
+    def new(key: Key) -> bool:
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    for resolution in space.resolutions:
+        key: Key = ("stem", (space.in_channels, space.stem_channels, space.stem_stride, resolution))
+        if new(key):
+            yield key
+        size = _out(resolution, space.stem_stride)
+        key = ("first", (space.stem_channels, space.first_channels, size))
+        if new(key):
+            yield key
+        for stage, out_channels in enumerate(space.stage_channels):
+            for block in range(max(space.depth_choices[stage])):
+                in_channels = space.stage_in_channels(stage) if block == 0 else out_channels
+                stride = space.stage_strides[stage] if block == 0 else 1
+                for kernel in space.kernel_choices:
+                    for expand in space.expand_choices:
+                        key = ("block", (in_channels, space.mid_channels(in_channels, expand), out_channels, kernel,
+                                         stride, size))
+                        if new(key):
+                            yield key
+                size = _out(size, stride)
+        key = ("head", (space.stage_channels[-1], space.last_channels, size, space.num_classes))
+        if new(key):
+            yield key
+
+
+class _Stem(nn.Layer):
+    def __init__(self, in_c: int, out_c: int, stride: int) -> None:
+        super().__init__()
+        self.conv = ConvBN(in_c, out_c, 3, stride=stride)
+        self.act = nn.ReLU6()
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        return self.act(self.conv(x))
+
+
+class _Head(nn.Layer):
+    def __init__(self, in_c: int, last: int, classes: int) -> None:
+        super().__init__()
+        self.conv = ConvBN(in_c, last, 1)
+        self.act = nn.ReLU6()
+        self.pool = nn.AdaptiveAvgPool2D(1)
+        self.fc = nn.Linear(last, classes)
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        return self.fc(paddle.flatten(self.pool(self.act(self.conv(x))), 1))
+
+
+def build_key(key: Key) -> tuple[nn.Layer, tuple[int, int, int]]:
+    """The layer a key times and its input shape ``(C, H, W)`` (batch excluded)."""
+    kind, shape = key
+    if kind == "stem":
+        in_c, out_c, stride, size = shape
+        return _Stem(in_c, out_c, stride), (in_c, size, size)
+    if kind == "first":
+        in_c, out_c, size = shape
+        return FirstBlock(in_c, out_c), (in_c, size, size)
+    if kind == "block":
+        in_c, mid, out_c, kernel, stride, size = shape
+        return InvertedResidual(MBBlockShape(0, 0, in_c, mid, out_c, kernel, stride)), (in_c, size, size)
+    if kind == "head":
+        in_c, last, size, classes = shape
+        return _Head(in_c, last, classes), (in_c, size, size)
+    raise ValueError(f"unknown latency key kind {kind!r}")

@@ -1,0 +1,48 @@
+"""mbv2 latency keys: each key's layer takes the previous one's output, every subnet's keys are in the table."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import paddle
+import pytest
+
+from hnas.proxies.latency import LatencyTable, build_table, write_table
+from hnas.search_spaces import SPACES
+
+
+@pytest.mark.parametrize("name", ["mbv2_tiny", "mbv2"])
+def test_keys_chain_like_the_network_and_cover_every_subnet(name: str) -> None:
+    space = SPACES.get(name)
+    every = set(space.all_latency_keys())
+    assert len(every) == len(space.all_latency_keys())
+    rng = random.Random(0)
+    for _ in range(30):
+        spec = space.distribution().sample(rng)
+        keys = space.latency_keys(spec)
+        assert len(keys) == 3 + sum(spec.depths) and set(keys) <= every
+    if name == "mbv2":
+        return  # layers at 224 px are too slow for the suite; the chain is checked on the tiny space
+    spec = space.max_spec()
+    paddle.seed(0)
+    x = paddle.randn([2, space.in_channels, spec.resolution, spec.resolution])
+    for key in space.latency_keys(spec):
+        layer, shape = space.build_latency_key(key)
+        assert tuple(x.shape[1:]) == shape, key
+        layer.eval()
+        x = layer(x)
+    assert x.shape == [2, space.num_classes]
+    assert tuple(space.build_standalone(spec)(paddle.randn([2, space.in_channels, spec.resolution,
+                                                            spec.resolution])).shape) == tuple(x.shape)
+
+
+def test_a_measured_mbv2_tiny_table_predicts_the_sum_of_a_subnets_keys(tmp_path) -> None:
+    space = SPACES.get("mbv2_tiny")
+    path = tmp_path / "table.json"
+    write_table(build_table(space, warmup=0, repeats=1), path)
+    table = LatencyTable.load(path, space)
+    assert len(table.entries) == len(space.all_latency_keys())
+    spec = space.distribution().sample(random.Random(1))
+    expected = sum(table.entries[json.dumps([k, list(v)])] for k, v in space.latency_keys(spec))
+    assert table.predict(spec) == pytest.approx(expected) and expected > 0
