@@ -19,7 +19,7 @@ from typing import Sequence
 from hnas import __version__
 from hnas.errors import USAGE_EXIT_CODE, HnasError
 from hnas.logs import configure_logging, quiet_paddle_notices
-from hnas.termination import TERMINATED_EXIT_CODE, Terminated, raise_on_sigterm
+from hnas.termination import TERMINATED_EXIT_CODE, Terminated, raise_on_sigint, raise_on_sigterm
 
 #: Command modules, in the order ``hnas --help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import paddle  # noqa: F401 - installs Paddle's C++ signal handlers, whose SIGTERM one we replace
 
     raise_on_sigterm()
+    raise_on_sigint()
     try:
         return int(args.func(args) or 0)
     except HnasError as error:

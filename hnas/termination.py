@@ -33,6 +33,37 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated(f"received signal {signum}")
 
 
+#: Set once Ctrl-C (SIGINT) reached this process; see :func:`raise_if_interrupted`.
+_INTERRUPTED = threading.Event()
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+def raise_on_sigint() -> bool:
+    """Make Ctrl-C raise ``KeyboardInterrupt`` as usual and also remember it (main thread only).
+
+    Ctrl-C reaches the whole process group, DataLoader worker processes included; a
+    ``KeyboardInterrupt`` raised while the main thread waits inside Paddle's multi-process
+    reader can be swallowed there, and the reader then just starts new workers for the next
+    epoch. Loops that call :func:`raise_if_interrupted` stop anyway.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    _INTERRUPTED.clear()
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    return True
+
+
+def raise_if_interrupted() -> None:
+    """Raise ``KeyboardInterrupt`` if Ctrl-C arrived (once), wherever it was first raised."""
+    if _INTERRUPTED.is_set():
+        _INTERRUPTED.clear()
+        raise KeyboardInterrupt
+
+
 def raise_on_sigterm() -> bool:
     """Make SIGTERM raise :class:`Terminated` in the main thread; ``False`` if not in it.
 

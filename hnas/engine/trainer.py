@@ -62,6 +62,7 @@ from hnas.proxies import PROXIES
 from hnas.samplers import SAMPLERS, Sampler, check_sampler_args
 from hnas.search_spaces.base import SearchSpace, Supernet
 from hnas.search_spaces.spaces import resolve_space
+from hnas.termination import raise_if_interrupted
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def fit(
     _call(callbacks, "on_train_begin", logs)
     while model.progress.epoch < epochs and not model.stop_training:
         epoch = model.progress.epoch
+        raise_if_interrupted()
         set_epoch(loader, epoch, start_batch=model.progress.step_in_epoch)
         _call(callbacks, "on_epoch_begin", epoch, logs)
         for images, labels in loader:
@@ -127,6 +129,7 @@ def fit(
             logs = {f"train/{key}": value for key, value in model.last_result.terms.items()}
             logs.update({"train/lr": lr, "step": step, "batch_size": int(images.shape[0])})
             _call(callbacks, "on_train_batch_end", step, logs)
+            raise_if_interrupted()  # a Ctrl-C the multi-process reader swallowed still stops the run
             if model.stop_training:
                 break
         if model.progress.step_in_epoch >= steps_per_epoch:
