@@ -38,6 +38,11 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated(f"received signal {signum}")
 
 
+def clear_received() -> None:
+    """Forget earlier SIGTERMs (once a stop has been handled, e.g. by the CLI)."""
+    _received.clear()
+
+
 def raise_if_terminated() -> None:
     """Raise :class:`Terminated` again if SIGTERM arrived earlier.
 
