@@ -45,7 +45,7 @@ $(DEMO_DIR)/sampled_archs.json: | venv
 # Analytic FLOPs and params of every arch; the full table goes to $(DEMO_DIR)/flops.txt.
 demo-flops: venv $(DEMO_ARCHS)
 	@mkdir -p $(DEMO_DIR)
-	$(BIN)/hnas flops --json "$(DEMO_ARCHS)" --out $(DEMO_DIR)/flops.json > $(DEMO_DIR)/flops.txt
+	$(BIN)/hnas flops --json "$(DEMO_ARCHS)" --out $(DEMO_DIR)/flops.json --force > $(DEMO_DIR)/flops.txt
 	tail -n 5 $(DEMO_DIR)/flops.txt
 
 # Builds a few subnets of the embedded default space and runs one forward pass each.
@@ -70,7 +70,7 @@ demo-score: venv
 	bash eval_supernet.sh $(TRUTH) --ckpt $(DEMO_DIR)/supernet --out $(DEMO_DIR)/minibench_pred.json --val-images 1000 --recal-batches 4 --restart
 	@echo "demo: supernet ranking of the $(TRUTH) archs vs their stand-alone accuracies"
 	@echo "demo: (noise ceiling and the other methods: benchmarks/minibench/report.md)"
-	$(BIN)/hnas score $(DEMO_DIR)/minibench_pred.json $(TRUTH) --plot $(DEMO_DIR)/score_vs_truth.png
+	$(BIN)/hnas score $(DEMO_DIR)/minibench_pred.json $(TRUTH) --plot $(DEMO_DIR)/score_vs_truth.png --force
 
 # A short evolutionary search of the demo supernet under a 15 MFLOPs limit (3 generations of 10).
 demo-search: venv

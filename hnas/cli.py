@@ -19,7 +19,7 @@ from typing import Sequence
 from hnas import __version__
 from hnas.errors import USAGE_EXIT_CODE, HnasError
 from hnas.logs import configure_logging, quiet_paddle_notices
-from hnas.termination import TERMINATED_EXIT_CODE, Terminated, raise_on_sigint, raise_on_sigterm
+from hnas.termination import TERMINATED_EXIT_CODE, Terminated, clear_received, raise_on_sigint, raise_on_sigterm
 
 #: Command modules, in the order ``hnas --help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -83,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _stopped("interrupted", args)
         return 130
     except Terminated:
+        clear_received()
         _stopped("terminated (SIGTERM)", args)
         return TERMINATED_EXIT_CODE
 

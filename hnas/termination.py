@@ -29,7 +29,12 @@ class Terminated(BaseException):
     """
 
 
+#: SIGTERMs received since :func:`raise_on_sigterm`; see :func:`raise_if_terminated`.
+_received: list[int] = []
+
+
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    _received.append(signum)
     raise Terminated(f"received signal {signum}")
 
 
@@ -64,6 +69,22 @@ def raise_if_interrupted() -> None:
         raise KeyboardInterrupt
 
 
+def clear_received() -> None:
+    """Forget earlier SIGTERMs (once a stop has been handled, e.g. by the CLI)."""
+    _received.clear()
+
+
+def raise_if_terminated() -> None:
+    """Raise :class:`Terminated` again if SIGTERM arrived earlier.
+
+    Library code may swallow the first raise: Paddle's multi-process DataLoader has bare
+    ``except:`` clauses, and a SIGTERM landing in one of them was measured to leave training
+    running. Loops call this once per batch, so such a stop takes effect at the next batch.
+    """
+    if _received:
+        raise Terminated(f"received signal {_received[-1]}")
+
+
 def raise_on_sigterm() -> bool:
     """Make SIGTERM raise :class:`Terminated` in the main thread; ``False`` if not in it.
 
@@ -71,6 +92,7 @@ def raise_on_sigterm() -> bool:
     """
     if threading.current_thread() is not threading.main_thread():
         return False  # Python runs signal handlers in the main thread only
+    _received.clear()
     signal.signal(signal.SIGTERM, _raise_terminated)
     return True
 

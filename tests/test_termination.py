@@ -13,7 +13,7 @@ from typing import Callable
 
 import pytest
 
-from hnas.termination import TERMINATED_EXIT_CODE, Terminated, raise_on_sigterm
+from hnas.termination import TERMINATED_EXIT_CODE, Terminated, clear_received, raise_on_sigterm
 from tests.commands.test_bench import TINY_ARGS
 from tests.commands.test_train_cli import TINY
 
@@ -25,6 +25,7 @@ def restore_sigterm():
     previous = signal.getsignal(signal.SIGTERM)
     yield
     signal.signal(signal.SIGTERM, previous)
+    clear_received()  # the SIGTERMs these tests send themselves must not stop later in-process loaders
 
 
 def test_sigterm_raises_terminated_in_the_main_thread(restore_sigterm) -> None:

@@ -30,6 +30,7 @@ import paddle
 
 from hnas.data.base import BadSampleError, SampleKey, SeededDataset
 from hnas.errors import HnasError
+from hnas.termination import raise_if_terminated
 
 #: What a loader does with an unreadable sample: stop with an error naming the file, or drop it.
 BAD_IMAGE_POLICIES: tuple[str, ...] = ("error", "skip")
@@ -178,6 +179,11 @@ class Loader:
         return len(self.batch_sampler)
 
     def __iter__(self) -> Iterator[list[paddle.Tensor]]:
+        for batch in self._batches():
+            raise_if_terminated()  # a SIGTERM that Paddle's loader code swallowed still stops the run
+            yield batch
+
+    def _batches(self) -> Iterator[list[paddle.Tensor]]:
         if self._workers is None:
             yield from self._in_process()
             return
