@@ -30,7 +30,7 @@ import paddle
 
 from hnas.data.base import BadSampleError, SampleKey, SeededDataset
 from hnas.errors import HnasError
-from hnas.termination import raise_if_terminated
+from hnas.termination import raise_if_interrupted, raise_if_terminated
 
 #: What a loader does with an unreadable sample: stop with an error naming the file, or drop it.
 BAD_IMAGE_POLICIES: tuple[str, ...] = ("error", "skip")
@@ -194,6 +194,10 @@ class Loader:
             except StopIteration:
                 return
             except (SystemError, RuntimeError) as error:
+                # Ctrl-C reaches the workers too, and one that dies of it kills the reader's queue:
+                # a stop the main thread noticed (possibly swallowed) is the cause, not the data
+                raise_if_interrupted()
+                raise_if_terminated()
                 raise HnasError(f"a data loader worker failed ({str(error).splitlines()[0]}); its traceback is "
                                 "printed above") from None
             yield self._screen(images, labels)
