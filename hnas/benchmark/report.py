@@ -337,7 +337,8 @@ def build_report(truth: GroundTruth, methods: Sequence[Method], settings: Report
             logger.info("[%d/%d] prior %s on %d archs", done, runs, method.name, len(truth.entries))
             report.scores.append(score_prior(method, truth, settings))
     supernets = [method for method in methods if not method.is_prior]
-    jobs = [(method, seed) for method in supernets for seed in settings.seeds]
+    # seed-major: a report stopped half-way has every method's first seeds, not some methods' all
+    jobs = [(method, seed) for seed in settings.seeds for method in supernets]
     finished: dict[tuple[str, int], RunScore] = {}
     for name, score in _supernet_runs(jobs, truth, settings):
         done += 1
