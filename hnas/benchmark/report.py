@@ -157,6 +157,24 @@ class Report:
         return max(supernets, key=lambda score: _finite(score.mean_std("kendall_tau")[0]))
 
 
+def beyond_seed_spread(one: MethodScore, other: MethodScore, name: str = "kendall_tau") -> bool | None:
+    """Whether the two methods' means differ by more than their seed spreads together.
+
+    The rule is deliberately simple and stated in the report: ``|mean_1 - mean_2| > std_1 +
+    std_2`` (sample std over seeds), i.e. the mean ± std intervals do not overlap. With three
+    seeds no test has much power; this says which gaps a reader may take as real. None when a
+    supernet method has fewer than two runs (its spread is unknown); a prior's spread is 0
+    (it has no seed).
+    """
+    for score in (one, other):
+        if not score.method.is_prior and len(score.runs) < 2:
+            return None
+    (mean_1, std_1), (mean_2, std_2) = one.mean_std(name), other.mean_std(name)
+    if not (math.isfinite(mean_1) and math.isfinite(mean_2)):
+        return None
+    return abs(mean_1 - mean_2) > std_1 + std_2
+
+
 def _finite(value: float) -> float:
     return value if math.isfinite(value) else -math.inf
 

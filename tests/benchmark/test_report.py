@@ -188,3 +188,46 @@ def test_parallel_workers_refuse_a_gpu_config(tmp_path: Path, truth) -> None:
     with pytest.raises(HnasError, match="device 'gpu'.*--workers 1"):
         build_report(truth, [UNIFORM], settings_for(tmp_path, "device=gpu", workers=2))
     assert not (tmp_path / "runs").exists()
+
+
+def _method_score(name: str, taus: list[float], prior: bool = False):
+    """A MethodScore whose runs have the given Kendall taus (predictions built to reach them)."""
+    from hnas.benchmark.report import MethodScore, RunScore
+    from hnas.evaluation.ranking import RankReport
+
+    runs = tuple(RunScore(None if prior else seed, RankReport(n=10, kendall_tau=tau, pearson=tau, spearman=tau), 1.0, 0.0,
+                          Path("x.json"), mean_acc=None if prior else 0.8)
+                 for seed, tau in enumerate(taus))
+    method = Method(name, name, prior="flops") if prior else Method(name, name, overrides=("seed=0",))
+    return MethodScore(method, runs)
+
+
+def test_beyond_seed_spread_is_non_overlapping_mean_std_intervals() -> None:
+    from hnas.benchmark.report import beyond_seed_spread
+
+    high = _method_score("high", [0.50, 0.52, 0.54])  # 0.52 ± 0.02
+    low = _method_score("low", [0.40, 0.42, 0.44])  # 0.42 ± 0.02: gap 0.10 > 0.04
+    near = _method_score("near", [0.47, 0.49, 0.51])  # 0.49 ± 0.02: gap 0.03 < 0.04
+    assert beyond_seed_spread(high, low) is True and beyond_seed_spread(low, high) is True
+    assert beyond_seed_spread(high, near) is False
+    assert beyond_seed_spread(high, _method_score("one", [0.1])) is None  # one seed: spread unknown
+    assert beyond_seed_spread(high, _method_score("prior", [0.45], prior=True)) is True  # a prior has no seed
+
+
+def test_report_says_what_the_ground_truth_measures_and_which_gaps_are_real(tmp_path: Path, truth) -> None:
+    from hnas.benchmark.render import markdown_report, spread_lines
+    from hnas.benchmark.report import Report
+
+    report = Report(truth, settings_for(tmp_path))
+    report.scores = [_method_score("depth", [-0.6], prior=True), _method_score("a", [0.50, 0.52, 0.54]),
+                     _method_score("b", [0.40, 0.42, 0.44]), _method_score("c", [0.47, 0.49, 0.51])]
+    markdown = markdown_report(report, "hnas bench report --test")
+    assert "depth prior (more active blocks ranks higher) reaches τ -0.60" in markdown
+    assert "never to choose the competition's defaults" in markdown
+    assert "Its lead over the next, `c`" in markdown and "is within the seed spread" in markdown
+    lines = spread_lines(report)
+    assert "- `a` (τ 0.520 ± 0.020): above `b`; not separable from `c`." in lines
+    assert "- `c` (τ 0.490 ± 0.020): above `b`; not separable from `a`." in lines
+    assert "- `b` (τ 0.420 ± 0.020): above none." in lines
+    report.scores = [_method_score("a", [0.5]), _method_score("b", [0.4])]
+    assert "run `--seeds 3`" in spread_lines(report)[0]
