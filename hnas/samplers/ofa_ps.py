@@ -122,7 +122,8 @@ def parse_phases(raw: Sequence[Mapping[str, Any]], sizes: Mapping[str, int]) -> 
             if key == "until":
                 continue
             if key not in sizes:
-                raise HnasError(f"{where}: {key!r} is not an elastic dimension of the space; known: {', '.join(sizes)}")
+                raise HnasError(f"{where}: {key!r} is not an elastic dimension of the space; known: {', '.join(sizes)} "
+                                f"(sampler.args.phases=null lays out the OFA default for this space)")
             count = sizes[key] if value == "all" else value
             if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= sizes[key]:
                 raise HnasError(f"{where}: {key} opens 1 to {sizes[key]} choices (or 'all'), got {value!r}")
