@@ -8,6 +8,8 @@ Outputs in ``out_dir`` (all written atomically):
   differences exceed the seed spread, and the command line that produced it;
 * ``report.json``: the same figures per run, machine-readable;
 * ``tau.png``: Kendall tau per method with the noise ceiling and 0.9 x ceiling as lines;
+* ``tau_vs_time.png``: each supernet method's mean tau (± std over seeds) against its wall
+  time per run: what a point of fidelity costs;
 * ``best_supernet.png``: predicted vs true accuracy of the best supernet's first seed (the
   best method of any kind when no supernet was run).
 """
@@ -27,7 +29,11 @@ from hnas.io.atomic import atomic_write_bytes, atomic_write_text
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
 TAU_PNG = "tau.png"
+COST_PNG = "tau_vs_time.png"
 SCATTER_PNG = "best_supernet.png"
+
+#: Every file :func:`write_report` may write (checked against overwriting before any work).
+OUTPUT_FILES = (REPORT_MD, REPORT_JSON, TAU_PNG, COST_PNG, SCATTER_PNG)
 
 #: Fraction of the noise ceiling drawn as a dashed reference line in ``tau.png``.
 CEILING_GOAL = 0.9
@@ -250,6 +256,39 @@ def tau_plot(report: Report, path: Path) -> Path:
     return path
 
 
+def cost_plot(report: Report, path: Path) -> Path | None:
+    """Mean Kendall tau (± std over seeds) of each supernet method against its wall time per run."""
+    supernets = [score for score in report.scores if not score.method.is_prior]
+    if not supernets:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    try:
+        for score in supernets:
+            tau, std = score.mean_std("kendall_tau")
+            minutes = score.seconds / 60.0
+            axes.errorbar([minutes], [tau], yerr=[std], fmt="o", color="#3070b0", capsize=3)
+            axes.annotate(score.method.name, (minutes, tau), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        axes.axhline(report.truth.noise.kendall_tau, color="#c03030", label="noise ceiling")
+        axes.axhline(0.0, color="black", linewidth=0.8)
+        runs = max(len(score.runs) for score in supernets)
+        axes.set_xlabel("wall time per run, minutes (training + evaluation of every arch)")
+        axes.set_ylabel(f"Kendall τ (mean ± std over {runs} seed{'s' if runs > 1 else ''})")
+        axes.legend(loc="lower right", fontsize=8)
+        axes.grid(alpha=0.3)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=120)
+    finally:
+        plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
 def best_scatter(report: Report, path: Path) -> Path | None:
     """Scatter of the best supernet's (or best method's) first run against the ground truth."""
     from hnas.evaluation.scoring import load_scores
@@ -274,6 +313,9 @@ def write_report(report: Report, out_dir: Path, command: str) -> list[Path]:
     atomic_write_text(written[1], json.dumps(report_json(report, command), indent=1) + "\n")
     if report.scores:
         written.append(tau_plot(report, out_dir / TAU_PNG))
+        cost = cost_plot(report, out_dir / COST_PNG)
+        if cost is not None:
+            written.append(cost)
         scatter = best_scatter(report, out_dir / SCATTER_PNG)
         if scatter is not None:
             written.append(scatter)

@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "top-k precision and wall time. Supernets train on the ground truth's data from "
                      "the base config with each method's overrides, one run per seed; runs are kept in "
                      "--runs-dir and reused or resumed when the command is run again. Writes report.md, "
-                     "report.json, tau.png and best_supernet.png to --out-dir."),
+                     "report.json, tau.png, tau_vs_time.png and best_supernet.png to --out-dir."),
     )
     report.add_argument("--ground-truth", type=Path, default=DEFAULT_OUT, metavar="FILE",
                         help=f"ground-truth file with its .meta.json (default: {DEFAULT_OUT})")
@@ -116,7 +116,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--restart", action="store_true",
                         help="retrain the selected methods instead of reusing or resuming earlier runs")
     report.add_argument("--force", action="store_true",
-                        help="replace existing report.md, report.json, tau.png, best_supernet.png in --out-dir")
+                        help="replace existing report.md, report.json, tau.png, tau_vs_time.png, best_supernet.png in --out-dir")
     report.add_argument("--quick", action="store_true",
                         help="smaller budget to try it: 1 seed, 1 epoch, 500 val images, 2 recalibration "
                              "batches; outputs stay in the runs dir")
@@ -142,12 +142,12 @@ def check_build_outputs(out: Path, inputs: list[Path | None], force: bool) -> No
 
 def check_report_outputs(out_dir: Path, runs_dir: Path, inputs: list[Path | None], force: bool) -> None:
     """The report's folders and files, checked before any supernet is trained."""
-    from hnas.benchmark.render import REPORT_JSON, REPORT_MD, SCATTER_PNG, TAU_PNG
+    from hnas.benchmark.render import OUTPUT_FILES
     from hnas.io.outputs import check_output_dir, check_output_file
 
     check_output_dir(runs_dir, inputs, what="--runs-dir")
     check_output_dir(out_dir, inputs, what="--out-dir")
-    for name in (REPORT_MD, REPORT_JSON, TAU_PNG, SCATTER_PNG):
+    for name in OUTPUT_FILES:
         if out_dir.is_dir():
             check_output_file(out_dir / name, inputs, force, what="report file")
 

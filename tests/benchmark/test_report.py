@@ -11,7 +11,7 @@ from scipy import stats
 
 from hnas.benchmark import report as report_module
 from hnas.benchmark.methods import Method, select_methods
-from hnas.benchmark.render import REPORT_JSON, REPORT_MD, SCATTER_PNG, TAU_PNG, write_report
+from hnas.benchmark.render import COST_PNG, REPORT_JSON, REPORT_MD, SCATTER_PNG, TAU_PNG, write_report
 from hnas.benchmark.report import ReportSettings, build_report
 from hnas.benchmark.truth import read_ground_truth
 from hnas.errors import HnasError
@@ -130,7 +130,7 @@ def test_written_outputs(tmp_path: Path, truth) -> None:
     methods = [*select_methods(["flops"]), UNIFORM]
     report = build_report(truth, methods, settings_for(tmp_path, seeds=(0, 1)))
     paths = write_report(report, tmp_path / "out", "hnas bench report --test")
-    assert {p.name for p in paths} == {REPORT_MD, REPORT_JSON, TAU_PNG, SCATTER_PNG}
+    assert {p.name for p in paths} == {REPORT_MD, REPORT_JSON, TAU_PNG, COST_PNG, SCATTER_PNG}
     markdown = (tmp_path / "out" / REPORT_MD).read_text()
     assert f"noise ceiling (seed-vs-seed Kendall τ) {truth.noise.kendall_tau:.3f}" in markdown
     assert "| `uniform` | supernet ×2 |" in markdown and "±" in markdown and "% |" in markdown
@@ -139,6 +139,7 @@ def test_written_outputs(tmp_path: Path, truth) -> None:
     assert [m["name"] for m in figures["methods"]] == ["flops", "uniform"]
     assert [r["seed"] for r in figures["methods"][1]["runs"]] == [0, 1]
     assert (tmp_path / "out" / TAU_PNG).read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "out" / COST_PNG).read_bytes()[:4] == b"\x89PNG"
 
 
 def test_verdict_names_the_best_supernet(tmp_path: Path, truth) -> None:
