@@ -127,14 +127,19 @@ def verdict(report: Report) -> str:
 
 def spread_lines(report: Report) -> list[str]:
     """Per supernet method (best first), the others it is above or below beyond the seed spread."""
-    ranked = _ranked_supernets(report)
-    if len(ranked) < 2:
+    every = _ranked_supernets(report)
+    ranked = [score for score in every if len(score.runs) > 1]
+    single = [score.method.name for score in every if len(score.runs) == 1]
+    if len(every) < 2:
         return []
-    if any(len(score.runs) < 2 for score in ranked):
+    if len(ranked) < 2:
         return ["With one seed per supernet the seed spread is unknown: run `--seeds 3` to tell which "
                 "differences are real."]
     lines = ["Which Kendall τ differences exceed the seed spread (rule: |mean₁ − mean₂| > std₁ + std₂, "
              "i.e. the mean ± std intervals do not overlap):", ""]
+    if single:
+        lines[0] = lines[0][:-1] + "; methods with one finished seed so far (" + ", ".join(
+            f"`{name}`" for name in single) + ") are left out:"
     for index, score in enumerate(ranked):
         below = [other.method.name for other in ranked[index + 1:] if beyond_seed_spread(score, other)]
         tied = [other.method.name for other in ranked if other is not score
@@ -164,6 +169,19 @@ def measures_paragraph(report: Report) -> str:
             "report to compare methods with each other, never to choose the competition's defaults.")
 
 
+def _missing_lines(report: Report) -> list[str]:
+    """The runs a ``--finished-only`` report does not have yet, per method."""
+    if not report.missing:
+        return []
+    by_method: dict[str, list[int]] = {}
+    for name, seed in report.missing:
+        by_method.setdefault(name, []).append(seed)
+    listed = "; ".join(f"`{name}` seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+                       for name, seeds in by_method.items())
+    return ["", f"**Interim report** (`--finished-only`): {len(report.missing)} supernet runs have not finished "
+                f"yet and are not in the table ({listed}); the kind column gives each method's finished seeds."]
+
+
 def markdown_report(report: Report, command: str) -> str:
     truth = report.truth
     noise = truth.noise
@@ -184,6 +202,7 @@ def markdown_report(report: Report, command: str) -> str:
         f"({settings.recal_batches} × {settings.recal_batch_size} images) per arch"
         + (f"; trained {settings.workers} at a time, one CPU thread each (time / run is measured under that "
            "sharing)." if settings.workers > 1 else "."),
+        *_missing_lines(report),
         "",
         measures_paragraph(report),
         "",
@@ -207,6 +226,7 @@ def report_json(report: Report, command: str) -> dict:
         "command": command,
         "ground_truth": report.truth.path.as_posix(),
         "noise": report.truth.noise.to_dict(),
+        "missing_runs": [{"method": name, "seed": seed} for name, seed in report.missing],
         "settings": {"config": None if settings.config is None else str(settings.config),
                      "seeds": list(settings.seeds), "overrides": list(settings.overrides),
                      "val_images": settings.val_images, "recal_batches": settings.recal_batches,

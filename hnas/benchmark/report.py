@@ -22,7 +22,7 @@ import logging
 import math
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -61,6 +61,9 @@ class ReportSettings:
         recal_batch_size: images per recalibration batch.
         top_k: top-k sizes for the precision columns.
         restart: discard earlier runs in ``runs_dir`` of the methods being run.
+        finished_only: train nothing: score the runs already finished in ``runs_dir`` (a
+            report built across sessions, shown while its last runs are still training); the
+            others are listed in :attr:`Report.missing`.
         workers: supernet runs trained at a time, each in a single-threaded CPU process
             (:func:`hnas.workers.run_in_processes`); 1 trains them one after the other in this
             process. A run's result does not depend on it (Paddle's default is one thread).
@@ -75,6 +78,7 @@ class ReportSettings:
     recal_batch_size: int = 64
     top_k: tuple[float, ...] = DEFAULT_TOP_K
     restart: bool = False
+    finished_only: bool = False
     workers: int = 1
 
     def __post_init__(self) -> None:
@@ -86,6 +90,8 @@ class ReportSettings:
             raise HnasError(f"val_images must be >= 1 or unset, got {self.val_images}")
         if self.workers < 1:
             raise HnasError(f"workers must be >= 1, got {self.workers}")
+        if self.restart and self.finished_only:
+            raise HnasError("restart discards the runs that finished_only would score: choose one")
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,8 @@ class Report:
     truth: GroundTruth
     settings: ReportSettings
     scores: list[MethodScore] = field(default_factory=list)
+    #: ``(method, seed)`` runs not finished yet (only with ``finished_only``).
+    missing: list[tuple[str, int]] = field(default_factory=list)
 
     def best_supernet(self) -> MethodScore | None:
         """The supernet method with the highest mean Kendall tau (None without supernets)."""
@@ -357,14 +365,27 @@ def build_report(truth: GroundTruth, methods: Sequence[Method], settings: Report
     supernets = [method for method in methods if not method.is_prior]
     # seed-major: a report stopped half-way has every method's first seeds, not some methods' all
     jobs = [(method, seed) for seed in settings.seeds for method in supernets]
+    if settings.finished_only:
+        report.missing = [(method.name, seed) for method, seed in jobs if not _is_finished(method, seed, truth, settings)]
+        jobs = [(method, seed) for method, seed in jobs if (method.name, seed) not in report.missing]
+        settings = replace(settings, workers=1)  # nothing trains: score in this process
     finished: dict[tuple[str, int], RunScore] = {}
     for name, score in _supernet_runs(jobs, truth, settings):
         done += 1
         finished[(name, score.seed)] = score
         logger.info("[%d/%d] supernet %s, seed %d finished", done, runs, name, score.seed)
     for method in supernets:
-        report.scores.append(MethodScore(method, tuple(finished[(method.name, seed)] for seed in settings.seeds)))
+        runs_of_method = tuple(finished[(method.name, seed)] for seed in settings.seeds
+                               if (method.name, seed) in finished)
+        if runs_of_method:
+            report.scores.append(MethodScore(method, runs_of_method))
     return report
+
+
+def _is_finished(method: Method, seed: int, truth: GroundTruth, settings: ReportSettings) -> bool:
+    cfg = supernet_config(method, seed, truth, settings)
+    run_dir = run_directory(settings, method, seed)
+    return _finished_run(run_dir, cfg, eval_settings(settings)) is not None and (run_dir / PRED_FILE).is_file()
 
 
 def _supernet_runs(jobs: Sequence[tuple[Method, int]], truth: GroundTruth,

@@ -115,6 +115,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "after the other in this process (same results; default: 2)")
     report.add_argument("--restart", action="store_true",
                         help="retrain the selected methods instead of reusing or resuming earlier runs")
+    report.add_argument("--finished-only", action="store_true",
+                        help="train nothing: render the runs already finished in --runs-dir and list the "
+                             "missing ones (a report built across sessions, while its last runs train)")
     report.add_argument("--force", action="store_true",
                         help="replace existing report.md, report.json, tau.png, tau_vs_time.png, best_supernet.png in --out-dir")
     report.add_argument("--quick", action="store_true",
@@ -262,7 +265,7 @@ def run_report(args: argparse.Namespace) -> int:
     settings = ReportSettings(config=args.config, runs_dir=runs_dir, seeds=tuple(range(seeds)),
                               overrides=tuple(overrides), val_images=val_images, recal_batches=recal,
                               recal_batch_size=args.recal_batch_size,
-                              restart=args.restart, workers=args.workers)
+                              restart=args.restart, workers=args.workers, finished_only=args.finished_only)
     check_report_outputs(out_dir, runs_dir, [args.ground_truth, args.config], args.force)
     report = build_report(truth, methods, settings)
     command = "hnas " + " ".join(shlex.quote(part) for part in args.argv)

@@ -232,3 +232,24 @@ def test_report_says_what_the_ground_truth_measures_and_which_gaps_are_real(tmp_
     assert "- `b` (τ 0.420 ± 0.020): above none." in lines
     report.scores = [_method_score("a", [0.5]), _method_score("b", [0.4])]
     assert "run `--seeds 3`" in spread_lines(report)[0]
+
+
+def test_finished_only_scores_the_finished_runs_and_trains_nothing(tmp_path: Path, truth, monkeypatch) -> None:
+    from hnas.benchmark.render import markdown_report
+
+    build_report(truth, [UNIFORM], settings_for(tmp_path))  # seed 0 finished
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("--finished-only must not train")
+
+    monkeypatch.setattr("hnas.engine.trainer.train", no_training)
+    methods = [*select_methods(["flops"]), UNIFORM, *select_methods(["sandwich"])]
+    report = build_report(truth, methods, settings_for(tmp_path, seeds=(0, 1), finished_only=True, workers=2))
+    assert [score.method.name for score in report.scores] == ["flops", "uniform"]
+    assert [run.seed for run in report.scores[1].runs] == [0]
+    assert report.missing == [("sandwich", 0), ("uniform", 1), ("sandwich", 1)]  # seed-major
+    markdown = markdown_report(report, "hnas bench report --finished-only")
+    assert "**Interim report** (`--finished-only`): 3 supernet runs" in markdown
+    assert "`sandwich` seeds 0, 1; `uniform` seed 1" in markdown
+    with pytest.raises(HnasError, match="choose one"):
+        settings_for(tmp_path, restart=True, finished_only=True)
