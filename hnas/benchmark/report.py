@@ -32,7 +32,7 @@ from hnas.benchmark.methods import Method
 from hnas.benchmark.truth import GroundTruth
 from hnas.errors import HnasError
 from hnas.evaluation.ranking import DEFAULT_TOP_K, RankReport, rank_metrics
-from hnas.evaluation.reporter import ProgressReporter
+from hnas.evaluation.reporter import ProgressReporter, format_duration
 from hnas.io.archs import write_arch_file
 from hnas.io.atomic import atomic_write_text
 from hnas.logs import configure_logging
@@ -108,6 +108,7 @@ class RunScore:
             counts the part run last.
         mean_acc: mean predicted top-1 of the archs in the supernet (None for a prior); near
             chance level it flags a supernet that has not learned, whose tau is noise.
+        reused: the run had finished earlier and was only scored now.
     """
 
     seed: int | None
@@ -117,6 +118,7 @@ class RunScore:
     pred_path: Path
     resumed: bool = False
     mean_acc: float | None = None
+    reused: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,6 +315,7 @@ def train_and_evaluate(method: Method, seed: int, truth: GroundTruth, settings: 
     evaluation = eval_settings(settings)
     pred_path = run_dir / PRED_FILE
     record = _finished_run(run_dir, cfg, evaluation)
+    reused = record is not None
     if record is None:
         resumed = _check_resumable(run_dir, cfg)
         start = time.monotonic()
@@ -332,7 +335,7 @@ def train_and_evaluate(method: Method, seed: int, truth: GroundTruth, settings: 
     metrics = rank_metrics(preds, truth.accs, settings.top_k)
     logger.info("%s seed %d: %s (%.0f s)", method.name, seed, metrics.summary(), record["seconds"])
     return RunScore(seed, metrics, float(record["seconds"]), float(record["train_seconds"]), pred_path,
-                    bool(record["resumed"]), mean_acc=float(np.mean(list(preds.values()))))
+                    bool(record["resumed"]), mean_acc=float(np.mean(list(preds.values()))), reused=reused)
 
 
 # --- the whole report ------------------------------------------------------------------------
@@ -370,10 +373,15 @@ def build_report(truth: GroundTruth, methods: Sequence[Method], settings: Report
         jobs = [(method, seed) for method, seed in jobs if (method.name, seed) not in report.missing]
         settings = replace(settings, workers=1)  # nothing trains: score in this process
     finished: dict[tuple[str, int], RunScore] = {}
+    start, trained = time.monotonic(), 0
     for name, score in _supernet_runs(jobs, truth, settings):
         done += 1
+        trained += not score.reused
         finished[(name, score.seed)] = score
-        logger.info("[%d/%d] supernet %s, seed %d finished", done, runs, name, score.seed)
+        left = len(jobs) - len(finished)
+        # wall time per trained run so far (parallel workers included); runs differ in cost, so rough
+        eta = f", about {format_duration((time.monotonic() - start) / trained * left)} left" if trained and left else ""
+        logger.info("[%d/%d] supernet %s, seed %d finished%s", done, runs, name, score.seed, eta)
     for method in supernets:
         runs_of_method = tuple(finished[(method.name, seed)] for seed in settings.seeds
                                if (method.name, seed) in finished)
