@@ -60,6 +60,7 @@ def test_supernet_run_is_trained_evaluated_and_then_reused(tmp_path: Path, truth
     monkeypatch.setattr("hnas.engine.trainer.train", no_training)
     again = build_report(truth, [UNIFORM], settings)
     assert again.scores[0].runs[0].metrics == run.metrics
+    assert again.scores[0].runs[0].reused and not run.reused
 
 
 def test_changed_settings_do_not_reuse_a_run(tmp_path: Path, truth) -> None:
