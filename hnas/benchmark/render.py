@@ -287,17 +287,20 @@ def cost_plot(report: Report, path: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(7, 4.5))
+    uneven = len({len(score.runs) for score in supernets}) > 1  # an interim report: say each one's seeds
     try:
         for score in supernets:
             tau, std = score.mean_std("kendall_tau")
             minutes = score.seconds / 60.0
             axes.errorbar([minutes], [tau], yerr=[std], fmt="o", color="#3070b0", capsize=3)
-            axes.annotate(score.method.name, (minutes, tau), textcoords="offset points", xytext=(5, 4), fontsize=8)
+            label = f"{score.method.name} ×{len(score.runs)}" if uneven else score.method.name
+            axes.annotate(label, (minutes, tau), textcoords="offset points", xytext=(5, 4), fontsize=8)
         axes.axhline(report.truth.noise.kendall_tau, color="#c03030", label="noise ceiling")
         axes.axhline(0.0, color="black", linewidth=0.8)
         runs = max(len(score.runs) for score in supernets)
         axes.set_xlabel("wall time per run, minutes (training + evaluation of every arch)")
-        axes.set_ylabel(f"Kendall τ (mean ± std over {runs} seed{'s' if runs > 1 else ''})")
+        seeds = f"up to {runs} seeds, ×k: finished seeds" if uneven else f"{runs} seed{'s' if runs > 1 else ''}"
+        axes.set_ylabel(f"Kendall τ (mean ± std over {seeds})")
         axes.legend(loc="lower right", fontsize=8)
         axes.grid(alpha=0.3)
         figure.tight_layout()
