@@ -1,5 +1,3 @@
-import sys
+from hnas.cli import run
 
-from hnas.cli import main
-
-sys.exit(main())
+run()

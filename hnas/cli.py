@@ -19,7 +19,15 @@ from typing import Sequence
 from hnas import __version__
 from hnas.errors import USAGE_EXIT_CODE, HnasError
 from hnas.logs import configure_logging, quiet_paddle_notices
-from hnas.termination import TERMINATED_EXIT_CODE, Terminated, clear_received, raise_on_sigint, raise_on_sigterm
+from hnas.termination import (
+    INTERRUPTED_EXIT_CODE,
+    TERMINATED_EXIT_CODE,
+    Terminated,
+    clear_received,
+    exit_process,
+    raise_on_sigint,
+    raise_on_sigterm,
+)
 
 #: Command modules, in the order ``hnas --help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -81,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_EXIT_CODE
     except KeyboardInterrupt:
         _stopped("interrupted", args)
-        return 130
+        return INTERRUPTED_EXIT_CODE
     except Terminated:
         clear_received()
         _stopped("terminated (SIGTERM)", args)
@@ -97,5 +105,9 @@ def _stopped(how: str, args: argparse.Namespace) -> None:
 
 
 def run() -> None:
-    """Console-script entry point: exit with :func:`main`'s return code."""
-    sys.exit(main())
+    """Console-script and ``python -m hnas`` entry point: exit with :func:`main`'s return code.
+
+    A stopped run (Ctrl-C, SIGTERM) leaves without interpreter shutdown, see
+    :func:`hnas.termination.exit_process`.
+    """
+    exit_process(main())

@@ -143,3 +143,40 @@ def test_bench_build_stops_its_workers(tmp_path: Path, how: str, exit_code: int,
     assert seconds < 20, f"the build took {seconds:.0f} s to stop: it waited for its running jobs"
     assert not survivors, "a worker outlived the stopped build"
     assert not out.exists()
+
+
+# A process that, like a run stopped while Paddle's DataLoader iterator was starting, holds an
+# object whose destructor blocks at interpreter shutdown, and a worker process that ignores SIGINT.
+_BLOCKED_AT_SHUTDOWN = """
+import multiprocessing, signal, sys, threading, time
+from hnas.termination import exit_process
+
+def worker():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    time.sleep(600)
+
+class BlocksAtShutdown:
+    def __del__(self):
+        threading.Event().wait()  # for ever, as Paddle's iterator __del__ was measured to
+
+if __name__ == "__main__":
+    child = multiprocessing.Process(target=worker, daemon=True)
+    child.start()
+    keep = BlocksAtShutdown()
+    sys.modules["__main__"].keep = keep
+    print("stopping, child", child.pid, flush=False)  # exit_process must flush this
+    exit_process(int(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("code", [130, 143])
+def test_a_stopped_run_exits_although_a_destructor_would_block_at_shutdown(tmp_path: Path, code: int) -> None:
+    script = tmp_path / "blocked.py"
+    script.write_text(_BLOCKED_AT_SHUTDOWN)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, str(script), str(code)], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == code
+    child = int(done.stdout.split()[-1])
+    time.sleep(0.2)
+    assert not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text()

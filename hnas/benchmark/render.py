@@ -110,8 +110,9 @@ def verdict(report: Report) -> str:
             parts.append(f"With one seed its lead over `{second.method.name}` cannot be told from seed noise.")
         else:
             relation = "beyond" if apart else "within"
-            parts.append(f"Its lead over the next, `{second.method.name}` "
-                         f"(τ {_pm(*second.mean_std('kendall_tau'), len(second.runs))}), is {relation} the seed spread.")
+            second_tau = _pm(*second.mean_std("kendall_tau"), len(second.runs))
+            parts.append(f"Its lead over the next, `{second.method.name}` (τ {second_tau}), is {relation} "
+                         "the seed spread.")
     chance = 1.0 / report.truth.space.num_classes
     if best.mean_acc is not None and best.mean_acc < 2 * chance:
         parts.append(f"Its archs average {100 * best.mean_acc:.1f} % top-1 in the supernet, near chance "
@@ -158,7 +159,8 @@ def measures_paragraph(report: Report) -> str:
     flops = next((score for score in report.scores if score.method.name == "flops"), None)
     here = []
     if depth is not None:
-        here.append(f"the depth prior (more active blocks ranks higher) reaches τ {depth.mean_std('kendall_tau')[0]:+.2f}")
+        depth_tau = depth.mean_std("kendall_tau")[0]
+        here.append(f"the depth prior (more active blocks ranks higher) reaches τ {depth_tau:+.2f}")
     if flops is not None:
         here.append(f"FLOPs τ {flops.mean_std('kendall_tau')[0]:+.2f}")
     on_this = (" Here " + ", ".join(here) + ";") if here else ""

@@ -369,7 +369,8 @@ def build_report(truth: GroundTruth, methods: Sequence[Method], settings: Report
     # seed-major: a report stopped half-way has every method's first seeds, not some methods' all
     jobs = [(method, seed) for seed in settings.seeds for method in supernets]
     if settings.finished_only:
-        report.missing = [(method.name, seed) for method, seed in jobs if not _is_finished(method, seed, truth, settings)]
+        report.missing = [(method.name, seed) for method, seed in jobs
+                          if not _is_finished(method, seed, truth, settings)]
         jobs = [(method, seed) for method, seed in jobs if (method.name, seed) not in report.missing]
         settings = replace(settings, workers=1)  # nothing trains: score in this process
     finished: dict[tuple[str, int], RunScore] = {}

@@ -119,7 +119,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="train nothing: render the runs already finished in --runs-dir and list the "
                              "missing ones (a report built across sessions, while its last runs train)")
     report.add_argument("--force", action="store_true",
-                        help="replace existing report.md, report.json, tau.png, tau_vs_time.png, best_supernet.png in --out-dir")
+                        help="replace existing report.md, report.json, tau.png, tau_vs_time.png, "
+                             "best_supernet.png in --out-dir")
     report.add_argument("--quick", action="store_true",
                         help="smaller budget to try it: 1 seed, 1 epoch, 500 val images, 2 recalibration "
                              "batches; outputs stay in the runs dir")

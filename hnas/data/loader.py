@@ -23,7 +23,8 @@ Other worker failures become an :class:`HnasError` pointing at the worker traceb
 from __future__ import annotations
 
 import logging
-from typing import Iterator, Sized
+import traceback
+from typing import Iterator, NoReturn, Sized
 
 import numpy as np
 import paddle
@@ -187,19 +188,17 @@ class Loader:
         if self._workers is None:
             yield from self._in_process()
             return
-        iterator = iter(self._workers)
+        try:
+            iterator = iter(self._workers)  # starts the workers: Ctrl-C may kill one meanwhile
+        except (SystemError, RuntimeError) as error:
+            _worker_failed(error)
         while True:
             try:
                 images, labels = next(iterator)
             except StopIteration:
                 return
             except (SystemError, RuntimeError) as error:
-                # Ctrl-C reaches the workers too, and one that dies of it kills the reader's queue:
-                # a stop the main thread noticed (possibly swallowed) is the cause, not the data
-                raise_if_interrupted()
-                raise_if_terminated()
-                raise HnasError(f"a data loader worker failed ({str(error).splitlines()[0]}); its traceback is "
-                                "printed above") from None
+                _worker_failed(error)
             yield self._screen(images, labels)
 
     def _in_process(self) -> Iterator[list[paddle.Tensor]]:
@@ -241,6 +240,22 @@ class Loader:
             raise HnasError(f"{error}; the run stopped (set data.on_bad_image: skip to skip such files)") from None
         self.bad_samples.append(error.path)
         logger.warning("skipping unreadable %s (%d skipped so far)", error, len(self.bad_samples))
+
+
+def _worker_failed(error: BaseException) -> NoReturn:
+    """Raise what a failure of Paddle's multi-process reader means.
+
+    Ctrl-C reaches the workers too, and one that dies of it kills the reader's queue (or
+    Paddle's SIGCHLD handler raises while the iterator is still starting): a stop the main
+    thread noticed, possibly swallowed, is the cause, not the data. The frames of the error
+    are cleared first, releasing a half-built iterator now rather than at interpreter shutdown
+    (its destructor blocks there, see :func:`hnas.termination.exit_process`).
+    """
+    traceback.clear_frames(error.__traceback__)
+    raise_if_interrupted()
+    raise_if_terminated()
+    raise HnasError(f"a data loader worker failed ({str(error).splitlines()[0]}); its traceback is "
+                    "printed above") from None
 
 
 def make_loader(dataset: paddle.io.Dataset, batch_size: int, shuffle: bool = False,

@@ -197,8 +197,8 @@ def _method_score(name: str, taus: list[float], prior: bool = False):
     from hnas.benchmark.report import MethodScore, RunScore
     from hnas.evaluation.ranking import RankReport
 
-    runs = tuple(RunScore(None if prior else seed, RankReport(n=10, kendall_tau=tau, pearson=tau, spearman=tau), 1.0, 0.0,
-                          Path("x.json"), mean_acc=None if prior else 0.8)
+    runs = tuple(RunScore(None if prior else seed, RankReport(n=10, kendall_tau=tau, pearson=tau, spearman=tau),
+                          1.0, 0.0, Path("x.json"), mean_acc=None if prior else 0.8)
                  for seed, tau in enumerate(taus))
     method = Method(name, name, prior="flops") if prior else Method(name, name, overrides=("seed=0",))
     return MethodScore(method, runs)

@@ -47,7 +47,8 @@ def test_report_writes_table_and_plots(tmp_path: Path, capsys) -> None:
     assert main(command) == 0
     printed = capsys.readouterr().out
     assert "| `params` | prior |" in printed and "| `uniform` | supernet ×1 |" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["best_supernet.png", "report.json", "report.md", "tau.png", "tau_vs_time.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["best_supernet.png", "report.json", "report.md", "tau.png",
+                                                     "tau_vs_time.png"]
     assert "hnas bench report --ground-truth" in (out / "report.md").read_text()
 
 
