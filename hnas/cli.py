@@ -48,6 +48,7 @@ COMMANDS: tuple[str, ...] = (
     "search",
     "pools",
     "latency",
+    "fewshot",
 )
 
 

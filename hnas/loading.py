@@ -8,7 +8,9 @@ Two kinds of checkpoint are accepted:
   the space comes from ``meta.json`` and the data from ``config.yaml`` unless ``--config``
   is given;
 - a plain state-dict file (``paddle.save(supernet.state_dict(), path)``); the space and the
-  data come from ``--config`` (or the defaults) and the dataset's classes and channels.
+  data come from ``--config`` (or the defaults) and the dataset's classes and channels;
+- for evaluation only, a few-shot folder (``fewshot.json``, :mod:`hnas.fewshot`): one
+  training checkpoint root per part of the space; each arch is scored by its part's weights.
 
 Nothing heavy happens until :func:`load_supernet`: the arch file can be validated against the
 space before any weights are read.
@@ -24,9 +26,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from hnas.config import load_config
-from hnas.engine.checkpoint import CONFIG_FILE, MODEL_FILE, read_meta, resolve_checkpoint
+from hnas.engine.checkpoint import CONFIG_FILE, LAST, MODEL_FILE, check_space, read_meta, resolve_checkpoint
 from hnas.engine.config import TrainConfig
 from hnas.errors import HnasError
+from hnas.fewshot.manifest import MANIFEST_FILE, is_fewshot_dir, read_manifest
+from hnas.fewshot.split import Split
 from hnas.nn.state_dict import load_into, read_state_dict
 from hnas.search_spaces.base import SearchSpace, Supernet
 from hnas.search_spaces.spaces import resolve_space, space_from_fields
@@ -48,9 +52,27 @@ class EvalSource:
     weights: Path
     config: TrainConfig
     space: SearchSpace | None
+    fewshot: FewShotRoute | None = None
+
+    @property
+    def all_weights(self) -> tuple[Path, ...]:
+        """Every state-dict file the evaluation reads (one per part for a few-shot folder)."""
+        return self.fewshot.weights if self.fewshot is not None else (self.weights,)
 
 
-def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[str] | None) -> EvalSource:
+@dataclass(frozen=True)
+class FewShotRoute:
+    """A few-shot folder's parts: the split that routes an arch, and each part's weights."""
+
+    split: Split
+    weights: tuple[Path, ...]
+
+    def part_of(self, space: SearchSpace, spec: Any) -> int:
+        return self.split.part_of(space, spec)
+
+
+def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[str] | None,
+           allow_fewshot: bool = False) -> EvalSource:
     """Resolve ``--ckpt`` and ``--config`` without loading weights.
 
     Args:
@@ -59,8 +81,12 @@ def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[
         config: YAML in the training schema (:class:`TrainConfig`); None means the checkpoint's own
             ``config.yaml`` (directories) or the defaults (state-dict files).
 
+        allow_fewshot: accept a few-shot folder (``hnas eval``); otherwise it is refused with
+            a message naming its part folders.
+
     Raises:
-        HnasError: no checkpoint at the path, unreadable metadata or config.
+        HnasError: no checkpoint at the path, unreadable metadata or config, or an unfinished
+            few-shot part.
     """
     given = load_config(config, schema=TrainConfig) if config is not None else None
     if checkpoint is None:
@@ -70,6 +96,12 @@ def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[
         return EvalSource(weights=path, config=given or TrainConfig(), space=None)
     if not path.exists():
         raise HnasError(f"checkpoint {path}: no such file or directory (train first, or pass --ckpt DIR_OR_FILE)")
+    if is_fewshot_dir(path):
+        if not allow_fewshot:
+            manifest = read_manifest(path)
+            raise HnasError(f"checkpoint {path} is a few-shot folder ({MANIFEST_FILE}): only hnas eval routes archs "
+                            f"to its parts; pass one part's folder here, e.g. {manifest.part_dir(0)}")
+        return _locate_fewshot(path, given)
     folder = resolve_checkpoint(path, weights_only=True)
     meta = read_meta(folder)
     if "space" not in meta:
@@ -77,6 +109,30 @@ def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[
     cfg = given or load_config(folder / CONFIG_FILE, schema=TrainConfig)
     space = space_from_fields(meta["space"], meta.get("space_family", "resnet"))
     return EvalSource(weights=folder / MODEL_FILE, config=cfg, space=space)
+
+
+def _locate_fewshot(path: Path, given: TrainConfig | None) -> EvalSource:
+    """Every part of a few-shot folder: finished, of the manifest's space, with one data section."""
+    manifest = read_manifest(path)
+    space = space_from_fields(manifest.space, manifest.space_family)
+    weights: list[Path] = []
+    configs: list[TrainConfig] = []
+    for index, part in enumerate(manifest.parts):
+        root = manifest.part_dir(index)
+        if not (root / LAST).is_dir():
+            raise HnasError(f"few-shot part {root} has no checkpoint yet: run hnas fewshot train again to finish it")
+        folder = resolve_checkpoint(root, weights_only=True)
+        epoch = int(read_meta(folder).get("progress", {}).get("epoch", 0))
+        if epoch < manifest.epochs:
+            raise HnasError(f"few-shot part {root} has trained {epoch} of {manifest.epochs} epochs: run hnas "
+                            "fewshot train again to finish it")
+        check_space(folder, space)
+        weights.append(folder / MODEL_FILE)
+        configs.append(load_config(folder / CONFIG_FILE, schema=TrainConfig))
+    if any(cfg.data != configs[0].data for cfg in configs[1:]):
+        raise HnasError(f"few-shot folder {path}: its parts were trained on different data sections")
+    route = FewShotRoute(manifest.split, tuple(weights))
+    return EvalSource(weights=weights[0], config=given or configs[0], space=space, fewshot=route)
 
 
 def config_space(cfg: Any, data_overrides: Mapping[str, Any] | None = None) -> SearchSpace:

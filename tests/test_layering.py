@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hnas"
 FORBIDDEN = {
     "engine": ("hnas.evaluation", "hnas.benchmark", "hnas.commands"),
     "evaluation": ("hnas.engine", "hnas.benchmark", "hnas.commands"),
+    "fewshot": ("hnas.evaluation", "hnas.benchmark", "hnas.commands"),
     "nn": ("hnas.engine", "hnas.evaluation", "hnas.benchmark", "hnas.commands", "hnas.samplers"),
     "search_spaces": ("hnas.engine", "hnas.evaluation", "hnas.benchmark", "hnas.commands", "hnas.samplers",
                       "hnas.proxies", "hnas.nn"),

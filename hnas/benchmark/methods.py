@@ -4,6 +4,8 @@ A :class:`Method` is either a prior (a ``PROXIES`` entry scored on each arch, no
 or a supernet: the report's base training config plus a few ``section.key=value``
 overrides. Every supernet method therefore shares the data, space, epochs, optimizer and
 seeds of the base config; only the named settings differ, so the comparison is like for like.
+A supernet method may add a few-shot stage (:class:`FewShotStage`): the trained supernet is
+split into sub-supernets (``hnas fewshot train``) and the archs are scored by their part's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,22 @@ ZEN_ARGS: Mapping[str, Any] = {"repeats": 4, "batch_size": 8}
 
 
 @dataclass(frozen=True)
+class FewShotStage:
+    """A few-shot stage after a supernet method's training (see :mod:`hnas.fewshot`).
+
+    Attributes:
+        split: the ``--split`` of ``hnas fewshot train`` (``depth3=2,3,4/5,6/7,8``).
+        epochs: training epochs of each part.
+    """
+
+    split: str
+    epochs: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"split": self.split, "epochs": self.epochs}
+
+
+@dataclass(frozen=True)
 class Method:
     """One column of the report.
 
@@ -30,6 +48,9 @@ class Method:
         prior: ``PROXIES`` name for a training-free prior; None for a supernet.
         prior_args: keyword options of the prior.
         overrides: config overrides (``section.key=value``) of a supernet method.
+        fewshot: a few-shot stage after the supernet's training, or None.
+        extra_epochs: epochs trained beyond the report's (base config and ``--set``), for a
+            control with the few-shot row's budget.
     """
 
     name: str
@@ -37,6 +58,8 @@ class Method:
     prior: str | None = None
     prior_args: Mapping[str, Any] | None = None
     overrides: tuple[str, ...] = ()
+    fewshot: FewShotStage | None = None
+    extra_epochs: int = 0
 
     @property
     def is_prior(self) -> bool:
@@ -44,6 +67,8 @@ class Method:
 
 
 _SANDWICH_TWO_RANDOM = ("sampler.name=sandwich", "sampler.args.num_random=2", "sampler.args.rank_pairs=0")
+#: The few-shot row's split: resnet48's stage 3 (2 to 8 blocks, the widest depth range) in three.
+FEWSHOT_SPLIT = "depth3=2,3,4/5,6/7,8"
 _SANDWICH_RANK_PAIR = ("sampler.name=sandwich", "sampler.args.num_random=0", "sampler.args.rank_pairs=1")
 
 #: The default comparison, priors first. Each sandwich step trains four subnets, so the sandwich
@@ -81,6 +106,13 @@ METHODS: tuple[Method, ...] = (
            overrides=("sampler.name=rss", "sampler.args={distribution: uniform, anchor: false}")),
     Method("rss_anchor", "RSS Anchor: smallest on even epochs, largest on odd ones",
            overrides=("sampler.name=rss", "sampler.args={distribution: uniform, anchor: true}")),
+    Method("sandwich_alpha_fewshot", "sandwich_alpha, then 3 few-shot parts by stage-3 depth (2-4/5-6/7-8), "
+                                     "1 more epoch each",
+           overrides=_SANDWICH_TWO_RANDOM + ("loss.distill=alpha",),
+           fewshot=FewShotStage(split=FEWSHOT_SPLIT, epochs=1)),
+    Method("sandwich_alpha_long", "sandwich_alpha trained 1 epoch longer (the epochs each few-shot part's "
+                                  "weights get)",
+           overrides=_SANDWICH_TWO_RANDOM + ("loss.distill=alpha",), extra_epochs=1),
 )
 
 

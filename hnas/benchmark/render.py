@@ -237,6 +237,8 @@ def report_json(report: Report, command: str) -> dict:
             {"name": score.method.name, "description": score.method.description,
              "kind": "prior" if score.method.is_prior else "supernet",
              "overrides": list(score.method.overrides),
+             "fewshot": None if score.method.fewshot is None else score.method.fewshot.to_json(),
+             "extra_epochs": score.method.extra_epochs,
              "runs": [{"seed": run.seed, "seconds": round(run.seconds, 2), "train_seconds": round(run.train_seconds, 2),
                        "resumed": run.resumed, "predictions": run.pred_path.as_posix(),
                        "mean_predicted_acc": run.mean_acc, **run.metrics.to_dict()}

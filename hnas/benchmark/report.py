@@ -235,6 +235,9 @@ def supernet_config(method: Method, seed: int, truth: GroundTruth, settings: Rep
     overrides = [*data_overrides(truth), *method.overrides, *settings.overrides,
                  f"seed={seed}", f"checkpoint.dir={run_dir}", "log.visualdl=false"]
     cfg = load_config(settings.config, overrides, schema=TrainConfig)
+    if method.extra_epochs:
+        cfg = load_config(settings.config, [*overrides, f"epochs={cfg.epochs + method.extra_epochs}"],
+                          schema=TrainConfig)
     recipe = truth.recipe
     if cfg.space.name != recipe.space:
         raise HnasError(f"method {method.name!r}: the config trains space {cfg.space.name!r} but the ground truth "
@@ -249,9 +252,17 @@ def run_directory(settings: ReportSettings, method: Method, seed: int) -> Path:
     return settings.runs_dir / method.name / f"seed{seed}"
 
 
-def eval_settings(settings: ReportSettings) -> dict[str, Any]:
-    return {"val_images": settings.val_images, "bn_recal": "reset", "recal_batches": settings.recal_batches,
-            "recal_batch_size": settings.recal_batch_size}
+def eval_settings(settings: ReportSettings, method: Method) -> dict[str, Any]:
+    """How a run's archs are scored; stored in its record, so a changed setting is a new run."""
+    evaluation: dict[str, Any] = {"val_images": settings.val_images, "bn_recal": "reset",
+                                  "recal_batches": settings.recal_batches,
+                                  "recal_batch_size": settings.recal_batch_size}
+    if method.fewshot is not None:
+        evaluation["fewshot"] = method.fewshot.to_json()
+    return evaluation
+
+
+FEWSHOT_DIR = "fewshot"
 
 
 def same_run_config(stored_text: str, cfg: Any) -> bool:
@@ -312,7 +323,7 @@ def train_and_evaluate(method: Method, seed: int, truth: GroundTruth, settings: 
     cfg = supernet_config(method, seed, truth, settings)
     run_dir = run_directory(settings, method, seed)
     text = config_text(cfg)
-    evaluation = eval_settings(settings)
+    evaluation = eval_settings(settings, method)
     pred_path = run_dir / PRED_FILE
     record = _finished_run(run_dir, cfg, evaluation)
     reused = record is not None
@@ -320,8 +331,14 @@ def train_and_evaluate(method: Method, seed: int, truth: GroundTruth, settings: 
         resumed = _check_resumable(run_dir, cfg)
         start = time.monotonic()
         train(cfg, resume=resumed)
+        checkpoint = run_dir
+        if method.fewshot is not None:
+            from hnas.fewshot.train import train_fewshot
+
+            checkpoint = run_dir / FEWSHOT_DIR
+            train_fewshot(run_dir, method.fewshot.split, checkpoint, method.fewshot.epochs)
         train_seconds = time.monotonic() - start
-        request = EvalRequest(arch_file=truth.path, checkpoint=run_dir, out=pred_path,
+        request = EvalRequest(arch_file=truth.path, checkpoint=checkpoint, out=pred_path,
                               val_images=settings.val_images, bn_recal="reset",
                               recal_batches=settings.recal_batches,
                               recal_batch_size=settings.recal_batch_size, restart=True)
@@ -394,7 +411,7 @@ def build_report(truth: GroundTruth, methods: Sequence[Method], settings: Report
 def _is_finished(method: Method, seed: int, truth: GroundTruth, settings: ReportSettings) -> bool:
     cfg = supernet_config(method, seed, truth, settings)
     run_dir = run_directory(settings, method, seed)
-    return _finished_run(run_dir, cfg, eval_settings(settings)) is not None and (run_dir / PRED_FILE).is_file()
+    return _finished_run(run_dir, cfg, eval_settings(settings, method)) is not None and (run_dir / PRED_FILE).is_file()
 
 
 def _supernet_runs(jobs: Sequence[tuple[Method, int]], truth: GroundTruth,

@@ -115,8 +115,11 @@ class CheckpointCfg:
         every_steps: also write ``last`` every this many optimizer steps; 0 = only at the
             end of each epoch (and when training stops).
         init_from: stand-alone ResNet ``.pdparams`` (official competition naming or hnas
-            naming) to initialise the supernet from; ignored when resuming.
-        reorder: after ``init_from``, sort each block's middle channels by L1 importance.
+            naming) to initialise the supernet from, or a supernet checkpoint directory of the
+            same space (weights only: a few-shot sub-supernet starts from its parent's);
+            ignored when resuming.
+        reorder: after a stand-alone ``init_from``, sort each block's middle channels by L1
+            importance (never for a supernet checkpoint).
     """
 
     dir: Path = Path("checkpoints/embedded")

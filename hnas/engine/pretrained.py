@@ -1,4 +1,6 @@
-"""Initialising a supernet from a stand-alone ResNet state dict (e.g. the competition's ``resnet48.pdparams``).
+"""Initialising a supernet from pretrained weights: a stand-alone ResNet state dict (e.g. the
+competition's ``resnet48.pdparams``) or another supernet checkpoint of the same space
+(:func:`init_from_supernet`, how few-shot sub-supernets start from their parent).
 
 The competition shipped ImageNet weights of the full ResNet48 under the official model's
 names (the baseline's ``hnas/models/resnet.py``): one flat ``blocks`` list holding the stem,
@@ -41,8 +43,10 @@ from typing import Any, Mapping
 
 import paddle
 
+from hnas.engine.checkpoint import MODEL_FILE, check_space, resolve_checkpoint
 from hnas.errors import HnasError
 from hnas.nn.state_dict import DATA_PARALLEL_PREFIX, load_into, read_state_dict, strip_data_parallel
+from hnas.search_spaces.base import SearchSpace
 from hnas.search_spaces.resnet import ResNetSpace
 
 logger = logging.getLogger(__name__)
@@ -232,3 +236,25 @@ def init_from_standalone(
     if reorder:
         supernet.reorder_channels()
         logger.info("reordered middle channels by L1 importance")
+
+
+def init_from_supernet(supernet: paddle.nn.Layer, path: str | os.PathLike[str], space: SearchSpace) -> Path:
+    """Load the weights of the supernet checkpoint ``path`` (a checkpoint or a root holding ``last``).
+
+    The checkpoint must be of the same space, field for field; its optimizer state, schedule
+    and sampler state are not used (a new run starts from these weights). Channels are not
+    re-ordered: that would change which weights each subnet inherits.
+
+    Returns:
+        The checkpoint folder the weights came from.
+
+    Raises:
+        HnasError: no complete checkpoint there, another space, or mismatching tensors.
+    """
+    folder = resolve_checkpoint(path, weights_only=True)
+    check_space(folder, space)
+    weights = folder / MODEL_FILE
+    state = read_state_dict(weights, f"checkpoint.init_from {weights}")
+    load_into(supernet, strip_data_parallel(state), source=f"checkpoint.init_from {weights}")
+    logger.info("initialised the supernet from the supernet checkpoint %s", folder)
+    return folder

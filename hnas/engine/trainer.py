@@ -53,7 +53,7 @@ from hnas.engine.checkpoint import (
 )
 from hnas.engine.config import LossCfg, TrainConfig
 from hnas.engine.distributed import DistInfo, broadcast_state, init_distributed
-from hnas.engine.pretrained import init_from_standalone
+from hnas.engine.pretrained import init_from_standalone, init_from_supernet
 from hnas.engine.step import Objective, PriorFn, StepResult, SupernetStep
 from hnas.errors import HnasError
 from hnas.losses import LOSSES
@@ -411,8 +411,11 @@ def _build_run(cfg: TrainConfig, resume: bool, root: Path, resume_from: str | No
 
     supernet = space.build_supernet()
     if cfg.checkpoint.init_from is not None and not resume:
-        # Before the optimizer exists: reordering permutes weights, not momentum buffers.
-        init_from_standalone(supernet, cfg.checkpoint.init_from, space, cfg.checkpoint.reorder)
+        if Path(cfg.checkpoint.init_from).is_dir():
+            init_from_supernet(supernet, cfg.checkpoint.init_from, space)
+        else:
+            # Before the optimizer exists: reordering permutes weights, not momentum buffers.
+            init_from_standalone(supernet, cfg.checkpoint.init_from, space, cfg.checkpoint.reorder)
     scheduler = WarmupCosine(peak_lr, lengths.warmup_steps, lengths.total_steps, cfg.optim.min_lr)
     optimizer = build_optimizer(supernet, scheduler, cfg.optim.momentum, cfg.optim.weight_decay,
                                 cfg.optim.nesterov, cfg.optim.grad_clip_norm)

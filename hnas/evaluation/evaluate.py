@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import paddle
 from paddle import nn
@@ -59,6 +59,7 @@ def evaluate_archs(
     restart: bool = False,
     max_archs: int | None = None,
     label: str = "",
+    route: Callable[[Spec], nn.Layer] | None = None,
 ) -> EvalRun:
     """Evaluate every arch of ``entries`` not yet in ``progress``.
 
@@ -73,6 +74,7 @@ def evaluate_archs(
         max_archs: stop after evaluating this many new archs (a budget, and the test hook that
             simulates a killed run).
         label: prefix of the progress display (e.g. the shard).
+        route: the network that scores a spec (a few-shot folder's part), instead of ``supernet``.
     """
     start = time.monotonic()
     with progress:
@@ -84,10 +86,13 @@ def evaluate_archs(
         if resumed:
             logger.info("resuming: %d of %d archs already in %s", resumed, len(entries), progress.path)
         reporter = ProgressReporter(len(todo), label=label)
-        scorer = SubnetScorer(supernet, val_batches, recal_batches, recal_mode)
+        scorers: dict[int, SubnetScorer] = {}
         for key in todo:
             code, spec = entries[key]
-            accuracy = scorer.measure(spec)
+            network = supernet if route is None else route(spec)
+            if id(network) not in scorers:
+                scorers[id(network)] = SubnetScorer(network, val_batches, recal_batches, recal_mode)
+            accuracy = scorers[id(network)].measure(spec)
             result = ArchResult(key=key, arch=code, top1=accuracy.top1, top5=accuracy.top5, loss=accuracy.loss)
             progress.append(result)
             finished[key] = result

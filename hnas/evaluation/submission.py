@@ -16,9 +16,11 @@ The first line of the progress file records the settings that produced the resul
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from hnas.config import DataCfg
 from hnas.data.base import SeededDataset
@@ -30,8 +32,8 @@ from hnas.evaluation.progress import ProgressLog, progress_path
 from hnas.evaluation.request import EvalRequest
 from hnas.evaluation.shards import shard_of
 from hnas.io.archs import ArchEntry, load_arch_file, write_arch_file
-from hnas.loading import config_space, fingerprint, load_supernet, locate
-from hnas.search_spaces.base import SearchSpace
+from hnas.loading import FewShotRoute, config_space, fingerprint, load_supernet, locate
+from hnas.search_spaces.base import SearchSpace, Spec, Supernet
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ class EvalPlan:
         val: the validation split.
         train: the training split (recalibration), None without recalibration.
         data: the config's data section the splits were built from.
+        fewshot: for a few-shot folder, the split and each part's weights (``weights`` is then
+            the first part's).
     """
 
     request: EvalRequest
@@ -78,6 +82,15 @@ class EvalPlan:
     val: SeededDataset
     train: SeededDataset | None
     data: DataCfg
+    fewshot: FewShotRoute | None = None
+
+    def load_networks(self) -> tuple[Supernet, Callable[[Spec], Supernet] | None]:
+        """The supernet, and for a few-shot folder the route from a spec to its part's supernet."""
+        if self.fewshot is None:
+            return load_supernet(self.weights, self.space), None
+        parts = [load_supernet(weights, self.space) for weights in self.fewshot.weights]
+        route = self.fewshot
+        return parts[0], lambda spec: parts[route.part_of(self.space, spec)]
 
 
 def plan_evaluation(request: EvalRequest) -> EvalPlan:
@@ -88,7 +101,7 @@ def plan_evaluation(request: EvalRequest) -> EvalPlan:
             dataset, or a dataset that does not fit the space.
     """
     request.check()
-    source = locate(request.checkpoint, request.config)
+    source = locate(request.checkpoint, request.config, allow_fewshot=True)
     entries = load_arch_file(request.arch_file, source.space or config_space(source.config))
     shard_entries = shard_of(entries, request.shard.index, request.shard.count)
     logger.info("%s: %d archs, shard %s holds %d", request.arch_file, len(entries), request.shard, len(shard_entries))
@@ -107,7 +120,11 @@ def plan_evaluation(request: EvalRequest) -> EvalPlan:
             f"{data.name!r} gives {val.info.resolution} px images; evaluation at several resolutions is not supported"
         )
     train = build_split(data, "train") if request.bn_recal == "reset" else None
-    return EvalPlan(request, source.weights, space, shard_entries, val, train, data)
+    if source.fewshot is not None:
+        parts = {source.fewshot.part_of(space, entry.spec) for entry in shard_entries.values()}
+        logger.info("few-shot folder: %d parts (%s), %d of them hold archs of this shard", len(source.fewshot.weights),
+                    source.fewshot.split.describe(), len(parts))
+    return EvalPlan(request, source.weights, space, shard_entries, val, train, data, source.fewshot)
 
 
 def _settings(plan: EvalPlan, val_images: int) -> dict[str, object]:
@@ -115,7 +132,7 @@ def _settings(plan: EvalPlan, val_images: int) -> dict[str, object]:
     data = plan.data
     recal = request.bn_recal == "reset"
     return {
-        "weights_sha256": fingerprint(plan.weights),
+        "weights_sha256": _weights_fingerprint(plan),
         "space": plan.space.name,
         "data": {"name": data.name, "root": None if data.root is None else str(data.root), "args": dict(data.args)},
         "val_images": val_images,
@@ -128,10 +145,18 @@ def _settings(plan: EvalPlan, val_images: int) -> dict[str, object]:
     }
 
 
+def _weights_fingerprint(plan: EvalPlan) -> str:
+    """SHA-256 of the weights; for a few-shot folder, of the parts' digests in order."""
+    if plan.fewshot is None:
+        return fingerprint(plan.weights)
+    digests = "".join(fingerprint(weights) for weights in plan.fewshot.weights)
+    return hashlib.sha256(digests.encode()).hexdigest()
+
+
 def check_request(request: EvalRequest) -> EvalPlan:
-    """Dry run: :func:`plan_evaluation` plus loading the weights into the supernet; writes nothing."""
+    """Dry run: :func:`plan_evaluation` plus loading the weights into the supernet(s); writes nothing."""
     plan = plan_evaluation(request)
-    load_supernet(plan.weights, plan.space)
+    plan.load_networks()
     return plan
 
 
@@ -143,7 +168,7 @@ def evaluate_file(request: EvalRequest) -> EvalOutcome:
             for a bad arch file or checkpoint).
     """
     plan = plan_evaluation(request)
-    supernet = load_supernet(plan.weights, plan.space)
+    supernet, route = plan.load_networks()
     recal = request.recal_batches if request.bn_recal == "reset" else 0
     data = load_eval_data(
         plan.val, plan.train, request.val_images, recal, request.recal_batch_size, request.batch_size, request.seed
@@ -159,7 +184,7 @@ def evaluate_file(request: EvalRequest) -> EvalOutcome:
     run = evaluate_archs(
         supernet, specs, data.val, data.recal, request.bn_recal, progress,
         restart=request.restart, max_archs=request.max_archs,
-        label="" if request.shard.is_whole else f"[shard {request.shard}]",
+        label="" if request.shard.is_whole else f"[shard {request.shard}]", route=route,
     )
     outcome = EvalOutcome(result_path=request.result_path, progress_path=progress.path, run=run, total=len(specs))
     if outcome.complete:

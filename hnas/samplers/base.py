@@ -7,7 +7,7 @@ pass and picks the loss from the net's role:
 ========== ==================================================================================
 role       how the step trains it
 ========== ==================================================================================
-teacher    the largest subnet: cross-entropy with the labels. Its logits, detached, are the
+teacher    the largest subnet (:func:`teacher_spec`): cross-entropy with the labels. Its logits, detached, are the
            distillation target of the ``student`` nets of the same step, so it comes first.
 student    distillation to the teacher's detached logits (``LOSSES``: ``"kd"`` or
            ``"alpha"``); no labels.
@@ -34,7 +34,7 @@ from typing import Any, Mapping, Sequence
 from hnas.errors import HnasError
 from hnas.registry import Registry, unknown_option
 from hnas.search_spaces.base import SearchSpace, Spec
-from hnas.search_spaces.distributions import Distribution
+from hnas.search_spaces.distributions import ChoiceDistribution, Distribution, DistributionSetting
 
 logger = logging.getLogger(__name__)
 
@@ -76,15 +76,19 @@ class Sampler(ABC):
         seed: base seed; with ``(epoch, step)`` it fixes every draw.
         distribution: how random subnets are drawn: a named distribution of the space
             (:meth:`~hnas.search_spaces.base.SearchSpace.distribution_names`: ``"uniform"``, for
-            resnet also ``"competition"``). Subclasses may narrow :attr:`dist` further (FLOPs
-            bins, progressive-shrinking phases) with :mod:`hnas.search_spaces.distributions`.
+            resnet also ``"competition"``), or one narrowed per slot (``{name: uniform, slots:
+            {depth3: [4]}}``: a few-shot sub-supernet's part of the space). Subclasses may narrow
+            :attr:`dist` further (FLOPs bins, progressive-shrinking phases) with
+            :mod:`hnas.search_spaces.distributions`.
     """
 
-    def __init__(self, space: SearchSpace, seed: int, distribution: str = "uniform") -> None:
+    def __init__(self, space: SearchSpace, seed: int, distribution: DistributionSetting = "uniform") -> None:
         self.space = space
         self.seed = int(seed)
         self.distribution = distribution
         self.dist: Distribution = space.distribution(distribution)
+        #: The teacher of sandwich-style samplers (:func:`teacher_spec`).
+        self.teacher: Spec = teacher_spec(space, distribution)
         #: Epochs and steps per epoch of the run (:meth:`set_schedule`); None until told.
         self.epochs: int | None = None
         self.steps_per_epoch: int | None = None
@@ -151,12 +155,26 @@ class Sampler(ABC):
                 self.seed,
                 self.distribution,
             )
-        if state["distribution"] not in self.space.distribution_names():
-            raise HnasError(f"sampler state has unknown distribution {state['distribution']!r}")
+        try:
+            self.space.distribution(state["distribution"])
+        except HnasError as error:
+            raise HnasError(f"sampler state has an unusable distribution {state['distribution']!r}: {error}") from None
         self.seed = int(state["seed"])
         if state["distribution"] != self.distribution:
             self.distribution = state["distribution"]
             self.dist = self.space.distribution(self.distribution)
+            self.teacher = teacher_spec(self.space, self.distribution)
+
+
+def teacher_spec(space: SearchSpace, distribution: DistributionSetting) -> Spec:
+    """The largest subnet the teacher role trains: the space's largest, whatever a named
+    distribution limits (the competition's width limits bind the students, not the teacher);
+    for a distribution narrowed per slot (a few-shot part), the largest subnet of the space
+    with those slots narrowed, so a part's supernet trains no subnet of another part.
+    """
+    if isinstance(distribution, Mapping) and distribution.get("slots"):
+        return ChoiceDistribution(space, "uniform").within(distribution["slots"]).largest()
+    return space.max_spec()
 
 
 SAMPLERS: Registry[type[Sampler]] = Registry("sampler")

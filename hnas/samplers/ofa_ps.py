@@ -213,7 +213,7 @@ class ProgressiveShrinkingSampler(Sampler):
                 domains[name] = tuple(value for value in domain if value in keep)
             else:
                 domains[name] = domain
-        return ChoiceDistribution(self.space, f"{self.distribution}[phase {index}]", domains)
+        return ChoiceDistribution(self.space, f"{self.dist.name}[phase {index}]", domains)
 
     # --- the schedule -----------------------------------------------------------------------
 
@@ -253,7 +253,7 @@ class ProgressiveShrinkingSampler(Sampler):
                         self.phases[index].describe())
         rng: random.Random = self.step_rng(step, epoch)
         dist = self.distributions[index]
-        return [SampledNet(self.space.max_spec(), "teacher")] + [
+        return [SampledNet(self.teacher, "teacher")] + [
             SampledNet(dist.sample(rng), "student") for _ in range(self.num_subnets)
         ]
 

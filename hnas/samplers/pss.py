@@ -40,6 +40,7 @@ the top-5 of each bucket.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import Counter
@@ -107,9 +108,10 @@ class Pool:
 
 @lru_cache(maxsize=8)
 def _map(space: SearchSpace, distribution: str, seed: int, size: int) -> tuple[Spec, ...]:
-    """``size`` subnets of the named distribution from a seeded RNG (cached: tests build many samplers)."""
+    """``size`` subnets of the distribution (its setting as JSON, hashable) from a seeded RNG
+    (cached: tests build many samplers)."""
     rng = random.Random(f"hnas-pss-map/{seed}")
-    dist = space.distribution(distribution)
+    dist = space.distribution(json.loads(distribution))
     return tuple(dist.sample(rng) for _ in range(size))
 
 
@@ -280,9 +282,10 @@ class PssSampler(Sampler):
     def _build(self) -> None:
         """Bucket samplers (from the seed's map; rebuilt if a checkpoint changes the seed) and empty pools."""
         self.samplers: dict[str, BucketSampler] = {}
+        setting = json.dumps(self.distribution, sort_keys=True)
         for metric in self.metrics:
             grid = self.ranges_arg.get(metric)
-            self.samplers[metric] = _bucket_sampler(self.space, self.distribution, self.seed, self.map_size, metric,
+            self.samplers[metric] = _bucket_sampler(self.space, setting, self.seed, self.map_size, metric,
                                                     None if grid is None else tuple(grid), self.buckets_arg,
                                                     self.max_draws)
         self.pools: dict[str, dict[float, Pool]] = {
@@ -320,7 +323,7 @@ class PssSampler(Sampler):
     def sample(self, step: int, epoch: int) -> list[SampledNet]:
         metric, target, spec, _ = self.choose(step, epoch)
         self._pending = (metric, target, self.space.encode(spec))
-        return [SampledNet(self.space.max_spec(), "teacher"), SampledNet(spec, "student"),
+        return [SampledNet(self.teacher, "teacher"), SampledNet(spec, "student"),
                 SampledNet(self.dist.smallest(), "student")]
 
     def observe(self, nets: Sequence[SampledNet], losses: Sequence[float]) -> None:

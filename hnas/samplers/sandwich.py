@@ -67,7 +67,7 @@ class SandwichSampler(Sampler):
 
     def sample(self, step: int, epoch: int) -> list[SampledNet]:
         rng = self.step_rng(step, epoch)
-        nets = [SampledNet(self.space.max_spec(), "teacher")]
+        nets = [SampledNet(self.teacher, "teacher")]
         if self.include_min:
             nets.append(SampledNet(self.dist.smallest(), "student"))
         nets += [SampledNet(self.random_spec(rng), "student") for _ in range(self.num_random)]

@@ -96,6 +96,13 @@ class SposSampler(Sampler):
         self.metric = metric
         self.cost = metric_cost(space, metric, "sampler.args.metric")
         self.max_draws = max_draws
+        self._bin_args = (bin_range, bin_step, bins, bin_quantiles, probe_draws)
+        self._build_bins()
+
+    def _build_bins(self) -> None:
+        """The cost bins, placed from a probe of the distribution seeded by :attr:`seed`."""
+        bin_range, bin_step, bins, bin_quantiles, probe_draws = self._bin_args
+        metric, max_draws = self.metric, self.max_draws
         probe_rng = random.Random(f"hnas-spos-probe/{self.seed}")
         probe = [self.cost(self.dist.sample(probe_rng)) for _ in range(probe_draws)]
         low, high = self._range(bin_range, probe, bin_quantiles)
@@ -117,6 +124,13 @@ class SposSampler(Sampler):
             upper = stop if last else math.nextafter(stop, -math.inf)
             constraint = Constraint(metric, self.cost, start, upper)
             self.bins.append(ConstrainedDistribution(self.dist, [constraint], max_draws))
+
+    def set_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the seed and distribution (the bins follow them: rebuilt when either changes)."""
+        before = (self.seed, self.distribution)
+        super().set_state_dict(state)
+        if (self.seed, self.distribution) != before:
+            self._build_bins()
 
     def _range(self, bin_range: Sequence[float] | None, probe: list[float],
                quantiles: Sequence[float]) -> tuple[float, float]:

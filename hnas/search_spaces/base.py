@@ -235,8 +235,10 @@ class SearchSpace(ABC):
         """Named distributions of the space -> one-line description (families may add some)."""
         return {"uniform": "every choice uniform over its domain"}
 
-    def distribution(self, name: str = "uniform") -> Distribution:
-        """The named distribution ``name`` over this space."""
+    def distribution(self, name: str | Mapping[str, Any] = "uniform") -> Distribution:
+        """The named distribution ``name`` over this space, or a setting narrowing one per slot
+        (``{"name": "uniform", "slots": {"depth3": [4]}}``, see
+        :data:`~hnas.search_spaces.distributions.DistributionSetting`)."""
         from hnas.search_spaces.distributions import named_distribution
 
         return named_distribution(self, name)

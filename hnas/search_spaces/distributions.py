@@ -148,6 +148,34 @@ class ChoiceDistribution(Distribution):
         return ChoiceDistribution(self.space, label, domains, tuple(self.pinned))
 
 
+    def within(self, slots: Mapping[str, Sequence[int]], name: str | None = None) -> ChoiceDistribution:
+        """A narrower distribution: each named slot (with the slots tied to it) limited to those values.
+
+        What a few-shot sub-supernet trains on (``{"depth3": [4]}``: every subnet has 4 blocks
+        in stage 3). Values keep the order of the current domain.
+
+        Raises:
+            HnasError: an unknown slot, a value outside the slot's current domain, or no value.
+        """
+        known = self.space.slot_map()
+        unknown = sorted(set(slots) - set(known))
+        if unknown:
+            raise HnasError(f"unknown slot(s) {unknown} of space {self.space.name!r}; e.g. "
+                            f"{', '.join(list(known)[:4])}")
+        unit_of = {member: unit for unit in self.space.units() for member in unit}
+        domains = dict(self.domains)
+        for slot, values in slots.items():
+            values = [values] if isinstance(values, int) else list(values)
+            outside = [value for value in values if value not in domains[slot]]
+            if not values or outside:
+                raise HnasError(f"slot {slot} of space {self.space.name!r} takes {list(domains[slot])} here, got "
+                                f"{values}")
+            for member in unit_of[slot]:
+                domains[member] = tuple(value for value in domains[member] if value in values)
+        label = name or self.name + "{" + ",".join(f"{slot}={list(values)}" for slot, values in slots.items()) + "}"
+        return ChoiceDistribution(self.space, label, domains, tuple(self.pinned))
+
+
 @dataclass(frozen=True)
 class Constraint:
     """``low <= cost(spec) <= high`` (either bound may be ``None``)."""
@@ -247,15 +275,38 @@ class ConstrainedDistribution(Distribution):
         return self._extreme(self.base.smallest(), "smallest")
 
 
-def named_distribution(space: SearchSpace, name: str) -> Distribution:
-    """``"uniform"`` or a family's named distribution (:meth:`SearchSpace.distribution_names`).
+#: A distribution as configs give it: a name, or ``{name: NAME, slots: {SLOT: [VALUES]}}`` (that
+#: named distribution with some slots narrowed, :meth:`ChoiceDistribution.within`).
+DistributionSetting = str | Mapping[str, Any]
+
+_SETTING_KEYS = ("name", "slots")
+
+
+def named_distribution(space: SearchSpace, name: DistributionSetting) -> Distribution:
+    """``"uniform"`` or a family's named distribution (:meth:`SearchSpace.distribution_names`),
+    or the mapping form of :data:`DistributionSetting`.
 
     Raises:
-        HnasError: ``name`` is not a distribution of ``space``.
+        HnasError: ``name`` is not a distribution of ``space``, or a bad mapping.
     """
+    if isinstance(name, Mapping):
+        return _narrowed_distribution(space, name)
     known = space.distribution_names()
     if name not in known:
         raise HnasError(f"unknown arch distribution {name!r}; known: {', '.join(known)} (space {space.name!r})")
     if name == "uniform":
         return ChoiceDistribution(space, "uniform")
     return space.family_distribution(name)
+
+
+def _narrowed_distribution(space: SearchSpace, setting: Mapping[str, Any]) -> ChoiceDistribution:
+    unknown = sorted(set(setting) - set(_SETTING_KEYS))
+    if unknown:
+        raise HnasError(f"distribution {dict(setting)}: unknown key(s) {unknown}; known: {', '.join(_SETTING_KEYS)}")
+    base = named_distribution(space, setting.get("name", "uniform"))
+    slots = setting.get("slots") or {}
+    if not isinstance(slots, Mapping):
+        raise HnasError(f"distribution {dict(setting)}: 'slots' must map slot names to lists of values")
+    if not isinstance(base, ChoiceDistribution):
+        raise HnasError(f"distribution {base.name!r} of space {space.name!r} cannot be narrowed per slot")
+    return base.within(slots)

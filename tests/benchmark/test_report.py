@@ -254,3 +254,38 @@ def test_finished_only_scores_the_finished_runs_and_trains_nothing(tmp_path: Pat
     assert "`sandwich` seeds 0, 1; `uniform` seed 1" in markdown
     with pytest.raises(HnasError, match="choose one"):
         settings_for(tmp_path, restart=True, finished_only=True)
+
+
+def test_a_few_shot_method_scores_through_its_parts(tmp_path: Path, truth, monkeypatch) -> None:
+    from hnas.benchmark.methods import FewShotStage
+    from hnas.fewshot import read_manifest
+
+    method = Method("fs", "few-shot", overrides=("sampler.name=sandwich", "sampler.args.num_random=1"),
+                    fewshot=FewShotStage(split="depth3=2,3,4,5/6,7,8", epochs=1))
+    settings = settings_for(tmp_path, "max_steps=0")  # the parts finish their epoch (4 steps)
+    first = build_report(truth, [method], settings)
+    run_dir = tmp_path / "runs" / "fs" / "seed0"
+    manifest = read_manifest(run_dir / "fewshot")
+    assert manifest.split.describe() == "depth3=2,3,4,5/6,7,8" and manifest.parent == (run_dir / "last").resolve()
+    assert all((manifest.part_dir(index) / "last" / "model.pdparams").is_file() for index in range(2))
+    record = json.loads((run_dir / "result.json").read_text())
+    assert record["eval"]["fewshot"] == {"split": "depth3=2,3,4,5/6,7,8", "epochs": 1}
+    assert set(load_scores(first.scores[0].runs[0].pred_path)) == set(truth.entries)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run must be reused, not retrained")
+
+    monkeypatch.setattr("hnas.engine.trainer.train", no_training)
+    again = build_report(truth, [method], settings)
+    assert again.scores[0].runs[0].reused and again.scores[0].runs[0].metrics == first.scores[0].runs[0].metrics
+    other_split = Method("fs", "few-shot", overrides=method.overrides,
+                         fewshot=FewShotStage(split="depth3=2,3/4,5,6,7,8", epochs=1))
+    with pytest.raises(HnasError, match="other settings; pass --restart"):
+        build_report(truth, [other_split], settings)
+
+
+def test_extra_epochs_train_beyond_the_report_epochs(tmp_path: Path, truth) -> None:
+    settings = settings_for(tmp_path)
+    base = report_module.supernet_config(UNIFORM, 0, truth, settings)
+    longer = Method("long", "longer", overrides=UNIFORM.overrides, extra_epochs=2)
+    assert report_module.supernet_config(longer, 0, truth, settings).epochs == base.epochs + 2

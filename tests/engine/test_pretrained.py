@@ -1,4 +1,4 @@
-"""Tests of hnas/engine/pretrained.py: official key mapping and init with channel reordering."""
+"""Tests of hnas/engine/pretrained.py: official key mapping, init with channel reordering, init from a supernet."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from hnas.engine.pretrained import (
     hnas_to_official_key,
     init_from_standalone,
+    init_from_supernet,
     official_block_index,
     official_to_hnas_key,
     to_hnas_naming,
@@ -118,3 +119,29 @@ def test_paddleslim_keys_map_to_hnas_with_prefixes_and_teacher_removed() -> None
     assert mapping.skipped == ("ofa_teacher_model.model.blocks.0.conv.weight",)
     with pytest.raises(HnasError, match="both map to hnas key 'fc.bias'"):
         map_paddleslim_state({"model.blocks.24.fc.fn.bias": 1, "fc.bias": 2}, space)
+
+
+def test_init_from_a_supernet_checkpoint_copies_its_weights(tmp_path) -> None:
+    from hnas.engine.checkpoint import LAST, MODEL_FILE, read_meta
+    from hnas.engine.trainer import train
+    from hnas.search_spaces.spaces import space_from_fields
+    from tests.engine.tiny import TINY_SPACE_OVERRIDE, tiny_config
+
+    train(tiny_config(tmp_path / "parent", "max_steps=2"))
+    tiny_space = space_from_fields(read_meta(tmp_path / "parent" / LAST)["space"], "resnet")
+    paddle.seed(7)
+    fresh = tiny_space.build_supernet()
+    assert init_from_supernet(fresh, tmp_path / "parent", tiny_space) == tmp_path / "parent" / LAST
+    stored = paddle.load(str(tmp_path / "parent" / LAST / MODEL_FILE))
+    loaded = fresh.state_dict()
+    assert stored.keys() == loaded.keys()
+    for name, value in stored.items():
+        np.testing.assert_array_equal(loaded[name].numpy(), value.numpy(), err_msg=name)
+
+    wider_space = TINY_SPACE_OVERRIDE.replace("base_channels: [8, 8]", "base_channels: [8, 12]")
+    wider = tiny_config(tmp_path / "wider", wider_space, "max_steps=1")
+    train(wider)
+    with pytest.raises(HnasError, match="base_channels"):
+        init_from_supernet(tiny_space.build_supernet(), tmp_path / "wider", tiny_space)
+    with pytest.raises(HnasError, match="no checkpoint|not a checkpoint|no such"):
+        init_from_supernet(tiny_space.build_supernet(), tmp_path / "none", tiny_space)

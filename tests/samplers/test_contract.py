@@ -11,7 +11,10 @@ from hnas.errors import HnasError
 from hnas.samplers import ROLES, SAMPLERS, SampledNet, Sampler, check_sampler_args, sampler_options
 from hnas.search_spaces import SPACES
 
-DISTRIBUTIONS = SPACES.get("resnet48").distribution_names()
+#: A few-shot part of the space (hnas.fewshot): the competition distribution with stage 2 at depth 3.
+FEWSHOT_PART = {"name": "competition", "slots": {"depth2": [3]}}
+
+DISTRIBUTIONS = [*SPACES.get("resnet48").distribution_names(), FEWSHOT_PART]
 
 SPACE = SPACES.get("resnet48_tiny")
 
@@ -25,7 +28,8 @@ EXTRA_ARGS: dict[str, list[dict]] = {
 }
 
 CASES = [
-    pytest.param(name, args, distribution, id=f"{name}-{distribution}-{index}")
+    pytest.param(name, args, distribution,
+                 id=f"{name}-{distribution if isinstance(distribution, str) else 'part'}-{index}")
     for name in SAMPLERS.names()
     for index, args in enumerate([{}, *EXTRA_ARGS.get(name, [])])
     for distribution in DISTRIBUTIONS
@@ -89,6 +93,15 @@ def test_specs_are_members_of_the_space(name: str, args: dict, distribution: str
             assert SPACE.decode(SPACE.encode(net.spec)) == net.spec
 
 
+@pytest.mark.parametrize(("name", "args"), [(case.values[0], case.values[1]) for case in CASES
+                                           if case.values[2] == FEWSHOT_PART])
+def test_a_few_shot_part_is_never_left(name: str, args: dict) -> None:
+    sampler = _build(name, args, FEWSHOT_PART, seed=3)
+    for epoch, step in STEPS:
+        for net in sampler.sample(step, epoch):
+            assert net.spec.depths[1] == 3, (net.role, SPACE.encode(net.spec))
+
+
 @pytest.mark.parametrize(("name", "args", "distribution"), CASES)
 def test_roles_follow_the_documented_contract(name: str, args: dict, distribution: str) -> None:
     sampler = _build(name, args, distribution, seed=4)
@@ -99,7 +112,14 @@ def test_roles_follow_the_documented_contract(name: str, args: dict, distributio
         assert set(roles) <= set(ROLES)
         if "teacher" in roles:
             assert roles.count("teacher") == 1 and roles[0] == "teacher"
-            assert nets[0].spec == SPACE.max_spec()
+            assert nets[0].spec == sampler.teacher
+            if isinstance(distribution, str):
+                assert sampler.teacher == SPACE.max_spec()
+            else:  # the largest subnet of the few-shot part: stage 2 at depth 3, everything else largest
+                largest = SPACE.max_spec()
+                assert sampler.teacher.depths == (largest.depths[0], 3, *largest.depths[2:])
+                assert sampler.teacher.out_codes == largest.out_codes
+                assert {code for codes in sampler.teacher.mid_codes for code in codes} == {1}  # code 1: widest
         if "student" in roles:
             assert "teacher" in roles
         pairs = Counter(net.pair for net in nets if net.role == "rank")

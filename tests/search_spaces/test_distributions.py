@@ -88,3 +88,48 @@ def test_constrained_sampling_gives_up_after_max_draws() -> None:
     assert dist.smallest() == SPACE.min_spec()
     with pytest.raises(HnasError, match="no closed-form extreme"):
         dist.largest()
+
+
+def test_within_narrows_named_slots_and_their_ties() -> None:
+    part = SPACE.distribution("uniform").within({"depth2": [3, 4], "stem": [2]})
+    rng = random.Random(4)
+    for _ in range(100):
+        spec = part.sample(rng)
+        choices = SPACE.choices(spec)
+        assert choices["depth2"] in (3, 4)
+        # The stem width is tied to stage 1's output width (the residual additions).
+        assert choices["stem"] == 2 and choices["s1.b1.conv2"] == 2 and spec.out_codes[0] == 2
+        assert part.contains(spec)
+    assert part.largest().depths[1] == 4 and part.smallest().depths[1] == 3
+    assert not part.contains(SPACE.max_spec())
+
+
+def test_within_keeps_a_named_distributions_limits() -> None:
+    competition = SPACE.distribution("competition")
+    part = competition.within({"depth3": [2]})
+    assert part.name == "competition{depth3=[2]}"
+    rng = random.Random(5)
+    assert all(competition.contains(spec := part.sample(rng)) and spec.depths[2] == 2 for _ in range(50))
+
+
+@pytest.mark.parametrize("slots, message", [
+    ({"depth9": [2]}, r"unknown slot\(s\) \['depth9'\]"),
+    ({"depth3": [9]}, r"slot depth3 .* takes \[2, 3, 4, 5, 6, 7, 8\] here, got \[9\]"),
+    ({"depth3": []}, "got \\[\\]"),
+])
+def test_within_names_the_bad_slot(slots: dict, message: str) -> None:
+    with pytest.raises(HnasError, match=message):
+        SPACE.distribution("uniform").within(slots)
+
+
+def test_the_mapping_form_of_a_distribution_setting() -> None:
+    setting = {"name": "competition", "slots": {"depth1": [2]}}
+    dist = SPACE.distribution(setting)
+    assert dist.smallest().depths[0] == 2 and dist.largest().depths[0] == 2
+    assert SPACE.distribution({"slots": {"depth1": [2]}}).name == "uniform{depth1=[2]}"
+    with pytest.raises(HnasError, match=r"unknown key\(s\) \['slot'\]"):
+        SPACE.distribution({"name": "uniform", "slot": {"depth1": [2]}})
+    with pytest.raises(HnasError, match="unknown arch distribution 'nope'"):
+        SPACE.distribution({"name": "nope"})
+    with pytest.raises(HnasError, match="'slots' must map"):
+        SPACE.distribution({"name": "uniform", "slots": [2]})
