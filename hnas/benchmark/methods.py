@@ -106,6 +106,9 @@ METHODS: tuple[Method, ...] = (
            overrides=("sampler.name=rss", "sampler.args={distribution: uniform, anchor: false}")),
     Method("rss_anchor", "RSS Anchor: smallest on even epochs, largest on odd ones",
            overrides=("sampler.name=rss", "sampler.args={distribution: uniform, anchor: true}")),
+    Method("dsnet", "DS-Net in-place bootstrapping: sandwich, students distilled from the weights' EMA "
+                    "(decay 0.98), KD",
+           overrides=_SANDWICH_TWO_RANDOM + ("loss.distill=kd", "loss.teacher=ema", "loss.ema_decay=0.98")),
     Method("sandwich_alpha_fewshot", "sandwich_alpha, then 3 few-shot parts by stage-3 depth (2-4/5-6/7-8), "
                                      "1 more epoch each",
            overrides=_SANDWICH_TWO_RANDOM + ("loss.distill=alpha",),

@@ -270,9 +270,11 @@ def same_run_config(stored_text: str, cfg: Any) -> bool:
 
     Every key must match except ``checkpoint.dir``, so a moved runs folder is still
     recognised. A record missing a key that exists today is not the same config: the run was
-    made before the key existed, and today's default need not be what it did.
+    made before the key existed, and today's default need not be what it did; except the keys
+    of :data:`~hnas.engine.config.BEHAVIOUR_PRESERVING_KEYS`, whose default is what it did.
     """
     from hnas.config import ConfigError, config_to_dict, parse_yaml
+    from hnas.engine.config import BEHAVIOUR_PRESERVING_KEYS, TrainConfig
 
     try:
         stored = parse_yaml(stored_text)
@@ -282,6 +284,11 @@ def same_run_config(stored_text: str, cfg: Any) -> bool:
         return False
     current = config_to_dict(cfg)
     stored["checkpoint"] = {**stored["checkpoint"], "dir": current["checkpoint"]["dir"]}
+    defaults = config_to_dict(TrainConfig())
+    for key in BEHAVIOUR_PRESERVING_KEYS:
+        section, name = key.split(".")
+        if isinstance(stored.get(section), dict) and name not in stored[section]:
+            stored[section] = {**stored[section], name: defaults[section][name]}
     return stored == current
 
 

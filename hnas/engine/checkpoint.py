@@ -4,6 +4,7 @@ Layout of ``<checkpoint.dir>/<name>/`` (``name`` is ``last`` or ``epoch_0003``):
 
     model.pdparams   network state dict (parameters and BN statistics, structural names)
     optimizer.pdopt  optimizer state, keyed by structural parameter names (see below)
+    ema.pdparams     only with ``loss.teacher: ema``: the moving average of the weights
     state.pkl        LR scheduler and sampler state, Python / NumPy / Paddle RNG states,
                      progress (epoch, step in epoch, global step)
     meta.json        human-readable: progress, space name, family and fields, hnas version
@@ -48,6 +49,8 @@ logger = logging.getLogger(__name__)
 MODEL_FILE = "model.pdparams"
 OPTIMIZER_FILE = "optimizer.pdopt"
 STATE_FILE = "state.pkl"
+#: The moving average of the weights (``loss.teacher: ema``), beside the live weights.
+AVERAGE_FILE = "ema.pdparams"
 META_FILE = "meta.json"
 CONFIG_FILE = "config.yaml"
 LAST = "last"
@@ -190,6 +193,7 @@ class TrainingState:
     sampler: Any
     space: SearchSpace
     progress: Progress
+    average: Any = None  # hnas.engine.ema.WeightAverage of loss.teacher: ema, else None
 
 
 def space_fields(space: SearchSpace) -> dict[str, Any]:
@@ -200,6 +204,8 @@ def space_fields(space: SearchSpace) -> dict[str, Any]:
 def _write_contents(folder: Path, state: TrainingState, config_text: str, meta_extra: Mapping[str, Any]) -> None:
     paddle.save(state.network.state_dict(), str(folder / MODEL_FILE))
     paddle.save(portable_optimizer_state(state.optimizer, state.network), str(folder / OPTIMIZER_FILE))
+    if state.average is not None:
+        paddle.save(state.average.state_dict(), str(folder / AVERAGE_FILE))
     payload = {
         "progress": dataclasses.asdict(state.progress),
         "scheduler": state.scheduler.state_dict(),
@@ -436,6 +442,7 @@ def load_checkpoint(folder: str | os.PathLike[str], state: TrainingState, restor
         optimizer_state = paddle.load(str(folder / OPTIMIZER_FILE))
         with open(folder / STATE_FILE, "rb") as stream:
             payload = pickle.load(stream)  # noqa: S301 - a checkpoint is trusted like the .pdparams next to it
+        average = paddle.load(str(folder / AVERAGE_FILE)) if (folder / AVERAGE_FILE).is_file() else None
     except Exception as error:  # a truncated file: UnpicklingError, EOFError, ValueError, ... from paddle.load
         raise CheckpointMismatchError(
             f"checkpoint {folder}: cannot read its files, they look truncated or corrupt "
@@ -453,6 +460,12 @@ def load_checkpoint(folder: str | os.PathLike[str], state: TrainingState, restor
         )
     state.network.set_state_dict(weights)
     restore_optimizer_state(state.optimizer, state.network, optimizer_state)
+    if state.average is not None:
+        if average is None:  # a run resumed with loss.teacher changed to ema (--allow-config-change)
+            logger.warning("checkpoint %s has no %s: the weight average starts from its weights", folder, AVERAGE_FILE)
+            state.average.copy_from(state.network)
+        else:
+            state.average.set_state_dict(average)
     state.scheduler.set_state_dict(payload["scheduler"])
     state.sampler.set_state_dict(payload["sampler"])
     if restore_rng:

@@ -66,6 +66,15 @@ class OptimCfg:
         _check(self.grad_clip_norm is None or self.grad_clip_norm > 0, "grad_clip_norm must be positive")
 
 
+#: Keys added after benchmark runs were recorded whose default is what every earlier run did:
+#: a stored config without one of them is read as holding the default (``hnas bench report``
+#: reuses such runs). A key whose default changed behaviour must never be listed here.
+BEHAVIOUR_PRESERVING_KEYS = ("loss.teacher", "loss.ema_decay")
+
+#: ``loss.teacher`` values: the step's own teacher net, or the moving average of the weights.
+TEACHERS = ("inplace", "ema")
+
+
 @dataclass(frozen=True)
 class LossCfg:
     """How each role's loss is formed (see :mod:`hnas.engine.step`).
@@ -84,6 +93,12 @@ class LossCfg:
         rank_w_max: final weight of the pairwise rank loss.
         rank_ramp: epochs over which the weight ramps up: ``min(rank_w_max, epoch / rank_ramp)``.
         rank_margin: hinge margin.
+        teacher: what the students are distilled from: ``inplace`` (the step's teacher net,
+            detached; the sandwich rule) or ``ema`` (DS-Net's in-place bootstrapping: the
+            moving average of the supernet's weights, run on the teacher's subnet;
+            :mod:`hnas.engine.ema`).
+        ema_decay: decay of that moving average per optimizer step (DS-Net: 0.997, for
+            ~375k steps; the average's memory is about ``1 / (1 - decay)`` steps).
     """
 
     label_smoothing: float = 0.0
@@ -95,8 +110,12 @@ class LossCfg:
     rank_w_max: float = 1.0
     rank_ramp: float = 1.0
     rank_margin: float = 0.0
+    teacher: str = "inplace"
+    ema_decay: float = 0.997
 
     def __post_init__(self) -> None:
+        _check(self.teacher in TEACHERS, f"teacher must be one of {', '.join(TEACHERS)}, got {self.teacher!r}")
+        _check(0 < self.ema_decay < 1, f"ema_decay must lie in (0, 1), got {self.ema_decay}")
         _check(0 <= self.label_smoothing < 1, f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
         _check(self.student_label_weight >= 0,
                f"student_label_weight must be >= 0, got {self.student_label_weight}")

@@ -5,7 +5,9 @@ activates the subnet (``supernet.apply(spec)``), runs the forward pass and picks
 from the net's role:
 
 * ``teacher``: cross-entropy with the labels (optionally label-smoothed); its detached
-  logits are kept as the target of the students of the same step;
+  logits are kept as the target of the students of the same step (or, with a weight
+  average, :mod:`hnas.engine.ema`, the average net's logits for the same subnet: DS-Net's
+  in-place bootstrapping);
 * ``student``: the distillation loss (in-place KD or AlphaNet's adaptive alpha-divergence)
   to the teacher's detached logits, or cross-entropy when the list has no teacher;
 * ``single``: cross-entropy;
@@ -42,6 +44,7 @@ import paddle
 from paddle import nn
 
 from hnas.engine.distributed import DistInfo, allreduce_gradients, any_rank, mean_over_ranks
+from hnas.engine.ema import WeightAverage
 from hnas.errors import HnasError
 from hnas.losses import cross_entropy, pairwise_rank_loss, rank_weight
 from hnas.samplers.base import SampledNet, Sampler
@@ -137,6 +140,8 @@ class SupernetStep:
             yields ``rank`` nets.
         dist_info: rank and world size; gradients are averaged across ranks when > 1.
         nan_policy: ``"stop"`` raises :class:`NonFiniteLossError`, ``"skip"`` drops the batch.
+        average: the moving average of the weights whose output is the students' target
+            (updated after every optimizer update); None: the teacher's own detached logits.
     """
 
     def __init__(
@@ -149,6 +154,7 @@ class SupernetStep:
         dist_info: DistInfo = DistInfo(),
         nan_policy: NanPolicy = "stop",
         max_skips: int = 10,
+        average: WeightAverage | None = None,
     ) -> None:
         if nan_policy not in ("stop", "skip"):
             raise ValueError(f"nan_policy must be 'stop' or 'skip', got {nan_policy!r}")
@@ -160,6 +166,7 @@ class SupernetStep:
         self.dist_info = dist_info
         self.nan_policy = nan_policy
         self.max_skips = max_skips
+        self.average = average
         self.skipped_batches = 0
         self.skipped_in_a_row = 0
 
@@ -189,6 +196,8 @@ class SupernetStep:
         allreduce_gradients(self.supernet.parameters(), self.dist_info)
         self.optimizer.step()
         self.optimizer.clear_grad(set_to_zero=False)
+        if self.average is not None:
+            self.average.update(self.supernet)
         # Every rank must feed its sampler the same numbers, or adaptive samplers drift apart.
         self.sampler.observe(nets, mean_over_ranks(result.net_losses, self.dist_info))
         self.skipped_in_a_row = 0
@@ -210,7 +219,7 @@ class SupernetStep:
             logits = self._forward(net.spec, images)
             if net.role == "teacher":
                 loss = cross_entropy(logits, labels, self.objective.label_smoothing)
-                teacher_logits = logits.detach()
+                teacher_logits = logits.detach() if self.average is None else self.average.logits(net.spec, images)
                 name = "teacher/ce"
             elif net.role == "student" and teacher_logits is not None:
                 loss = self.objective.distill(logits, teacher_logits)

@@ -53,6 +53,7 @@ from hnas.engine.checkpoint import (
 )
 from hnas.engine.config import LossCfg, TrainConfig
 from hnas.engine.distributed import DistInfo, broadcast_state, init_distributed
+from hnas.engine.ema import WeightAverage
 from hnas.engine.pretrained import init_from_standalone, init_from_supernet
 from hnas.engine.step import Objective, PriorFn, StepResult, SupernetStep
 from hnas.errors import HnasError
@@ -420,11 +421,12 @@ def _build_run(cfg: TrainConfig, resume: bool, root: Path, resume_from: str | No
     optimizer = build_optimizer(supernet, scheduler, cfg.optim.momentum, cfg.optim.weight_decay,
                                 cfg.optim.nesterov, cfg.optim.grad_clip_norm)
     sampler = build_sampler(cfg, space, lengths.steps_per_epoch)
+    average = WeightAverage(supernet, space, cfg.loss.ema_decay) if cfg.loss.teacher == "ema" else None
     step = SupernetStep(supernet, sampler, optimizer, build_objective(cfg.loss), build_prior(cfg.loss, space),
-                        dist_info, cfg.nan_policy, cfg.nan_max_skips)
+                        dist_info, cfg.nan_policy, cfg.nan_max_skips, average)
     model = SupernetModel(supernet, step)
     model.prepare(optimizer)
-    state = TrainingState(supernet, optimizer, scheduler, sampler, space, Progress())
+    state = TrainingState(supernet, optimizer, scheduler, sampler, space, Progress(), average)
     if resume:
         if resume_from == INTACT:
             folder, model.progress = load_newest_intact(root, state)
@@ -435,6 +437,8 @@ def _build_run(cfg: TrainConfig, resume: bool, root: Path, resume_from: str | No
         # LR is the end of its cosine, 0.0, which a run extended to more epochs must not use).
         scheduler.last_lr = scheduler.get_lr()
     broadcast_state(supernet, dist_info)
+    if average is not None:
+        broadcast_state(average.net, dist_info)
     return _Run(dist_info, space, train_set, val_set, loader, lengths, peak_lr, model, state)
 
 

@@ -102,6 +102,20 @@ def test_a_record_from_before_a_config_key_existed_is_not_reused(tmp_path: Path,
         build_report(truth, [UNIFORM], settings_for(tmp_path))
 
 
+def test_a_record_from_before_a_behaviour_preserving_key_existed_is_reused(tmp_path: Path, truth) -> None:
+    first = build_report(truth, [UNIFORM], settings_for(tmp_path))
+    result = tmp_path / "runs" / "uniform" / "seed0" / "result.json"
+    record = json.loads(result.read_text())
+    assert "  teacher: inplace\n" in record["config"] and "  ema_decay: 0.997\n" in record["config"]
+    record["config"] = record["config"].replace("  teacher: inplace\n", "").replace("  ema_decay: 0.997\n", "")
+    result.write_text(json.dumps(record))
+    again = build_report(truth, [UNIFORM], settings_for(tmp_path))
+    assert again.scores[0].runs[0].reused and again.scores[0].runs[0].metrics == first.scores[0].runs[0].metrics
+    # ... but only while the run asks for the default
+    with pytest.raises(HnasError, match="other settings; pass --restart"):
+        build_report(truth, [UNIFORM], settings_for(tmp_path, "loss.teacher=ema"))
+
+
 def test_data_override_away_from_ground_truth_is_refused(tmp_path: Path, truth) -> None:
     with pytest.raises(HnasError, match="changed the data"):
         build_report(truth, [UNIFORM], settings_for(tmp_path, "data.args.num_images=64"))
