@@ -410,7 +410,7 @@ def check_space(folder: str | os.PathLike[str], space: SearchSpace) -> None:
             f"checkpoint {folder} was trained on a {family!r} space ({meta.get('space_name')!r}), but the configured "
             f"space {space.name!r} is of family {space.family!r}"
         )
-    stored = meta.get("space", {})
+    stored = space.stored_fields(meta.get("space", {}))
     current = space_fields(space)
     differences = [
         f"{key}: checkpoint {stored.get(key)!r} vs config {value!r}"

@@ -94,8 +94,15 @@ class LatencyTable:
             raise HnasError(f"latency table {path}: unreadable ({error})") from None
         if data.get("format") != FORMAT:
             raise HnasError(f"latency table {path}: not an hnas latency table (format {data.get('format')!r})")
-        if data.get("space_fields") != space.fields():
-            raise HnasError(f"latency table {path} was measured for space {data.get('space')!r}, not {space.name!r}")
+        stored = data.get("space_fields")
+        if not isinstance(stored, dict):
+            raise HnasError(f"latency table {path}: no space_fields entry")
+        stored, current = space.stored_fields(stored), space.fields()
+        if stored != current:
+            differing = ", ".join(f"{key} {stored.get(key)!r} vs {value!r}" for key, value in current.items()
+                                  if stored.get(key) != value)
+            raise HnasError(f"latency table {path} was measured for space {data.get('space')!r}, not {space.name!r} "
+                            f"({differing})")
         return cls(space, {k: v for k, v in data.items() if k != "entries"}, entries)
 
     def predict(self, spec: Any) -> float:

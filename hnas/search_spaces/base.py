@@ -307,6 +307,16 @@ class SearchSpace(ABC):
         """JSON-ready dataclass fields (tuples become lists): what checkpoints store."""
         return json.loads(json.dumps(dataclasses.asdict(self)))  # type: ignore[call-overload]
 
+    def stored_fields(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """Fields stored by an older hnas, completed with this family's defaults.
+
+        A field added to a family later (``activation``) has the default that reproduces what
+        every earlier space did, so a checkpoint or latency table written before it existed
+        holds that default.
+        """
+        defaults = type(self)().fields()
+        return {**{key: value for key, value in defaults.items() if key not in stored}, **stored}
+
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> SearchSpace:
         """Rebuild a space from :meth:`fields` (lists back to tuples).

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 import paddle
 from paddle import nn
 
+from hnas.search_spaces.activations import make_activation
 from hnas.search_spaces.mbv2.space import MBBlockShape, MBV2Space, MBV2Spec
 from hnas.search_spaces.mbv2.standalone import ConvBN, FirstBlock, InvertedResidual
 
@@ -75,20 +76,20 @@ def all_keys(space: MBV2Space) -> Iterator[Key]:
 
 
 class _Stem(nn.Layer):
-    def __init__(self, in_c: int, out_c: int, stride: int) -> None:
+    def __init__(self, in_c: int, out_c: int, stride: int, activation: str) -> None:
         super().__init__()
         self.conv = ConvBN(in_c, out_c, 3, stride=stride)
-        self.act = nn.ReLU6()
+        self.act = make_activation(activation)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         return self.act(self.conv(x))
 
 
 class _Head(nn.Layer):
-    def __init__(self, in_c: int, last: int, classes: int) -> None:
+    def __init__(self, in_c: int, last: int, classes: int, activation: str) -> None:
         super().__init__()
         self.conv = ConvBN(in_c, last, 1)
-        self.act = nn.ReLU6()
+        self.act = make_activation(activation)
         self.pool = nn.AdaptiveAvgPool2D(1)
         self.fc = nn.Linear(last, classes)
 
@@ -96,19 +97,19 @@ class _Head(nn.Layer):
         return self.fc(paddle.flatten(self.pool(self.act(self.conv(x))), 1))
 
 
-def build_key(key: Key) -> tuple[nn.Layer, tuple[int, int, int]]:
-    """The layer a key times and its input shape ``(C, H, W)`` (batch excluded)."""
+def build_key(key: Key, activation: str = "relu6") -> tuple[nn.Layer, tuple[int, int, int]]:
+    """The layer a key times (with the space's ``activation``) and its input shape ``(C, H, W)`` (batch excluded)."""
     kind, shape = key
     if kind == "stem":
         in_c, out_c, stride, size = shape
-        return _Stem(in_c, out_c, stride), (in_c, size, size)
+        return _Stem(in_c, out_c, stride, activation), (in_c, size, size)
     if kind == "first":
         in_c, out_c, size = shape
-        return FirstBlock(in_c, out_c), (in_c, size, size)
+        return FirstBlock(in_c, out_c, activation), (in_c, size, size)
     if kind == "block":
         in_c, mid, out_c, kernel, stride, size = shape
-        return InvertedResidual(MBBlockShape(0, 0, in_c, mid, out_c, kernel, stride)), (in_c, size, size)
+        return InvertedResidual(MBBlockShape(0, 0, in_c, mid, out_c, kernel, stride), activation), (in_c, size, size)
     if kind == "head":
         in_c, last, size, classes = shape
-        return _Head(in_c, last, classes), (in_c, size, size)
+        return _Head(in_c, last, classes, activation), (in_c, size, size)
     raise ValueError(f"unknown latency key kind {kind!r}")

@@ -28,6 +28,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 from hnas.errors import ArchCodeError
+from hnas.search_spaces.activations import check_activation
 from hnas.search_spaces.base import Choices, SearchSpace, Slot
 from hnas.search_spaces.resnet.space import make_divisible
 
@@ -92,6 +93,7 @@ class MBV2Space(SearchSpace):
         in_channels: image channels.
         num_classes: classifier outputs.
         resolutions: input size of image-size code 1, 2, ...
+        activation: the non-linearity of stem, blocks and head (:mod:`hnas.search_spaces.activations`).
     """
 
     family: ClassVar[str] = "mbv2"
@@ -112,8 +114,10 @@ class MBV2Space(SearchSpace):
     in_channels: int = 3
     num_classes: int = 1000
     resolutions: tuple[int, ...] = (224,)
+    activation: str = "relu6"
 
     def __post_init__(self) -> None:
+        check_activation(self.activation, self.name)
         n = len(self.stage_channels)
         for attr in ("stage_strides", "stage_blocks", "depth_choices"):
             if len(getattr(self, attr)) != n:
@@ -309,7 +313,7 @@ class MBV2Space(SearchSpace):
     def build_latency_key(self, key: tuple[str, tuple[Any, ...]]) -> Any:
         from hnas.search_spaces.mbv2.latency import build_key
 
-        return build_key(key)
+        return build_key(key, self.activation)
 
     def width_ratio(self, spec: MBV2Spec) -> float:
         """Mean expand ratio of the active blocks as a fraction of the largest."""

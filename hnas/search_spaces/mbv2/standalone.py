@@ -10,6 +10,7 @@ from __future__ import annotations
 import paddle
 from paddle import nn
 
+from hnas.search_spaces.activations import make_activation
 from hnas.search_spaces.mbv2.space import MBBlockShape, MBV2Space, MBV2Spec
 
 
@@ -27,13 +28,13 @@ class ConvBN(nn.Layer):
 
 
 class FirstBlock(nn.Layer):
-    """The fixed first block: 3x3 depthwise -> BN -> ReLU6 -> 1x1 project -> BN (expand ratio 1)."""
+    """The fixed first block: 3x3 depthwise -> BN -> act -> 1x1 project -> BN (expand ratio 1)."""
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, activation: str = "relu6") -> None:
         super().__init__()
         self.dw = ConvBN(in_channels, in_channels, 3, groups=in_channels)
         self.project = ConvBN(in_channels, out_channels, 1)
-        self.act = nn.ReLU6()
+        self.act = make_activation(activation)
         self.residual = in_channels == out_channels
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
@@ -42,15 +43,15 @@ class FirstBlock(nn.Layer):
 
 
 class InvertedResidual(nn.Layer):
-    """1x1 expand -> BN -> ReLU6 -> kxk depthwise -> BN -> ReLU6 -> 1x1 project -> BN (+ input)."""
+    """1x1 expand -> BN -> act -> kxk depthwise -> BN -> act -> 1x1 project -> BN (+ input); act: ReLU6 in MBV2."""
 
-    def __init__(self, shape: MBBlockShape) -> None:
+    def __init__(self, shape: MBBlockShape, activation: str = "relu6") -> None:
         super().__init__()
         mid = shape.mid_channels
         self.expand = ConvBN(shape.in_channels, mid, 1)
         self.dw = ConvBN(mid, mid, shape.kernel, stride=shape.stride, groups=mid)
         self.project = ConvBN(mid, shape.out_channels, 1)
-        self.act = nn.ReLU6()
+        self.act = make_activation(activation)
         self.residual = shape.residual
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
@@ -62,7 +63,7 @@ class Stem(nn.Layer):
     def __init__(self, space: MBV2Space) -> None:
         super().__init__()
         self.conv = ConvBN(space.in_channels, space.stem_channels, 3, stride=space.stem_stride)
-        self.act = nn.ReLU6()
+        self.act = make_activation(space.activation)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         return self.act(self.conv(x))
@@ -72,7 +73,7 @@ class Head(nn.Layer):
     def __init__(self, space: MBV2Space) -> None:
         super().__init__()
         self.conv = ConvBN(space.stage_channels[-1], space.last_channels, 1)
-        self.act = nn.ReLU6()
+        self.act = make_activation(space.activation)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         return self.act(self.conv(x))
@@ -86,10 +87,10 @@ class StandaloneMBV2(nn.Layer):
         self.space = space
         self.spec = spec
         self.stem = Stem(space)
-        self.first = FirstBlock(space.stem_channels, space.first_channels)
+        self.first = FirstBlock(space.stem_channels, space.first_channels, space.activation)
         shapes = space.block_shapes(spec)
         self.stages = nn.LayerList([
-            nn.Sequential(*[InvertedResidual(shape) for shape in shapes if shape.stage == stage])
+            nn.Sequential(*[InvertedResidual(shape, space.activation) for shape in shapes if shape.stage == stage])
             for stage in range(space.num_stages)
         ])
         self.head = Head(space)

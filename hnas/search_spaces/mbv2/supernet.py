@@ -18,6 +18,7 @@ import paddle
 from paddle import nn
 
 from hnas.errors import HnasError
+from hnas.search_spaces.activations import make_activation
 from hnas.search_spaces.mbv2.layers import ElasticDepthwiseBN, ElasticPointwiseBN, leading_block
 from hnas.search_spaces.mbv2.space import MBBlockShape, MBV2Space, MBV2Spec
 from hnas.search_spaces.mbv2.standalone import FirstBlock, Head, StandaloneMBV2, Stem, build_standalone
@@ -35,7 +36,7 @@ class ElasticInvertedResidual(nn.Layer):
         self.expand = ElasticPointwiseBN(in_channels, max_mid)
         self.dw = ElasticDepthwiseBN(max_mid, space.kernel_choices, stride, space.kernel_transform)
         self.project = ElasticPointwiseBN(max_mid, out_channels)
-        self.act = nn.ReLU6()
+        self.act = make_activation(space.activation)
         self.stride = stride
         self.residual = stride == 1 and in_channels == out_channels
         self.max_mid = max_mid
@@ -93,7 +94,7 @@ class MBV2Supernet(nn.Layer):
         super().__init__()
         self.space = space
         self.stem = Stem(space)
-        self.first = FirstBlock(space.stem_channels, space.first_channels)
+        self.first = FirstBlock(space.stem_channels, space.first_channels, space.activation)
         stages = []
         for stage in range(space.num_stages):
             in_channels = space.stage_in_channels(stage)

@@ -10,6 +10,7 @@ import numpy as np
 import paddle
 from paddle import nn
 
+from hnas.search_spaces.activations import make_activation
 from hnas.search_spaces.ops import ElasticBatchNorm2D, ElasticConv2D
 from hnas.search_spaces.resnet.space import BlockShape
 
@@ -64,6 +65,7 @@ class ElasticBasicBlock(nn.Layer):
         out_channels: maximum block output channels.
         stride: stride of conv1 and of the projection.
         downsample: whether the block has a projection shortcut.
+        activation: name of the non-linearity (:mod:`hnas.search_spaces.activations`).
 
     The active widths are set by :meth:`configure`; until then the block runs at full width.
     """
@@ -75,13 +77,14 @@ class ElasticBasicBlock(nn.Layer):
         out_channels: int,
         stride: int,
         downsample: bool,
+        activation: str = "relu",
     ) -> None:
         super().__init__()
         self.stride = stride
         self.conv1 = ElasticConvBN(in_channels, mid_channels, 3, stride)
         self.conv2 = ElasticConvBN(mid_channels, out_channels, 3, 1)
         self.downsample = ElasticConvBN(in_channels, out_channels, 1, stride) if downsample else None
-        self.relu = nn.ReLU()
+        self.act = make_activation(activation)
         self.max_shape = (in_channels, mid_channels, out_channels)
         self.mid_channels = mid_channels
         self.out_channels = out_channels
@@ -112,8 +115,8 @@ class ElasticBasicBlock(nn.Layer):
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         """``x``: [N, C_in, H, W] -> [N, out_channels, H / stride, W / stride]."""
         identity = x if self.downsample is None else self.downsample(x, self.out_channels)
-        out = self.relu(self.conv1(x, self.mid_channels))
-        return self.relu(self.conv2(out, self.out_channels) + identity)
+        out = self.act(self.conv1(x, self.mid_channels))
+        return self.act(self.conv2(out, self.out_channels) + identity)
 
     def active_shapes(self, shape: BlockShape) -> ShapeMap:
         """Shapes of every state tensor the block uses at ``shape``, named as in the block."""

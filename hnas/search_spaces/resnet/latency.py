@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import paddle
 from paddle import nn
 
+from hnas.search_spaces.activations import make_activation
 from hnas.search_spaces.resnet.space import BlockShape, ResNetSpace, ResNetSpec, block_shapes, stem_channels
 from hnas.search_spaces.resnet.standalone import BasicBlock, ConvBN
 
@@ -82,13 +83,14 @@ def all_keys(space: ResNetSpace) -> Iterator[Key]:
 
 
 class _Stem(nn.Layer):
-    def __init__(self, in_c: int, out_c: int, kernel: int, stride: int, pool: bool) -> None:
+    def __init__(self, in_c: int, out_c: int, kernel: int, stride: int, pool: bool, activation: str) -> None:
         super().__init__()
         self.conv = ConvBN(in_c, out_c, kernel, stride)
+        self.act = make_activation(activation)
         self.pool = nn.MaxPool2D(3, stride=2, padding=1) if pool else None
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        x = paddle.nn.functional.relu(self.conv(x))
+        x = self.act(self.conv(x))
         return x if self.pool is None else self.pool(x)
 
 
@@ -102,15 +104,15 @@ class _Head(nn.Layer):
         return self.fc(paddle.flatten(self.pool(x), 1))
 
 
-def build_key(key: Key) -> tuple[nn.Layer, tuple[int, int, int]]:
-    """The layer a key times and its input shape ``(C, H, W)`` (batch excluded)."""
+def build_key(key: Key, activation: str = "relu") -> tuple[nn.Layer, tuple[int, int, int]]:
+    """The layer a key times (with the space's ``activation``) and its input shape ``(C, H, W)`` (batch excluded)."""
     kind, shape = key
     if kind == "stem":
         in_c, out_c, kernel, stride, size, pool = shape
-        return _Stem(in_c, out_c, kernel, stride, pool), (in_c, size, size)
+        return _Stem(in_c, out_c, kernel, stride, pool, activation), (in_c, size, size)
     if kind == "block":
         in_c, mid, out_c, stride, downsample, size = shape
-        return BasicBlock(BlockShape(0, 0, in_c, mid, out_c, stride, downsample)), (in_c, size, size)
+        return BasicBlock(BlockShape(0, 0, in_c, mid, out_c, stride, downsample), activation), (in_c, size, size)
     if kind == "head":
         channels, size, classes = shape
         return _Head(channels, classes), (channels, size, size)

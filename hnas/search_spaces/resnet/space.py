@@ -22,6 +22,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 from hnas.errors import ArchCodeError, HnasError
+from hnas.search_spaces.activations import check_activation
 from hnas.search_spaces.base import Choices, SearchSpace, Slot
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class ResNetSpace(SearchSpace):
         in_channels: image channels (3 for RGB, 1 for grayscale).
         num_classes: classifier outputs.
         resolutions: input size of image-size code 1, 2, ...
+        activation: the non-linearity of stem and blocks (:mod:`hnas.search_spaces.activations`).
     """
 
     family: ClassVar[str] = "resnet"
@@ -95,8 +97,10 @@ class ResNetSpace(SearchSpace):
     in_channels: int = 3
     num_classes: int = 1000
     resolutions: tuple[int, ...] = (224,)
+    activation: str = "relu"
 
     def __post_init__(self) -> None:
+        check_activation(self.activation, self.name)
         n = len(self.stage_blocks)
         for attr in ("base_channels", "stage_strides", "depth_choices"):
             if len(getattr(self, attr)) != n:
@@ -311,7 +315,7 @@ class ResNetSpace(SearchSpace):
     def build_latency_key(self, key: tuple[str, tuple[Any, ...]]) -> Any:
         from hnas.search_spaces.resnet.latency import build_key
 
-        return build_key(key)
+        return build_key(key, self.activation)
 
     def width_ratio(self, spec: ResNetSpec) -> float:
         """Mean width ratio of each stage's output and every active block's first conv."""

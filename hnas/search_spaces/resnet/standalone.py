@@ -9,6 +9,7 @@ from __future__ import annotations
 import paddle
 from paddle import nn
 
+from hnas.search_spaces.activations import make_activation
 from hnas.search_spaces.resnet.space import (
     BlockShape,
     ResNetSpace,
@@ -41,30 +42,30 @@ class ConvBN(nn.Layer):
 class BasicBlock(nn.Layer):
     """Two 3x3 convs with a residual connection (projection when shapes change)."""
 
-    def __init__(self, shape: BlockShape) -> None:
+    def __init__(self, shape: BlockShape, activation: str = "relu") -> None:
         super().__init__()
         self.conv1 = ConvBN(shape.in_channels, shape.mid_channels, 3, shape.stride)
         self.conv2 = ConvBN(shape.mid_channels, shape.out_channels, 3, 1)
         self.downsample = (
             ConvBN(shape.in_channels, shape.out_channels, 1, shape.stride) if shape.downsample else None
         )
-        self.relu = nn.ReLU()
+        self.act = make_activation(activation)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.conv1(x))
-        return self.relu(self.conv2(out) + identity)
+        out = self.act(self.conv1(x))
+        return self.act(self.conv2(out) + identity)
 
 
 class Stem(nn.Layer):
     def __init__(self, space: ResNetSpace, out_channels: int) -> None:
         super().__init__()
         self.conv = ConvBN(space.in_channels, out_channels, space.stem_kernel_size, space.stem_stride)
-        self.relu = nn.ReLU()
+        self.act = make_activation(space.activation)
         self.pool = nn.MaxPool2D(3, stride=2, padding=1) if space.stem_max_pool else None
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        x = self.relu(self.conv(x))
+        x = self.act(self.conv(x))
         return x if self.pool is None else self.pool(x)
 
 
@@ -83,7 +84,7 @@ class StandaloneResNet(nn.Layer):
         shapes = block_shapes(space, spec)
         self.stages = nn.LayerList(
             [
-                nn.Sequential(*[BasicBlock(shape) for shape in shapes if shape.stage == stage])
+                nn.Sequential(*[BasicBlock(shape, space.activation) for shape in shapes if shape.stage == stage])
                 for stage in range(space.num_stages)
             ]
         )

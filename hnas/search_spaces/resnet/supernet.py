@@ -27,6 +27,7 @@ import paddle
 from paddle import nn
 
 from hnas.errors import HnasError
+from hnas.search_spaces.activations import make_activation
 from hnas.search_spaces.ops import ElasticLinear
 from hnas.search_spaces.resnet.blocks import ElasticBasicBlock, ElasticConvBN, ShapeMap
 from hnas.search_spaces.resnet.space import (
@@ -42,13 +43,13 @@ from hnas.search_spaces.resnet.standalone import StandaloneResNet, build_standal
 
 
 class ElasticStem(nn.Layer):
-    """Stem conv + BN + ReLU (+ 3x3/2 max-pool) with an elastic output width."""
+    """Stem conv + BN + activation (+ 3x3/2 max-pool) with an elastic output width."""
 
     def __init__(self, space: ResNetSpace) -> None:
         super().__init__()
         self.conv = ElasticConvBN(space.in_channels, space.stem_base_channels, space.stem_kernel_size,
                                   space.stem_stride)
-        self.relu = nn.ReLU()
+        self.act = make_activation(space.activation)
         self.pool = nn.MaxPool2D(3, stride=2, padding=1) if space.stem_max_pool else None
         self.out_channels = space.stem_base_channels
 
@@ -58,7 +59,7 @@ class ElasticStem(nn.Layer):
         self.out_channels = out_channels
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        x = self.relu(self.conv(x, self.out_channels))
+        x = self.act(self.conv(x, self.out_channels))
         return x if self.pool is None else self.pool(x)
 
 
@@ -98,6 +99,7 @@ class ResNetSupernet(nn.Layer):
                     out_channels=base,
                     stride=space.stage_strides[stage] if block == 0 else 1,
                     downsample=space.has_downsample(stage, block),
+                    activation=space.activation,
                 )
             )
         return blocks

@@ -32,12 +32,12 @@ def zen_features(net: StandaloneResNet, x: paddle.Tensor, bn_variances: list[flo
     Returns:
         ``[N, C_out, H, W]``: the last block's output before global pooling.
     """
-    x = net.stem.relu(conv_bn_recording(net.stem.conv.conv, net.stem.conv.bn, x, bn_variances))
+    x = net.stem.act(conv_bn_recording(net.stem.conv.conv, net.stem.conv.bn, x, bn_variances))
     if net.stem.pool is not None:
         x = net.stem.pool(x)
     for block in _blocks(net):
-        x = block.relu(conv_bn_recording(block.conv1.conv, block.conv1.bn, x, bn_variances))
-        x = block.relu(conv_bn_recording(block.conv2.conv, block.conv2.bn, x, bn_variances))
+        x = block.act(conv_bn_recording(block.conv1.conv, block.conv1.bn, x, bn_variances))
+        x = block.act(conv_bn_recording(block.conv2.conv, block.conv2.bn, x, bn_variances))
     return x
 
 
