@@ -34,6 +34,7 @@ from paddle.callbacks import Callback
 
 from hnas.engine.checkpoint import LAST, TrainingState, epoch_name, prune_checkpoints, save_checkpoint
 from hnas.engine.distributed import DistInfo, average_buffers
+from hnas.nn.optim import permute_optimizer_state
 from hnas.nn.scorer import SubnetScorer
 from hnas.search_spaces.base import Spec
 
@@ -62,7 +63,8 @@ class ChannelReorder(Callback):
 
     Progressive shrinking re-orders channels by importance when a phase opens narrower
     widths. Runs on every rank (the weights, hence the permutation, are identical). The
-    optimizer's momentum buffers are not permuted (see :mod:`hnas.samplers.ofa_ps`).
+    optimizer's per-parameter state (momentum) is permuted with the weights, so each channel
+    keeps its own velocity.
     """
 
     def __init__(self, sampler: Any) -> None:
@@ -73,7 +75,8 @@ class ChannelReorder(Callback):
         global_step = _progress(self.model).global_step
         if self.sampler.reorder_due(global_step):
             logger.info("re-ordering channels by importance before step %d", global_step)
-            self.model.network.reorder_channels()
+            moves = self.model.network.reorder_channels()
+            permute_optimizer_state(self.model.supernet_step.optimizer, moves)
 
 
 class SyncBatchNormStats(Callback):

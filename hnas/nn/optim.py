@@ -160,3 +160,30 @@ def build_optimizer(
         weight_decay=weight_decay,
         grad_clip=None if grad_clip_norm is None else paddle.nn.ClipGradByGlobalNorm(grad_clip_norm),
     )
+
+
+@paddle.no_grad()
+def permute_optimizer_state(optimizer: paddle.optimizer.Optimizer,
+                            moves: list[tuple[paddle.Tensor, int, Any]]) -> int:
+    """Apply each ``(parameter, axis, order)`` permutation to that parameter's optimizer state.
+
+    After ``supernet.reorder_channels()`` moves channels, a channel's momentum must move with it,
+    or the next updates push each channel with another channel's velocity. Every accumulator of
+    the parameter's own shape (Momentum's velocity, Adam's moments) is permuted; accumulators
+    Paddle has not created yet (a parameter no step has updated) need nothing.
+
+    Returns:
+        How many accumulator tensors were permuted.
+    """
+    state = optimizer.state_dict()  # the live accumulator tensors, keyed "<param name>_<accumulator>"
+    count = 0
+    for tensor, axis, order in moves:
+        if tensor.stop_gradient:
+            continue  # BN running statistics: no optimizer state
+        index = paddle.to_tensor(order, dtype="int64")
+        prefix = tensor.name + "_"
+        for key, value in state.items():
+            if key.startswith(prefix) and isinstance(value, paddle.Tensor) and value.shape == tensor.shape:
+                value.set_value(paddle.index_select(value, index, axis=axis))
+                count += 1
+    return count

@@ -31,11 +31,10 @@ own largest subnet, trained in the same step (in-place distillation).
 
 **Channel re-ordering**: at the first step of a phase that opens more ``width`` or ``expand``
 choices, :meth:`reorder_due` is True and the trainer calls ``supernet.reorder_channels()``
-(OFA's ``re_organize_middle_weights``; PaddleSlim 2.6 lacks it) before that step. The
-optimizer's momentum buffers are *not* permuted with the weights, so for a few steps after a
-re-ordering the momentum of a channel belongs to the channel that sat in its place before;
-it decays by the momentum factor per step (0.9: to a tenth in about 22 steps). The weights are identical on every
-rank, so the permutation is too.
+(OFA's ``re_organize_middle_weights``; PaddleSlim 2.6 lacks it) before that step, and
+permutes the optimizer's per-parameter state (momentum) the same way
+(:func:`hnas.nn.optim.permute_optimizer_state`), so every channel keeps its own velocity.
+The weights are identical on every rank, so the permutation is too.
 
 The phase is a function of the global step (or of the epoch when the steps per epoch are not
 known), never of state: a resumed run lands in the right phase, and a run resumed exactly at

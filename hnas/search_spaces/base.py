@@ -109,8 +109,11 @@ class Supernet(Protocol):
     def used_parameters(self, spec: Any = None) -> list[Any]:
         """Trainable parameters the subnet touches."""
 
-    def reorder_channels(self) -> None:
-        """Sort elastic channels by importance (progressive shrinking, the Track 1 baseline)."""
+    def reorder_channels(self) -> list[tuple[Any, int, Any]]:
+        """Sort elastic channels by importance (progressive shrinking, the Track 1 baseline).
+
+        Returns ``(tensor, axis, order)`` of every permuted tensor (new index i = old ``order[i]``).
+        """
 
 
 class ZenNetwork(Protocol):

@@ -89,3 +89,51 @@ def test_scheduler_steps_per_iteration_and_round_trips() -> None:
     restored = WarmupCosine(0.4, warmup_steps=2, total_steps=6)
     restored.set_state_dict(scheduler.state_dict())
     assert restored() == pytest.approx(scheduler()) == pytest.approx(warmup_cosine_lr(3, 0.4, 2, 6))
+
+
+@pytest.mark.parametrize("family", ["resnet", "mbv2"])
+def test_momentum_follows_the_channels_a_reorder_moves(family: str) -> None:
+    """Reorder + permuted momentum, then a step == the step, then the reorder: each channel keeps its velocity."""
+    from hnas.engine.step import Objective, SupernetStep
+    from hnas.losses import InplaceKDLoss
+    from hnas.nn.optim import build_optimizer, permute_optimizer_state
+    from hnas.samplers.base import SampledNet
+    from hnas.search_spaces.spaces import resolve_space
+    from tests.engine.tiny import TINY_SPACE, FixedSampler
+
+    space = TINY_SPACE if family == "resnet" else resolve_space("mbv2_tiny", {"num_classes": 4, "in_channels": 3})
+    size = space.resolutions[0]
+    rng = np.random.default_rng(0)
+    images = paddle.to_tensor(rng.standard_normal((8, space.in_channels, size, size)).astype("float32"))
+    labels = paddle.to_tensor(rng.integers(0, space.num_classes, 8).astype("int64"))
+
+    def trained(permute: bool | None, orders=None):
+        paddle.seed(0)
+        supernet = space.build_supernet()
+        optimizer = build_optimizer(supernet, learning_rate=0.1, momentum=0.9, weight_decay=1e-3)
+        step = SupernetStep(supernet, FixedSampler(space, [SampledNet(space.max_spec(), "single")]), optimizer,
+                            Objective(distill=InplaceKDLoss()))
+        for index in range(3):
+            step(images, labels, step=index, epoch=0)  # momentum is non-zero everywhere now
+        if permute is None:  # reference: one more step, then the same permutation of the weights only
+            step(images, labels, step=3, epoch=0)
+            moved = [move for stage in supernet.stages for block in stage for move in block.permuted_tensors()]
+            with paddle.no_grad():
+                for (tensor, axis), order in zip(moved, orders, strict=True):
+                    tensor.set_value(paddle.index_select(tensor, paddle.to_tensor(order), axis=axis))
+            return supernet, None
+        moves = supernet.reorder_channels()
+        if permute:
+            assert permute_optimizer_state(optimizer, moves) > 0
+        step(images, labels, step=3, epoch=0)
+        return supernet, [order for _, _, order in moves]
+
+    results = {permute: trained(permute) for permute in (True, False)}
+    orders = results[True][1]
+    assert any((order != np.arange(len(order))).any() for order in orders)  # the reorder moved channels
+    reference, _ = trained(None, orders)
+    expected = {name: value.numpy() for name, value in reference.state_dict().items()}
+    for permute, equal in ((True, True), (False, False)):
+        got = {name: value.numpy() for name, value in results[permute][0].state_dict().items()}
+        close = all(np.allclose(got[name], expected[name], rtol=1e-4, atol=1e-5) for name in expected)
+        assert close == equal, f"permute={permute}"

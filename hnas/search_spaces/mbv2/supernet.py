@@ -73,18 +73,20 @@ class ElasticInvertedResidual(nn.Layer):
     def reorder_by_importance(self) -> np.ndarray:
         """Sort the middle channels, most important first; the full block computes the same function.
 
-        Optimizer state is not permuted: reorder before creating the optimizer (as for ResNet).
+        Optimizer state is not touched here (see the ResNet block's method).
         """
         order = np.argsort(-self.channel_importance(), kind="stable")
         index = paddle.to_tensor(order, dtype="int64")
+        for tensor, axis in self.permuted_tensors():
+            tensor.set_value(paddle.index_select(tensor, index, axis=axis))
+        return order
+
+    def permuted_tensors(self) -> list[tuple[paddle.Tensor, int]]:
+        """``(tensor, axis)`` of everything :meth:`reorder_by_importance` permutes along the middle channels."""
         tensors = [self.expand.conv.weight, self.dw.conv.weight]
         for bn in (self.expand.bn, self.dw.bn):
             tensors += [bn.weight, bn.bias, bn._mean, bn._variance]
-        for tensor in tensors:
-            tensor.set_value(paddle.index_select(tensor, index, axis=0))
-        weight = self.project.conv.weight
-        weight.set_value(paddle.index_select(weight, index, axis=1))
-        return order
+        return [*((tensor, 0) for tensor in tensors), (self.project.conv.weight, 1)]
 
 
 class MBV2Supernet(nn.Layer):
@@ -173,7 +175,11 @@ class MBV2Supernet(nn.Layer):
         return net
 
     @paddle.no_grad()
-    def reorder_channels(self) -> None:
+    def reorder_channels(self) -> list[tuple[paddle.Tensor, int, np.ndarray]]:
+        """Sort every block's middle channels by importance; returns ``(tensor, axis, order)`` of each move."""
+        moves = []
         for stage in self.stages:
             for block in stage:
-                block.reorder_by_importance()
+                order = block.reorder_by_importance()
+                moves += [(tensor, axis, order) for tensor, axis in block.permuted_tensors()]
+        return moves

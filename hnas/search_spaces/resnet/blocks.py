@@ -139,15 +139,21 @@ class ElasticBasicBlock(nn.Layer):
         conv1's filters and BN entries and conv2's input channels are permuted together, so
         the full block computes the same function while a narrow slice keeps the channels
         that matter most to conv2 (the "reorder" of the CVPR 2022 Track 1 baseline).
-        Parameters are updated in place (same objects), but an optimizer's per-parameter state
-        is *not* permuted: reorder before training or before creating the optimizer.
+        Parameters are updated in place (same objects); an optimizer's per-parameter state is
+        not touched here: :func:`hnas.nn.optim.permute_optimizer_state` applies the same
+        permutation to it (:meth:`permuted_tensors` names what moves).
 
         Returns:
             The permutation applied (new channel i = old channel ``order[i]``).
         """
         order = np.argsort(-self.channel_importance(), kind="stable")
         index = paddle.to_tensor(order, dtype="int64")
-        self.conv1.permute_outputs(index)
-        weight = self.conv2.conv.weight
-        weight.set_value(paddle.index_select(weight, index, axis=1))
+        for tensor, axis in self.permuted_tensors():
+            tensor.set_value(paddle.index_select(tensor, index, axis=axis))
         return order
+
+    def permuted_tensors(self) -> list[tuple[paddle.Tensor, int]]:
+        """``(tensor, axis)`` of everything :meth:`reorder_by_importance` permutes along the middle channels."""
+        conv1 = self.conv1
+        outputs = (conv1.conv.weight, conv1.bn.weight, conv1.bn.bias, conv1.bn._mean, conv1.bn._variance)
+        return [*((tensor, 0) for tensor in outputs), (self.conv2.conv.weight, 1)]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
 import paddle
 from paddle import nn
 
@@ -184,8 +185,16 @@ class ResNetSupernet(nn.Layer):
         return net
 
     @paddle.no_grad()
-    def reorder_channels(self) -> None:
-        """Sort every block's middle channels by importance (see ``ElasticBasicBlock.reorder_by_importance``)."""
+    def reorder_channels(self) -> list[tuple[paddle.Tensor, int, np.ndarray]]:
+        """Sort every block's middle channels by importance (see ``ElasticBasicBlock.reorder_by_importance``).
+
+        Returns:
+            ``(tensor, axis, order)`` of every permuted tensor, for
+            :func:`hnas.nn.optim.permute_optimizer_state`.
+        """
+        moves = []
         for stage in self.stages:
             for block in stage:
-                block.reorder_by_importance()
+                order = block.reorder_by_importance()
+                moves += [(tensor, axis, order) for tensor, axis in block.permuted_tensors()]
+        return moves
