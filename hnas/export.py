@@ -77,6 +77,7 @@ def export_subnet(
     recal_batch_size: int = 64,
     seed: int = 0,
     force: bool = False,
+    weights: str = "model",
 ) -> Path:
     """Write the stand-alone network of ``arch`` with the weights of ``checkpoint`` into ``out``.
 
@@ -88,7 +89,7 @@ def export_subnet(
     if bn_recal_batches < 0:
         raise HnasError(f"--bn-recal must be >= 0 batches, got {bn_recal_batches}")
     check_output_folder(out, force)
-    source = locate(checkpoint, config)
+    source = locate(checkpoint, config, weights=weights)
     space = source.space or config_space(source.config)
     spec = space.decode(arch)
     supernet = load_supernet(source.weights, space)

@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from hnas.config import load_config
-from hnas.engine.checkpoint import CONFIG_FILE, LAST, MODEL_FILE, check_space, read_meta, resolve_checkpoint
+from hnas.engine.checkpoint import (
+    AVERAGE_FILE,
+    CONFIG_FILE,
+    LAST,
+    MODEL_FILE,
+    check_space,
+    read_meta,
+    resolve_checkpoint,
+)
 from hnas.engine.config import TrainConfig
 from hnas.errors import HnasError
 from hnas.fewshot.manifest import MANIFEST_FILE, is_fewshot_dir, read_manifest
@@ -71,8 +79,27 @@ class FewShotRoute:
         return self.split.part_of(space, spec)
 
 
+#: ``--weights`` choices: the checkpoint's weights, or their moving average (``loss.teacher: ema``).
+WEIGHTS = {"model": MODEL_FILE, "ema": AVERAGE_FILE}
+
+
+def weights_file(folder: Path, weights: str) -> Path:
+    """The state-dict file of ``--weights`` in a checkpoint folder.
+
+    Raises:
+        HnasError: an unknown choice, or ``ema`` for a run trained without the average.
+    """
+    if weights not in WEIGHTS:
+        raise HnasError(f"--weights {weights!r}: expected one of {', '.join(WEIGHTS)}")
+    path = folder / WEIGHTS[weights]
+    if weights == "ema" and not path.is_file():
+        raise HnasError(f"checkpoint {folder} has no {AVERAGE_FILE}: it was trained without loss.teacher: ema "
+                        "(evaluate its weights: --weights model)")
+    return path
+
+
 def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[str] | None,
-           allow_fewshot: bool = False) -> EvalSource:
+           allow_fewshot: bool = False, weights: str = "model") -> EvalSource:
     """Resolve ``--ckpt`` and ``--config`` without loading weights.
 
     Args:
@@ -83,6 +110,8 @@ def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[
 
         allow_fewshot: accept a few-shot folder (``hnas eval``); otherwise it is refused with
             a message naming its part folders.
+        weights: ``model`` (the trained weights) or ``ema`` (their moving average, DS-Net's
+            bootstrapped teacher, stored by runs with ``loss.teacher: ema``).
 
     Raises:
         HnasError: no checkpoint at the path, unreadable metadata or config, or an unfinished
@@ -93,6 +122,8 @@ def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[
         checkpoint = (given or TrainConfig()).checkpoint.dir
     path = Path(checkpoint)
     if path.is_file():
+        if weights != "model":
+            raise HnasError(f"--weights {weights}: {path} is a state-dict file; pass its checkpoint folder")
         return EvalSource(weights=path, config=given or TrainConfig(), space=None)
     if not path.exists():
         raise HnasError(f"checkpoint {path}: no such file or directory (train first, or pass --ckpt DIR_OR_FILE)")
@@ -101,17 +132,17 @@ def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[
             manifest = read_manifest(path)
             raise HnasError(f"checkpoint {path} is a few-shot folder ({MANIFEST_FILE}): only hnas eval routes archs "
                             f"to its parts; pass one part's folder here, e.g. {manifest.part_dir(0)}")
-        return _locate_fewshot(path, given)
+        return _locate_fewshot(path, given, weights)
     folder = resolve_checkpoint(path, weights_only=True)
     meta = read_meta(folder)
     if "space" not in meta:
         raise HnasError(f"checkpoint {folder}: meta.json has no 'space' entry")
     cfg = given or load_config(folder / CONFIG_FILE, schema=TrainConfig)
     space = space_from_fields(meta["space"], meta.get("space_family", "resnet"))
-    return EvalSource(weights=folder / MODEL_FILE, config=cfg, space=space)
+    return EvalSource(weights=weights_file(folder, weights), config=cfg, space=space)
 
 
-def _locate_fewshot(path: Path, given: TrainConfig | None) -> EvalSource:
+def _locate_fewshot(path: Path, given: TrainConfig | None, weights_choice: str) -> EvalSource:
     """Every part of a few-shot folder: finished, of the manifest's space, with one data section."""
     manifest = read_manifest(path)
     space = space_from_fields(manifest.space, manifest.space_family)
@@ -127,7 +158,7 @@ def _locate_fewshot(path: Path, given: TrainConfig | None) -> EvalSource:
             raise HnasError(f"few-shot part {root} has trained {epoch} of {manifest.epochs} epochs: run hnas "
                             "fewshot train again to finish it")
         check_space(folder, space)
-        weights.append(folder / MODEL_FILE)
+        weights.append(weights_file(folder, weights_choice))
         configs.append(load_config(folder / CONFIG_FILE, schema=TrainConfig))
     if any(cfg.data != configs[0].data for cfg in configs[1:]):
         raise HnasError(f"few-shot folder {path}: its parts were trained on different data sections")

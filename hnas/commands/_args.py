@@ -1,4 +1,4 @@
-"""Arguments shared by the commands that take arch codes or an arch file (``flops``, ``zen``)."""
+"""Arguments shared by several commands: arch codes or an arch file (``flops``, ``zen``), ``--force``, ``--weights``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,13 @@ from hnas.search_spaces.base import SearchSpace
 def add_force_argument(parser: argparse.ArgumentParser) -> None:
     """``--force``: replace existing output files (never an input; see :mod:`hnas.io.outputs`)."""
     parser.add_argument("--force", action="store_true", help="replace existing output files (never an input)")
+
+
+def add_weights_argument(parser: argparse.ArgumentParser) -> None:
+    """``--weights model|ema``: which weights of a checkpoint folder to use (see :func:`hnas.loading.locate`)."""
+    parser.add_argument("--weights", choices=("model", "ema"), default="model",
+                        help="the checkpoint's weights (model, default) or their moving average (ema: runs "
+                             "trained with loss.teacher ema, DS-Net's bootstrapped teacher)")
 
 
 def add_arch_arguments(parser: argparse.ArgumentParser) -> None:

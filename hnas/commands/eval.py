@@ -6,6 +6,7 @@ import argparse
 import statistics
 from pathlib import Path
 
+from hnas.commands._args import add_weights_argument
 from hnas.errors import HnasError
 from hnas.evaluation.request import BN_RECAL_MODES, DEFAULT_OUT, EvalRequest
 from hnas.evaluation.shards import Shard, parse_shard
@@ -53,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, metavar="S",
                         help="selects the validation and recalibration images (default: 0)")
     parser.add_argument("--restart", action="store_true", help="discard earlier progress instead of resuming")
+    add_weights_argument(parser)
     parser.add_argument("--max-archs", type=int, metavar="N",
                         help="evaluate at most N new archs in this run, then stop (resumable)")
     parser.add_argument("--dry-run", action="store_true",
@@ -106,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         restart=args.restart,
         max_archs=args.max_archs,
+        weights=args.weights,
     )
     request.check()
     check_eval_output(request, args.force)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hnas.commands._args import add_weights_argument
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -26,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--recal-batch-size", type=int, default=64, metavar="B")
     parser.add_argument("--seed", type=int, default=0, help="selects the recalibration images (default: 0)")
     parser.add_argument("--force", action="store_true", help="replace an existing export folder")
+    add_weights_argument(parser)
     parser.set_defaults(func=run, imports_paddle=True)
 
 
@@ -33,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
     from hnas.export import export_subnet  # imports Paddle
 
     out = export_subnet(args.arch, args.ckpt, args.out, args.config, args.bn_recal, args.recal_batch_size,
-                        args.seed, args.force)
+                        args.seed, args.force, args.weights)
     print(f"exported {args.arch} to {out} (model.pdparams, subnet.json, inference/model.*)")
     return 0

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from hnas.commands._args import add_weights_argument
 from hnas.errors import HnasError
 
 #: Files a search folder holds.
@@ -28,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--ckpt", type=Path, metavar="DIR_OR_FILE", help="supernet checkpoint (as for hnas eval)")
+    add_weights_argument(parser)
     parser.add_argument("--config", type=Path, metavar="YAML", help="train config overriding the checkpoint's")
     parser.add_argument("--search-config", type=Path, metavar="YAML", help="search settings (SearchCfg field names)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="search folder")
@@ -128,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     _check_out(out, args.force)
     _check_compare(args.compare)
-    source = locate(args.ckpt, args.config)
+    source = locate(args.ckpt, args.config, weights=args.weights)
     space = source.space or config_space(source.config)
     base = space.distribution(args.distribution)
     costs = {"flops": cost_function(space, "flops"), "params": cost_function(space, "params")}

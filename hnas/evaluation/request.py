@@ -39,6 +39,7 @@ class EvalRequest:
         seed: selects the validation subset and the recalibration images.
         restart: discard earlier progress instead of resuming.
         max_archs: evaluate at most this many new archs in this run (then stop, resumable).
+        weights: ``model`` or ``ema`` (the moving average of a ``loss.teacher: ema`` run).
     """
 
     arch_file: Path
@@ -54,6 +55,7 @@ class EvalRequest:
     seed: int = 0
     restart: bool = False
     max_archs: int | None = None
+    weights: str = "model"
 
     def check(self) -> None:
         if self.bn_recal not in BN_RECAL_MODES:

@@ -101,7 +101,7 @@ def plan_evaluation(request: EvalRequest) -> EvalPlan:
             dataset, or a dataset that does not fit the space.
     """
     request.check()
-    source = locate(request.checkpoint, request.config, allow_fewshot=True)
+    source = locate(request.checkpoint, request.config, allow_fewshot=True, weights=request.weights)
     entries = load_arch_file(request.arch_file, source.space or config_space(source.config))
     shard_entries = shard_of(entries, request.shard.index, request.shard.count)
     logger.info("%s: %d archs, shard %s holds %d", request.arch_file, len(entries), request.shard, len(shard_entries))

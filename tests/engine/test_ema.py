@@ -118,3 +118,40 @@ def test_an_ema_run_resumes_exactly_and_differs_from_in_place_distillation(tmp_p
 def test_bad_teacher_settings_name_the_key(tmp_path, override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         tiny_config(tmp_path, override)
+
+
+def test_eval_and_export_can_use_the_average(tmp_path, capsys) -> None:
+    import json as json_module
+
+    from hnas.cli import main
+    from hnas.engine.checkpoint import AVERAGE_FILE as EMA
+    from hnas.loading import load_supernet, locate
+    from tests.engine.tiny import TINY_SPACE
+
+    train(tiny_config(tmp_path / "ema", "loss.teacher=ema", "loss.ema_decay=0.5", "max_steps=2"))
+    train(tiny_config(tmp_path / "plain", "max_steps=2"))
+    source = locate(tmp_path / "ema", None, weights="ema")
+    assert source.weights == tmp_path / "ema" / LAST / EMA
+    average = paddle.load(str(source.weights))
+    loaded = load_supernet(source.weights, source.space).state_dict()
+    assert all(np.array_equal(loaded[name].numpy(), average[name].numpy()) for name in average)
+
+    codes = [TINY_SPACE.encode(spec) for spec in (TINY_SPACE.max_spec(), TINY_SPACE.min_spec())]
+    archs = tmp_path / "archs.json"
+    archs.write_text(json_module.dumps({f"arch{i}": {"acc": 0, "arch": code} for i, code in enumerate(codes, 1)}))
+    out = tmp_path / "pred.json"
+    assert main(["eval", str(archs), "--ckpt", str(tmp_path / "ema"), "--weights", "ema", "--out", str(out),
+                 "--recal-batches", "1", "--recal-batch-size", "8", "--batch-size", "16"]) == 0
+    assert set(json_module.loads(out.read_text())) == {"arch1", "arch2"}
+    assert main(["export", codes[0], "--ckpt", str(tmp_path / "ema"), "--weights", "ema",
+                 "--out", str(tmp_path / "export")]) == 0
+    exported = paddle.load(str(tmp_path / "export" / "model.pdparams"))
+    assert np.array_equal(exported["fc.weight"].numpy(), average["fc.weight"].numpy())
+    capsys.readouterr()
+
+    # a run without the average: a clear refusal, nothing written
+    refused = tmp_path / "refused.json"
+    assert main(["eval", str(archs), "--ckpt", str(tmp_path / "plain"), "--weights", "ema",
+                 "--out", str(refused)]) == 2
+    assert "has no ema.pdparams: it was trained without loss.teacher: ema" in capsys.readouterr().err
+    assert not refused.exists()
