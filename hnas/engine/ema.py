@@ -61,15 +61,14 @@ class WeightAverage:
 
     @paddle.no_grad()
     def logits(self, spec: Spec, images: paddle.Tensor) -> paddle.Tensor:
-        """The average net's output for subnet ``spec`` (batch-statistics BN; buffers untouched)."""
-        buffers = [(tensor, tensor.clone()) for name, tensor in self.net.state_dict().items()
-                   if name not in self._params]
+        """The average net's output for subnet ``spec`` (batch-statistics BN).
+
+        Training-mode BN moves the average's running buffers; :meth:`update`, which follows in
+        the same step, replaces them with the live net's again.
+        """
         self.net.train()
         self.net.apply(spec)
-        out = self.net(images)
-        for tensor, saved in buffers:  # training-mode BN moved them; keep them the live net's copy
-            tensor.set_value(saved)
-        return out.detach()
+        return self.net(images).detach()
 
     def state_dict(self) -> dict[str, paddle.Tensor]:
         return self.net.state_dict()

@@ -147,7 +147,6 @@ class ChoiceDistribution(Distribution):
         label = name or self.name + "[" + ",".join(f"{key}={list(value)}" for key, value in dimensions.items()) + "]"
         return ChoiceDistribution(self.space, label, domains, tuple(self.pinned))
 
-
     def within(self, slots: Mapping[str, Sequence[int]], name: str | None = None) -> ChoiceDistribution:
         """A narrower distribution: each named slot (with the slots tied to it) limited to those values.
 
