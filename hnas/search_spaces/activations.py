@@ -5,11 +5,17 @@ layer that applies a non-linearity (stem, blocks, head) uses the same one, in th
 stand-alone network, the latency-table blocks and the ZenScore pass alike. It has no weights, so
 checkpoints of one activation load into a space of another only by mistake: the space fields
 differ and ``check_space`` refuses them. Activations add no FLOPs in either convention
-(``paddle.flops`` counts ReLU/ReLU6 as zero and does not register the others), so FLOPs and
-parameter counts do not depend on it.
+(``paddle.flops`` counts ReLU/ReLU6 as zero and registers no counter for Hardswish, Swish,
+Mish or PReLU, which it therefore also counts as zero), so FLOPs do not depend on them.
 
-OFA's MobileNetV3 uses ``hswish`` in its later stages, DS-Net and EfficientNet ``swish``;
-ResNets ``relu`` and MobileNetV2 ``relu6``.
+OFA's MobileNetV3 uses ``hswish`` in its later stages, DS-Net and EfficientNet ``swish``,
+YOLOv4-style networks ``mish`` (``x * tanh(softplus(x))``); ResNets ``relu`` and MobileNetV2
+``relu6``.
+
+The ResNet family also has an *outer* activation (``space.overrides.outer_activation``), the
+one after each residual addition only, as in the 3rd-place CVPR 2022 Track 1 solution's final
+submissions. It may also be ``prelu``: Paddle's ``nn.PReLU()`` with one trained slope per
+layer (initialised at 0.25), so it adds one parameter per residual block and none to FLOPs.
 """
 
 from __future__ import annotations
@@ -25,7 +31,11 @@ ACTIVATIONS: dict[str, str] = {
     "relu6": "ReLU6",
     "hswish": "Hardswish",
     "swish": "Swish",
+    "mish": "Mish",
 }
+
+#: Activations allowed after a residual addition (:data:`ACTIVATIONS` plus the single-slope PReLU).
+OUTER_ACTIVATIONS: dict[str, str] = {**ACTIVATIONS, "prelu": "PReLU"}
 
 
 def check_activation(name: str, space_name: str) -> None:
@@ -34,8 +44,16 @@ def check_activation(name: str, space_name: str) -> None:
         raise ValueError(f"space {space_name!r}: unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}")
 
 
+def check_outer_activation(name: str, space_name: str) -> None:
+    """Raise ``ValueError`` naming the known outer activations if ``name`` is not one of them."""
+    if name not in OUTER_ACTIVATIONS:
+        raise ValueError(f"space {space_name!r}: unknown outer_activation {name!r}; "
+                         f"known: {', '.join(OUTER_ACTIVATIONS)}")
+
+
 def make_activation(name: str) -> nn.Layer:
-    """A fresh activation layer of ``name`` (see :data:`ACTIVATIONS`)."""
+    """A fresh activation layer of ``name`` (see :data:`OUTER_ACTIVATIONS`; ``prelu`` has one
+    trained slope, ``nn.PReLU()``)."""
     from paddle import nn
 
-    return getattr(nn, ACTIVATIONS[name])()
+    return getattr(nn, OUTER_ACTIVATIONS[name])()

@@ -62,7 +62,7 @@ def test_the_activation_changes_the_output(name: str) -> None:
 
 
 def test_unknown_activation_names_the_known_ones() -> None:
-    with pytest.raises(HnasError, match="unknown activation 'gelu'; known: relu, relu6, hswish, swish"):
+    with pytest.raises(HnasError, match="unknown activation 'gelu'; known: relu, relu6, hswish, swish, mish"):
         resolve_space("resnet48_tiny", {"activation": "gelu"})
 
 
@@ -96,3 +96,11 @@ def test_a_latency_table_of_another_activation_is_refused(tmp_path) -> None:
     del data["space_fields"]["activation"]  # a table written before the field existed
     path.write_text(json.dumps(data))
     assert LatencyTable.load(path, SMALL).entries
+
+
+def test_mish_is_x_tanh_softplus_x() -> None:
+    from hnas.search_spaces.activations import make_activation
+
+    x = np.linspace(-6.0, 6.0, 49, dtype="float32")
+    expected = x * np.tanh(np.log1p(np.exp(x)))
+    np.testing.assert_allclose(make_activation("mish")(paddle.to_tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-6)
