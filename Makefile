@@ -4,7 +4,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Optional extras to install besides dev; CI (.ci/run) adds paddleslim so its interop tests run.
+# Optional extras to install besides dev; CI (.ci/run) adds paddleslim (so its interop tests run)
+# and docs (so it builds the documentation site).
 EXTRAS ?= dev
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
@@ -20,7 +21,7 @@ DEMO_SAMPLE := $(DEMO_DIR)/sample200.json
 DEMO_SUBMISSION := $(DEMO_DIR)/submit_results.json
 TRUTH := benchmarks/minibench/ground_truth.json
 
-.PHONY: venv test demo $(DEMO_STEPS) lint clean
+.PHONY: venv test docs demo $(DEMO_STEPS) lint clean
 
 venv: $(STAMP)
 
@@ -33,6 +34,13 @@ $(STAMP): pyproject.toml
 
 test: venv
 	$(BIN)/python -m pytest -q tests
+
+# The documentation site (mkdocs.yml, docs/) built into site/; --strict: a broken link or a page
+# missing from the nav fails the build. Installs the docs extra next to EXTRAS when it is absent.
+DOCS_EXTRAS := $(if $(filter docs,$(subst $(comma), ,$(EXTRAS))),$(EXTRAS),$(EXTRAS)$(comma)docs)
+docs:
+	$(MAKE) venv EXTRAS=$(DOCS_EXTRAS)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 demo: $(DEMO_STEPS)
 
@@ -87,5 +95,5 @@ lint: venv
 	else echo "ruff is not installed in $(VENV); run: $(BIN)/python -m pip install ruff"; fi
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache $(DEMO_DIR)
+	rm -rf build dist site *.egg-info .pytest_cache $(DEMO_DIR)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
