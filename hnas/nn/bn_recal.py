@@ -16,7 +16,7 @@ not depend on evaluation order, resumption or sharding.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Sized
+from typing import Any, Iterable, Iterator, Sequence, Sized
 
 import paddle
 from paddle import nn
@@ -36,28 +36,37 @@ def batch_norm_layers(model: nn.Layer) -> list[nn.Layer]:
     ]
 
 
+def running_statistics(layer: nn.Layer) -> list[paddle.Tensor]:
+    """The buffers a BN layer's forward pass updates: ``_mean`` and ``_variance``, plus the
+    private per-width statistics of a :class:`~hnas.search_spaces.per_width_bn.PerWidthBatchNorm2D`."""
+    if hasattr(layer, "running_statistics"):
+        return list(layer.running_statistics())
+    return [layer._mean, layer._variance]
+
+
 class BNStatsSnapshot:
-    """A copy of the running mean and variance of every BN layer, restorable in place."""
+    """A copy of the running statistics of every BN layer, restorable in place."""
 
     def __init__(self, model: nn.Layer) -> None:
-        self._layers = batch_norm_layers(model)
+        self._tensors = [tensor for layer in batch_norm_layers(model) for tensor in running_statistics(layer)]
         with paddle.no_grad():
-            self._saved = [(layer._mean.clone(), layer._variance.clone()) for layer in self._layers]
+            self._saved = [tensor.clone() for tensor in self._tensors]
 
     def restore(self) -> None:
         """Write the saved statistics back into the same tensors (no new parameters)."""
         with paddle.no_grad():
-            for layer, (mean, variance) in zip(self._layers, self._saved):
-                paddle.assign(mean, output=layer._mean)
-                paddle.assign(variance, output=layer._variance)
+            for tensor, saved in zip(self._tensors, self._saved):
+                paddle.assign(saved, output=tensor)
 
 
 def reset_running_stats(model: nn.Layer) -> None:
-    """Set every BN layer's running mean to 0 and variance to 1 (all channels, active or not)."""
+    """Set every BN layer's running mean to 0 and variance to 1 (all channels and widths)."""
     with paddle.no_grad():
         for layer in batch_norm_layers(model):
             layer._mean.zero_()
             layer._variance.fill_(1.0)
+            if hasattr(layer, "reset_width_statistics"):
+                layer.reset_width_statistics()
 
 
 def recalibrate_bn(model: nn.Layer, batches: Iterable[paddle.Tensor], mode: str = "reset") -> None:
@@ -83,10 +92,20 @@ def recalibrate_bn(model: nn.Layer, batches: Iterable[paddle.Tensor], mode: str 
         return
     if isinstance(batches, Sized) and len(batches) == 0:
         raise ValueError("BN recalibration 'reset' needs at least one training batch")
+    reset_running_stats(model)
+    if _cumulative_pass(model, batches) == 0:
+        raise ValueError("BN recalibration 'reset' needs at least one training batch")
+
+
+def _cumulative_pass(model: nn.Layer, batches: Iterable[paddle.Tensor]) -> int:
+    """Run ``batches`` in train mode with momentum ``t / (t + 1)`` at batch ``t``; returns the batch count.
+
+    Each statistic a batch touches becomes the exact mean over the batches (the first batch
+    replaces whatever it held). Momenta and the train/eval mode are restored afterwards.
+    """
     layers = batch_norm_layers(model)
     momenta = [layer._momentum for layer in layers]
     was_training = model.training
-    reset_running_stats(model)
     model.train()
     steps = 0
     try:
@@ -99,8 +118,7 @@ def recalibrate_bn(model: nn.Layer, batches: Iterable[paddle.Tensor], mode: str 
         for layer, momentum in zip(layers, momenta):
             layer._momentum = momentum
         model.train() if was_training else model.eval()
-    if steps == 0:
-        raise ValueError("BN recalibration 'reset' needs at least one training batch")
+    return steps
 
 
 @contextmanager
@@ -127,3 +145,30 @@ def recalibrated(
         yield
     finally:
         saved.restore()
+
+
+def reset_bn_per_width(model: nn.Layer, levels: Sequence[Any], batches: Iterable[paddle.Tensor]) -> None:
+    """DS-Net's BN reset: every BN statistic reset, then each width level's re-estimated on ``batches``.
+
+    For a supernet with per-width BN (:mod:`hnas.search_spaces.per_width_bn`): each level in
+    turn is applied and :func:`recalibrate_bn` runs it over the same batches, which fills the
+    private statistics of the width each layer has in that level (a layer every level runs at
+    one width gets the same estimate each time). Every width any level uses ends up with the
+    exact mean of its batch statistics over ``batches``; the active subnet is restored.
+
+    Raises:
+        ValueError: no levels or no batches.
+    """
+    if not levels:
+        raise ValueError("BN reset needs at least one width level")
+    batches = list(batches)
+    if not batches:
+        raise ValueError("BN reset needs at least one training batch")
+    active = model.active_spec
+    reset_running_stats(model)
+    try:
+        for level in levels:
+            model.apply(level)
+            _cumulative_pass(model, batches)
+    finally:
+        model.apply(active)

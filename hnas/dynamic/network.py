@@ -1,0 +1,139 @@
+"""A dynamic slimmable network: a trained supernet, a slimming gate, and routing per image.
+
+The routed widths are the first ``K`` of the space's ordered width levels
+(``SearchSpace.width_levels``; DS-Net routes over its 4 narrowest of 14). Every level runs the
+same layers up to the gate point (DS-Net: the first block of the 14-way stage, after its
+depthwise conv), so the network computes that prefix once per batch, asks the gate for each
+image's width and runs the rest of the network at that width.
+
+* :meth:`GatedNetwork.train_forward` (stage II): Gumbel straight-through routing; the suffix
+  runs at every routed width without gradients and the output is the one-hot mix of their
+  logits, so the only trainable path is the gate's (the supernet is frozen).
+* :meth:`GatedNetwork.dynamic_forward` (inference): arg-max routing, the batch grouped by
+  routed width, each group run through real narrow convolutions (``supernet.apply(level)``),
+  the outputs put back in the batch's order. Cost per image is its own width's, at any batch
+  size; DS-Net's released code instead masks full-width convolutions in training and works
+  at batch size 1 only in dynamic mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+import paddle
+from paddle import nn
+
+from hnas.dynamic.gate import SlimmingHead, hard_route, straight_through_gumbel
+from hnas.errors import HnasError
+
+
+@runtime_checkable
+class Gateable(Protocol):
+    """What a supernet offers a slimming gate (the MobileNetV1 family implements it)."""
+
+    def gate_points(self) -> tuple[str, ...]:
+        """Names of the blocks that can hold a gate, e.g. ``("s4.b1",)``."""
+
+    def gate_channels(self, point: str) -> int:
+        """Channels of the reduced SE features the gate at ``point`` reads."""
+
+    def forward_to_gate(self, x: paddle.Tensor, point: str) -> tuple[paddle.Tensor, paddle.Tensor]:
+        """Run the active subnet up to ``point``: ``(features at the block's SE, reduced SE features
+        [N, C, 1, 1])``."""
+
+    def forward_from_gate(self, features: paddle.Tensor, reduced: paddle.Tensor, point: str) -> paddle.Tensor:
+        """Run the active subnet from ``point`` (the SE's excitation on) to the logits."""
+
+
+def check_gate_point(supernet: Any, space_name: str, point: str) -> None:
+    """Raise ``HnasError`` if ``supernet`` cannot hold a gate at ``point``."""
+    if not isinstance(supernet, Gateable):
+        raise HnasError(f"space {space_name!r} has no gate points: its supernet cannot hold a slimming gate")
+    if point not in supernet.gate_points():
+        raise HnasError(f"gate.block {point!r} is not a gate point of space {space_name!r}; "
+                        f"known: {', '.join(supernet.gate_points())}")
+
+
+class GatedNetwork(nn.Layer):
+    """``supernet`` with a :class:`SlimmingHead` at ``point`` routing over ``levels``.
+
+    Args:
+        supernet: a :class:`Gateable` supernet (its weights are frozen here).
+        levels: the routed subnets, narrowest first (they must share the layers before ``point``).
+        madds: MAdds of one image through each level (``space.flops(level, convention="macs")``).
+        point: the gate point.
+        tau: Gumbel-softmax temperature in training.
+    """
+
+    def __init__(self, supernet: nn.Layer, levels: Sequence[Any], madds: Sequence[float], point: str,
+                 tau: float = 1.0) -> None:
+        super().__init__()
+        if len(levels) != len(madds) or len(levels) < 2:
+            raise ValueError(f"a gate needs >= 2 routed levels with their MAdds, got {len(levels)} / {len(madds)}")
+        self.supernet = supernet
+        self.levels = tuple(levels)
+        self.point = point
+        self.tau = float(tau)
+        self.gate = SlimmingHead(supernet.gate_channels(point), len(self.levels))
+        self.register_buffer("option_madds", paddle.to_tensor([float(m) for m in madds], dtype="float32"),
+                             persistable=False)
+        for param in supernet.parameters():
+            param.stop_gradient = True
+
+    def gate_parameters(self) -> list[paddle.Tensor]:
+        """What stage II trains: the slimming head's weight and bias."""
+        return list(self.gate.parameters())
+
+    def train(self) -> GatedNetwork:  # type: ignore[override]
+        """The gate in train mode; the supernet stays in eval mode (stage II freezes its BN)."""
+        super().train()
+        self.supernet.eval()
+        return self
+
+    def prefix(self, images: paddle.Tensor) -> tuple[paddle.Tensor, paddle.Tensor]:
+        """Features and reduced SE features at the gate point (shared by every level)."""
+        self.supernet.apply(self.levels[0])
+        return self.supernet.forward_to_gate(images, self.point)
+
+    def suffix(self, level: int, features: paddle.Tensor, reduced: paddle.Tensor) -> paddle.Tensor:
+        """Logits of level ``level`` from the gate point."""
+        self.supernet.apply(self.levels[level])
+        return self.supernet.forward_from_gate(features, reduced, self.point)
+
+    def train_forward(self, images: paddle.Tensor) -> tuple[paddle.Tensor, paddle.Tensor, paddle.Tensor]:
+        """Stage II forward: ``(routed logits, gate logits, straight-through one-hot)``."""
+        with paddle.no_grad():
+            features, reduced = self.prefix(images)
+            outputs = [self.suffix(level, features, reduced) for level in range(len(self.levels))]
+        gate_logits = self.gate(reduced)
+        one_hot = straight_through_gumbel(gate_logits, self.tau)
+        stacked = paddle.stack(outputs, axis=1)  # [N, K, classes]
+        return (one_hot.unsqueeze(-1) * stacked).sum(axis=1), gate_logits, one_hot
+
+    @paddle.no_grad()
+    def dynamic_forward(self, images: paddle.Tensor) -> tuple[paddle.Tensor, paddle.Tensor]:
+        """Inference: ``(logits [N, classes], route int64 [N])``, each image run at its routed width."""
+        features, reduced = self.prefix(images)
+        route = hard_route(self.gate(reduced))
+        chosen = route.numpy()
+        if (chosen == chosen[0]).all():  # one group: no gather / scatter
+            return self.suffix(int(chosen[0]), features, reduced), route
+        pieces, order = [], []
+        for level in sorted(set(chosen.tolist())):
+            index = paddle.to_tensor((chosen == level).nonzero()[0], dtype="int64")
+            pieces.append(self.suffix(level, paddle.gather(features, index), paddle.gather(reduced, index)))
+            order.append(index)
+        logits = paddle.concat(pieces)
+        inverse = paddle.argsort(paddle.concat(order))
+        return paddle.gather(logits, inverse), route
+
+    def forward(self, images: paddle.Tensor) -> paddle.Tensor:
+        """Logits: the straight-through mix in training, the grouped dynamic forward in evaluation."""
+        if self.training:
+            return self.train_forward(images)[0]
+        return self.dynamic_forward(images)[0]
+
+    def routed_madds(self, route: paddle.Tensor) -> float:
+        """MAdds of a routed batch: each image's level plus the gate's head."""
+        per_level = self.option_madds.numpy()
+        return float(per_level[route.numpy()].sum()) + self.gate.madds() * int(route.shape[0])
