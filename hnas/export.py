@@ -96,8 +96,10 @@ def export_subnet(
     supernet.apply(spec)
     if bn_recal_batches:
         from hnas.nn.bn_recal import recalibrate_bn
+        from hnas.nn.resize import at_resolution
 
-        recalibrate_bn(supernet, _recalibration_images(source, space, bn_recal_batches, recal_batch_size, seed))
+        images = _recalibration_images(source, space, bn_recal_batches, recal_batch_size, seed)
+        recalibrate_bn(supernet, at_resolution(images, spec.resolution))
     supernet.eval()
     network = supernet.export(spec)
     network.eval()

@@ -26,6 +26,7 @@ from hnas.errors import HnasError
 from hnas.evaluation.eval_data import batched
 from hnas.nn.accuracy import Batch, measure_accuracy
 from hnas.nn.optim import WarmupCosine, build_optimizer
+from hnas.nn.resize import at_resolution, resize_images
 from hnas.nn.state_dict import load_into
 from hnas.search_spaces.base import SearchSpace, Spec
 from hnas.search_spaces.spaces import resolve_space
@@ -133,7 +134,7 @@ def train_standalone(
         for step, (images, labels) in enumerate(loader):
             if step >= per_epoch:
                 break
-            loss = F.cross_entropy(network(images), labels.reshape([-1, 1]))
+            loss = F.cross_entropy(network(resize_images(images, spec.resolution)), labels.reshape([-1, 1]))
             loss.backward()
             optimizer.step()
             optimizer.clear_grad()
@@ -141,6 +142,6 @@ def train_standalone(
             losses.append(loss)
         train_loss = float(paddle.stack(losses).mean())
         logger.debug("epoch %d: train loss %.4f", epoch, train_loss)
-    accuracy = measure_accuracy(network, data.val_batches)
+    accuracy = measure_accuracy(network, at_resolution(data.val_batches, spec.resolution))
     return StandaloneResult(acc=accuracy.top1, val_loss=accuracy.loss, train_loss=train_loss,
                             steps=total, seconds=time.monotonic() - start)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import paddle
 from paddle import nn
 
+from hnas.nn.resize import resize_images
 from hnas.search_spaces.base import SearchSpace, Spec
 
 
@@ -61,14 +62,15 @@ class WeightAverage:
 
     @paddle.no_grad()
     def logits(self, spec: Spec, images: paddle.Tensor) -> paddle.Tensor:
-        """The average net's output for subnet ``spec`` (batch-statistics BN).
+        """The average net's output for subnet ``spec`` on ``images`` resized to its resolution
+        (batch-statistics BN).
 
         Training-mode BN moves the average's running buffers; :meth:`update`, which follows in
         the same step, replaces them with the live net's again.
         """
         self.net.train()
         self.net.apply(spec)
-        return self.net(images).detach()
+        return self.net(resize_images(images, spec.resolution)).detach()
 
     def state_dict(self) -> dict[str, paddle.Tensor]:
         return self.net.state_dict()

@@ -1,8 +1,9 @@
 """One optimizer step of supernet training: every subnet the sampler chose, then one update.
 
 For each :class:`~hnas.samplers.base.SampledNet` of ``sampler.sample(step, epoch)`` the step
-activates the subnet (``supernet.apply(spec)``), runs the forward pass and picks the loss
-from the net's role:
+activates the subnet (``supernet.apply(spec)``), runs the forward pass on the batch resized
+to the subnet's resolution (:mod:`hnas.nn.resize`; every rank draws the same spec, so every
+rank resizes to the same size) and picks the loss from the net's role:
 
 * ``teacher``: cross-entropy with the labels (optionally label-smoothed); its detached
   logits are kept as the target of the students of the same step (or, with a weight
@@ -47,6 +48,7 @@ from hnas.engine.distributed import DistInfo, allreduce_gradients, any_rank, mea
 from hnas.engine.ema import WeightAverage
 from hnas.errors import HnasError
 from hnas.losses import cross_entropy, pairwise_rank_loss, rank_weight
+from hnas.nn.resize import resize_images
 from hnas.samplers.base import SampledNet, Sampler
 from hnas.search_spaces.base import Spec
 
@@ -174,7 +176,8 @@ class SupernetStep:
         """Train on one batch: all sampled subnets, gradient averaging, one optimizer update.
 
         Args:
-            images: ``[N, C, H, W]`` float32 at the subnets' resolution.
+            images: ``[N, C, H, W]`` float32; each subnet runs on them resized to its own
+                resolution (:mod:`hnas.nn.resize`; a no-op when the sizes match).
             labels: ``[N]`` or ``[N, 1]`` int64.
             step: global optimizer step (0-based), passed to the sampler.
             epoch: current epoch (0-based); drives the rank-loss weight and the sampler.
@@ -271,8 +274,9 @@ class SupernetStep:
         terms.add("rank/weight", weight)
 
     def _forward(self, spec: Spec, images: paddle.Tensor) -> paddle.Tensor:
+        """Logits of subnet ``spec`` on ``images`` resized to its resolution (elastic resolution)."""
         self.supernet.apply(spec)
-        return self.supernet(images)
+        return self.supernet(resize_images(images, spec.resolution))
 
     def _backward(self, net: SampledNet, loss: paddle.Tensor, terms: _Terms) -> float:
         value = float(loss)

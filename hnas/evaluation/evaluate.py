@@ -66,7 +66,8 @@ def evaluate_archs(
     Args:
         supernet: a loaded supernet with ``apply(spec)`` (e.g. ``ResNetSupernet``).
         entries: ``key -> (arch code, spec)`` in output order.
-        val_batches: validation batches at the specs' resolution; re-iterated for every arch.
+        val_batches: validation batches at the data's resolution, re-iterated for every arch and resized to
+            each arch's own resolution (:class:`~hnas.nn.scorer.SubnetScorer`).
         recal_batches: training images for BN recalibration (unused with mode ``"none"``).
         recal_mode: ``"none"`` or ``"reset"`` (see :func:`hnas.nn.bn_recal.recalibrate_bn`).
         progress: the (unopened) progress file of this run; results are appended as produced.

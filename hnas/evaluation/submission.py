@@ -113,11 +113,10 @@ def plan_evaluation(request: EvalRequest) -> EvalPlan:
             f"dataset {data.name!r} gives {val.info.in_channels}-channel images, space {space.name!r} "
             f"takes {space.in_channels}"
         )
-    other = [key for key, entry in shard_entries.items() if entry.spec.resolution != val.info.resolution]
-    if other:
+    if val.info.resolution not in space.resolutions:
         raise HnasError(
-            f"{len(other)} arch(s) (first {other[0]}) run at {shard_entries[other[0]].spec.resolution} px but dataset "
-            f"{data.name!r} gives {val.info.resolution} px images; evaluation at several resolutions is not supported"
+            f"dataset {data.name!r} gives {val.info.resolution} px images, but space {space.name!r} runs at "
+            f"{list(space.resolutions)} px"
         )
     train = build_split(data, "train") if request.bn_recal == "reset" else None
     if source.fewshot is not None:

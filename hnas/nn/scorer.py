@@ -5,7 +5,9 @@ and one copy of the supernet's trained BN statistics; :meth:`SubnetScorer.score`
 subnet, optionally re-estimates its BN statistics on the held images (``"reset"``), measures it
 and restores the trained statistics, so every subnet is scored from the same state and a loop
 over thousands of subnets (``hnas eval``, the training callbacks, search) needs no files.
-It works with any supernet that has ``apply(spec)`` (every family's, see
+Each subnet runs at its own resolution: the held images are resized to ``spec.resolution``
+batch by batch (a no-op for a space with one resolution). It works with any supernet that has
+``apply(spec)`` (every family's, see
 :class:`~hnas.search_spaces.base.Supernet`).
 """
 
@@ -19,6 +21,7 @@ from paddle import nn
 from hnas.nn import BN_RECAL_MODES
 from hnas.nn.accuracy import Accuracy, Batch, measure_accuracy
 from hnas.nn.bn_recal import BNStatsSnapshot, recalibrated
+from hnas.nn.resize import at_resolution
 
 
 class SubnetScorer:
@@ -53,10 +56,12 @@ class SubnetScorer:
         self._snapshot = BNStatsSnapshot(supernet) if recal_mode != "none" else None
 
     def measure(self, spec: Any) -> Accuracy:
-        """Top-1, top-5, mean loss and image count of ``spec``."""
+        """Top-1, top-5, mean loss and image count of ``spec``, recalibrated and measured on the
+        images resized to ``spec.resolution`` (:mod:`hnas.nn.resize`)."""
         self.supernet.apply(spec)
-        with recalibrated(self.supernet, self.recal_batches, self.recal_mode, self._snapshot):
-            return measure_accuracy(self.supernet, self.val_batches)
+        recal = at_resolution(self.recal_batches, spec.resolution)
+        with recalibrated(self.supernet, recal, self.recal_mode, self._snapshot):
+            return measure_accuracy(self.supernet, at_resolution(self.val_batches, spec.resolution))
 
     def score(self, spec: Any) -> tuple[float, float]:
         """``(top1, top5)`` of ``spec``, fractions in [0, 1]."""

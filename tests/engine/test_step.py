@@ -1,4 +1,4 @@
-"""Tests of hnas/engine/step.py: roles, unused parameters, rank pairs and the NaN guard."""
+"""Tests of hnas/engine/step.py: roles, unused parameters, rank pairs, the NaN guard and elastic resolution."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import paddle
 import pytest
 
 from hnas.engine.step import NonFiniteLossError, Objective, SupernetStep
-from hnas.losses import InplaceKDLoss
+from hnas.losses import InplaceKDLoss, cross_entropy
 from hnas.nn.optim import build_optimizer
+from hnas.nn.resize import resize_images
+from hnas.samplers import SAMPLERS
 from hnas.samplers.base import SampledNet
 from hnas.search_spaces.resnet import ResNetSpec
 from tests.engine.tiny import FixedSampler
@@ -184,3 +186,55 @@ def test_spec_outside_the_space_is_rejected(tiny_space) -> None:
     step, _, _ = _step(tiny_space, [SampledNet(bad, "single")])
     with pytest.raises(Exception, match="does not belong"):
         step(*_batch(tiny_space), step=0, epoch=0)
+
+
+# --- elastic resolution -----------------------------------------------------------------------
+
+
+def _at(space, spec, resolution: int):
+    return space.from_choices({**space.choices(spec), "resolution": resolution})
+
+
+def test_each_subnet_trains_on_the_batch_resized_to_its_resolution(tiny_space) -> None:
+    space = tiny_space.replace({"resolutions": (12, 16)})
+    spec = _at(space, space.max_spec(), 12)
+    step, supernet, _ = _step(space, [SampledNet(spec, "single")])
+    images, labels = _batch(space)  # 16 px
+    supernet.train()
+    supernet.apply(spec)
+    expected = float(cross_entropy(supernet(resize_images(images, 12)), labels))
+    at_full_size = float(cross_entropy(supernet(images), labels))
+    seen: list[int] = []
+    hook = supernet.register_forward_pre_hook(lambda layer, inputs: seen.append(inputs[0].shape[-1]))
+    result = step(images, labels, step=0, epoch=0)
+    hook.remove()
+    assert seen == [12]
+    assert result.net_losses[0] == pytest.approx(expected, rel=1e-6)
+    assert at_full_size != pytest.approx(expected, rel=1e-3)
+
+
+def test_two_ranks_resize_the_same_batch_to_the_same_resolution(tiny_space) -> None:
+    """Two simulated ranks (same seeds, same batch): each step draws the same subnet on both, so both
+    resize to the same size and hold the same weights afterwards; several sizes occur."""
+    space = tiny_space.replace({"resolutions": (8, 12, 16)})
+    images, labels = _batch(space)
+    runs = []
+    for _rank in range(2):
+        paddle.seed(3)
+        supernet = space.build_supernet()
+        sampler = SAMPLERS.build("uniform", space=space, seed=11)
+        optimizer = build_optimizer(supernet, learning_rate=0.1, momentum=0.9, weight_decay=0.0)
+        step = SupernetStep(supernet, sampler, optimizer, Objective(distill=InplaceKDLoss()))
+        inputs: list[np.ndarray] = []
+        hook = supernet.register_forward_pre_hook(lambda layer, args: inputs.append(args[0].numpy()))
+        for index in range(6):
+            step(images, labels, step=index, epoch=0)
+        hook.remove()
+        runs.append((inputs, _state(supernet)))
+    (inputs0, state0), (inputs1, state1) = runs
+    assert [batch.shape for batch in inputs0] == [batch.shape for batch in inputs1]
+    assert len({batch.shape[-1] for batch in inputs0}) > 1
+    for batch0, batch1 in zip(inputs0, inputs1):
+        np.testing.assert_array_equal(batch0, batch1)
+    for name in state0:
+        np.testing.assert_array_equal(state0[name], state1[name], err_msg=name)

@@ -31,6 +31,7 @@ from hnas.errors import ArchCodeError
 from hnas.search_spaces.activations import check_activation
 from hnas.search_spaces.base import Choices, SearchSpace, Slot
 from hnas.search_spaces.resnet.space import make_divisible
+from hnas.search_spaces.resolution import decode_resolution
 
 if TYPE_CHECKING:
     from paddle import nn
@@ -165,7 +166,7 @@ class MBV2Space(SearchSpace):
         for position, char in enumerate(code):
             if char not in "0123456789":
                 raise ArchCodeError(code, position, f"{char!r} is not a digit")
-        resolution = _digit(code, 0, "image-size code", range(1, len(self.resolutions) + 1))
+        resolution = decode_resolution(code, 0, self.resolutions, self.name)
         depths = tuple(_digit(code, 1 + s, f"depth of stage {s + 1}", self.depth_choices[s])
                        for s in range(self.num_stages))
         position = 1 + self.num_stages
@@ -186,7 +187,7 @@ class MBV2Space(SearchSpace):
                 position += 2
             kernels.append(tuple(stage_kernels))
             expands.append(tuple(stage_expands))
-        return MBV2Spec(self.resolutions[resolution - 1], depths, tuple(kernels), tuple(expands))
+        return MBV2Spec(resolution, depths, tuple(kernels), tuple(expands))
 
     def encode(self, spec: MBV2Spec) -> str:
         if not isinstance(spec, MBV2Spec):
@@ -329,9 +330,12 @@ def _digit(code: str, position: int, what: str, allowed: Sequence[int]) -> int:
 
 
 #: The named mbv2 spaces. ``mbv2``: OFA's MobileNetV2 space on 224 px ImageNet (55-digit codes).
+#: ``mbv2_multires``: the same with OFA's elastic input resolution, 128, 160, 192 or 224 px (code
+#: digit 0 = 1..4; the data comes at 224 px and each subnet's batch is resized, :mod:`hnas.nn.resize`).
 #: ``mbv2_tiny``: a narrow 4-stage version for the embedded 28 px grayscale data (37-digit codes).
 MBV2_SPACES: tuple[MBV2Space, ...] = (
     MBV2Space(name="mbv2"),
+    MBV2Space(name="mbv2_multires", resolutions=(128, 160, 192, 224)),
     MBV2Space(
         name="mbv2_tiny",
         stem_channels=8,

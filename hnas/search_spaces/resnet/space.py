@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 from hnas.errors import ArchCodeError, HnasError
 from hnas.search_spaces.activations import check_activation
 from hnas.search_spaces.base import Choices, SearchSpace, Slot
+from hnas.search_spaces.resolution import decode_resolution
 
 if TYPE_CHECKING:
     from hnas.search_spaces.distributions import Distribution
@@ -380,7 +381,7 @@ def decode(code: str, space: ResNetSpace) -> ResNetSpec:
     for position, char in enumerate(code):
         if char not in "0123456789":
             raise ArchCodeError(code, position, f"{char!r} is not a digit")
-    resolution_code = _digit(code, 0, "image-size code", range(1, len(space.resolutions) + 1))
+    resolution = decode_resolution(code, 0, space.resolutions, space.name)
     depths = tuple(
         _digit(code, 1 + stage, f"depth of stage {stage + 1}", space.depth_choices[stage])
         for stage in range(space.num_stages)
@@ -427,7 +428,7 @@ def decode(code: str, space: ResNetSpace) -> ResNetSpec:
             "stage 1 adds the stem output without a projection, so they are tied",
         )
     return ResNetSpec(
-        resolution=space.resolutions[resolution_code - 1],
+        resolution=resolution,
         depths=depths,
         out_codes=tuple(out_codes),
         mid_codes=tuple(mid_codes),
