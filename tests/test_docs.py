@@ -26,6 +26,17 @@ HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml, whose MkDocs-specific tags (``!relative``, ``!ENV``) do not matter here."""
+
+
+_ConfigLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def load_mkdocs_config() -> dict:
+    return yaml.load(CONFIG.read_text(encoding="utf-8"), Loader=_ConfigLoader)
+
+
 def nav_pages(entries: list) -> list[str]:
     """The page paths named by an mkdocs ``nav`` list, in order (external links left out)."""
     pages: list[str] = []
@@ -44,7 +55,7 @@ def strip_code(text: str) -> str:
 
 def slugify(title: str) -> str:
     """Python-Markdown's toc slug of a heading (the anchor MkDocs gives it)."""
-    title = re.sub(r"[`*_]|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "", title)
+    title = re.sub(r"[`*]|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "", title)
     title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
     title = re.sub(r"[^\w\s-]", "", title).strip().lower()
     return re.sub(r"[-\s]+", "-", title)
@@ -76,18 +87,27 @@ def broken_links(page: Path, root: Path = ROOT) -> list[str]:
     return problems
 
 
+SNIPPET = re.compile(r'^--8<--\s+"([^":]+)(?::[0-9:]*)?"\s*$', re.M)
+
+
+def missing_snippets(page: Path) -> list[str]:
+    """Files a page includes with ``--8<-- "path"`` (paths from the repository root) that do not exist."""
+    return [f"{page.relative_to(ROOT)}: includes {path} (no such file)"
+            for path in SNIPPET.findall(page.read_text(encoding="utf-8")) if not (ROOT / path).is_file()]
+
+
 def markdown_pages() -> list[Path]:
     return sorted(DOCS.rglob("*.md"))
 
 
 def test_every_nav_page_exists() -> None:
-    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    config = load_mkdocs_config()
     missing = [page for page in nav_pages(config["nav"]) if not (DOCS / page).is_file()]
     assert not missing, f"mkdocs.yml nav names pages that do not exist under docs/: {missing}"
 
 
 def test_every_page_is_in_the_nav() -> None:
-    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    config = load_mkdocs_config()
     listed = set(nav_pages(config["nav"]))
     omitted = [str(p.relative_to(DOCS)) for p in markdown_pages() if str(p.relative_to(DOCS)) not in listed]
     assert not omitted, f"pages under docs/ missing from the nav of mkdocs.yml: {omitted}"
@@ -96,6 +116,11 @@ def test_every_page_is_in_the_nav() -> None:
 def test_relative_links_resolve() -> None:
     problems = [problem for page in [ROOT / "README.md", *markdown_pages()] for problem in broken_links(page)]
     assert not problems, "broken links:\n" + "\n".join(problems)
+
+
+def test_included_files_exist() -> None:
+    problems = [problem for page in markdown_pages() for problem in missing_snippets(page)]
+    assert not problems, "\n".join(problems)
 
 
 def test_link_checker_finds_broken_links(tmp_path: Path) -> None:
@@ -116,6 +141,7 @@ def test_slugs_follow_markdown_toc() -> None:
         "ranking-fidelity-priors-and-supernets-side-by-side")
     assert slugify("The `mbv2` family (224 px)") == "the-mbv2-family-224-px"
     assert slugify("Kendall τ, Pearson") == "kendall-pearson"
+    assert slugify("`ofa_ps`") == "ofa_ps"
 
 
 @pytest.mark.slow
