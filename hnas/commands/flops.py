@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from hnas.commands._args import add_arch_arguments, add_force_argument, entries_from_arguments
+from hnas.config import load_config
+from hnas.errors import HnasError
 from hnas.io.atomic import atomic_write_text
 from hnas.io.outputs import check_output_file
 from hnas.proxies.flops import CONVENTIONS, count_flops, count_params
-from hnas.search_spaces.spaces import SPACES
+from hnas.search_spaces.base import SearchSpace
+from hnas.search_spaces.spaces import SPACES, resolve_space
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,8 +37,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="what is counted (default: paddle)")
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help='also write {key: {"arch": ..., "flops": ..., "params": ...}} as JSON')
+    parser.add_argument("--config", type=Path, metavar="YAML",
+                        help="take the space from this train config (its name and space.overrides, e.g. "
+                             "outer_activation: prelu, whose slopes count as parameters) instead of --space")
     add_force_argument(parser)
     parser.set_defaults(func=run)
+
+
+def resolve_flops_space(space_name: str, config: Path | None) -> SearchSpace:
+    """The space to count in: ``--config``'s (name and overrides), else the registered ``--space``.
+
+    Raises:
+        HnasError: a bad config, or ``--space`` other than the default contradicting the config.
+    """
+    if config is None:
+        return SPACES.get(space_name)
+    from hnas.engine.config import TrainConfig
+
+    cfg = load_config(config, schema=TrainConfig)
+    if space_name not in ("resnet48", cfg.space.name):
+        raise HnasError(f"--space {space_name} contradicts space.name {cfg.space.name!r} of {config}")
+    return resolve_space(cfg.space.name, dict(cfg.space.overrides))
 
 
 def _format_number(value: float) -> str:
@@ -63,7 +85,7 @@ def _print_summary(rows: Mapping[str, dict[str, Any]], seconds: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    space = SPACES.get(args.space)
+    space = resolve_flops_space(args.space, args.config)
     if args.out is not None:
         check_output_file(args.out, [args.json_file], args.force, what="--out")
     entries = entries_from_arguments(args.archs, args.json_file, space)

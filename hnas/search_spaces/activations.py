@@ -44,6 +44,15 @@ def check_activation(name: str, space_name: str) -> None:
         raise ValueError(f"space {space_name!r}: unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}")
 
 
+#: Parameters of one layer of each activation that has any (the others have none).
+_PARAMETERS: dict[str, int] = {"prelu": 1}
+
+
+def activation_params(name: str) -> int:
+    """Parameters of one ``make_activation(name)`` layer (``sum(p.numel() for p in layer.parameters())``)."""
+    return _PARAMETERS.get(name, 0)
+
+
 def check_outer_activation(name: str, space_name: str) -> None:
     """Raise ``ValueError`` naming the known outer activations if ``name`` is not one of them."""
     if name not in OUTER_ACTIVATIONS:

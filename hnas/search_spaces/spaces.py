@@ -61,6 +61,6 @@ def space_from_fields(fields: Mapping[str, Any], family: str = ResNetSpace.famil
     """
     cls = FAMILIES.get(family)
     try:
-        return cls.from_fields(fields)
+        return cls.from_fields(cls().stored_fields(fields))
     except (TypeError, ValueError) as error:
         raise HnasError(f"checkpoint metadata: bad {family} search space ({error})") from None

@@ -1,4 +1,5 @@
-"""``space.overrides.activation``: every layer of both families uses it, FLOPs stay exact, old files still load."""
+"""``space.overrides.activation``: every layer of both families uses it (in ResNets all but the outer activation
+after each residual addition, see test_outer_activation.py), FLOPs stay exact, old files still load."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from hnas.engine.checkpoint import CheckpointMismatchError, check_space
 from hnas.errors import HnasError
 from hnas.proxies.latency import LatencyTable, build_table, write_table
-from hnas.search_spaces.activations import ACTIVATIONS
+from hnas.search_spaces.activations import ACTIVATIONS, OUTER_ACTIVATIONS
 from hnas.search_spaces.spaces import SPACES, resolve_space
 from tests.proxies.test_latency import SMALL
 
@@ -22,7 +23,7 @@ FAMILIES = ("resnet48_tiny", "mbv2_tiny")
 
 
 def _activation_layers(net: paddle.nn.Layer) -> set[str]:
-    names = set(ACTIVATIONS.values())
+    names = set(OUTER_ACTIVATIONS.values())
     return {type(layer).__name__ for layer in net.sublayers() if type(layer).__name__ in names}
 
 
@@ -33,14 +34,16 @@ def test_supernet_and_standalone_use_the_activation_and_agree(name: str, activat
     space = resolve_space(name, {"activation": activation})
     supernet = space.build_supernet()
     supernet.eval()
-    assert _activation_layers(supernet) == {ACTIVATIONS[activation]}
+    # ResNets keep their (default relu) outer activation after the residual additions.
+    outer = {OUTER_ACTIVATIONS[space.outer_activation]} if space.family == "resnet" else set()
+    assert _activation_layers(supernet) == {ACTIVATIONS[activation]} | outer
     x = paddle.randn([2, space.in_channels, space.resolutions[0], space.resolutions[0]])
     rng = random.Random(0)
     for spec in (space.max_spec(), space.distribution().sample(rng)):
         supernet.apply(spec)
         net = supernet.export(spec)
         net.eval()
-        assert _activation_layers(net) == {ACTIVATIONS[activation]}
+        assert _activation_layers(net) == {ACTIVATIONS[activation]} | outer
         np.testing.assert_allclose(supernet(x).numpy(), net(x).numpy(), rtol=1e-4, atol=1e-5)
         with contextlib.redirect_stdout(io.StringIO()):
             expected = paddle.flops(space.build_standalone(spec), [1, space.in_channels, spec.resolution,

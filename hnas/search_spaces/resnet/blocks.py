@@ -65,7 +65,9 @@ class ElasticBasicBlock(nn.Layer):
         out_channels: maximum block output channels.
         stride: stride of conv1 and of the projection.
         downsample: whether the block has a projection shortcut.
-        activation: name of the non-linearity (:mod:`hnas.search_spaces.activations`).
+        activation: name of the non-linearity after conv1 (:mod:`hnas.search_spaces.activations`).
+        outer_activation: name of the non-linearity after the residual addition (``outer_act``;
+            ``prelu`` holds one trained slope, used whole by every subnet, so it is never sliced).
 
     The active widths are set by :meth:`configure`; until then the block runs at full width.
     """
@@ -78,6 +80,7 @@ class ElasticBasicBlock(nn.Layer):
         stride: int,
         downsample: bool,
         activation: str = "relu",
+        outer_activation: str = "relu",
     ) -> None:
         super().__init__()
         self.stride = stride
@@ -85,6 +88,7 @@ class ElasticBasicBlock(nn.Layer):
         self.conv2 = ElasticConvBN(mid_channels, out_channels, 3, 1)
         self.downsample = ElasticConvBN(in_channels, out_channels, 1, stride) if downsample else None
         self.act = make_activation(activation)
+        self.outer_act = make_activation(outer_activation)
         self.max_shape = (in_channels, mid_channels, out_channels)
         self.mid_channels = mid_channels
         self.out_channels = out_channels
@@ -116,7 +120,7 @@ class ElasticBasicBlock(nn.Layer):
         """``x``: [N, C_in, H, W] -> [N, out_channels, H / stride, W / stride]."""
         identity = x if self.downsample is None else self.downsample(x, self.out_channels)
         out = self.act(self.conv1(x, self.mid_channels))
-        return self.act(self.conv2(out, self.out_channels) + identity)
+        return self.outer_act(self.conv2(out, self.out_channels) + identity)
 
     def active_shapes(self, shape: BlockShape) -> ShapeMap:
         """Shapes of every state tensor the block uses at ``shape``, named as in the block."""
@@ -126,6 +130,7 @@ class ElasticBasicBlock(nn.Layer):
         }
         if self.downsample is not None:
             parts["downsample"] = self.downsample.active_shapes(shape.in_channels, shape.out_channels)
+        parts["outer_act"] = {name: tuple(param.shape) for name, param in self.outer_act.named_parameters()}
         return {f"{prefix}.{name}": value for prefix, part in parts.items() for name, value in part.items()}
 
     def channel_importance(self) -> np.ndarray:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from hnas.search_spaces.activations import activation_params
 from hnas.search_spaces.base import check_flops_args
 from hnas.search_spaces.resnet.space import (
     ResNetSpace,
@@ -139,11 +140,13 @@ def resnet_params(space: ResNetSpace, spec: ResNetSpec) -> int:
     """Parameters of the stand-alone network of ``spec``: ``sum(p.numel() for p in model.parameters())``.
 
     Convs have no bias; each BatchNorm contributes ``4 * channels`` (scale, bias and the
-    running mean and variance, which Paddle stores as non-trainable parameters); the
-    classifier contributes ``in_features * num_classes + num_classes``.
+    running mean and variance, which Paddle stores as non-trainable parameters); each block's
+    outer activation its own (one PReLU slope, none otherwise); the classifier contributes
+    ``in_features * num_classes + num_classes``.
     """
     total = _conv_bn_params(space.in_channels, stem_channels(space, spec), space.stem_kernel_size)
+    outer = activation_params(space.outer_activation)
     for shape in block_shapes(space, spec):
-        total += _block_params(shape.in_channels, shape.mid_channels, shape.out_channels, shape.downsample)
+        total += _block_params(shape.in_channels, shape.mid_channels, shape.out_channels, shape.downsample) + outer
     channels = final_channels(space, spec)
     return total + channels * space.num_classes + space.num_classes

@@ -104,15 +104,18 @@ class _Head(nn.Layer):
         return self.fc(paddle.flatten(self.pool(x), 1))
 
 
-def build_key(key: Key, activation: str = "relu") -> tuple[nn.Layer, tuple[int, int, int]]:
-    """The layer a key times (with the space's ``activation``) and its input shape ``(C, H, W)`` (batch excluded)."""
+def build_key(
+    key: Key, activation: str = "relu", outer_activation: str = "relu"
+) -> tuple[nn.Layer, tuple[int, int, int]]:
+    """The layer a key times (with the space's activations) and its input shape ``(C, H, W)`` (batch excluded)."""
     kind, shape = key
     if kind == "stem":
         in_c, out_c, kernel, stride, size, pool = shape
         return _Stem(in_c, out_c, kernel, stride, pool, activation), (in_c, size, size)
     if kind == "block":
         in_c, mid, out_c, stride, downsample, size = shape
-        return BasicBlock(BlockShape(0, 0, in_c, mid, out_c, stride, downsample), activation), (in_c, size, size)
+        block = BasicBlock(BlockShape(0, 0, in_c, mid, out_c, stride, downsample), activation, outer_activation)
+        return block, (in_c, size, size)
     if kind == "head":
         channels, size, classes = shape
         return _Head(channels, classes), (channels, size, size)

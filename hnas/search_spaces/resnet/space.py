@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 from hnas.errors import ArchCodeError, HnasError
-from hnas.search_spaces.activations import check_activation
+from hnas.search_spaces.activations import check_activation, check_outer_activation
 from hnas.search_spaces.base import Choices, SearchSpace, Slot
 from hnas.search_spaces.resolution import decode_resolution
 
@@ -75,7 +75,10 @@ class ResNetSpace(SearchSpace):
         in_channels: image channels (3 for RGB, 1 for grayscale).
         num_classes: classifier outputs.
         resolutions: input size of image-size code 1, 2, ...
-        activation: the non-linearity of stem and blocks (:mod:`hnas.search_spaces.activations`).
+        activation: the non-linearity of the stem and inside each block (after its first conv).
+        outer_activation: the non-linearity after each residual addition (``relu``, ``prelu``,
+            ``mish``, ``swish``, ...: :data:`~hnas.search_spaces.activations.OUTER_ACTIVATIONS`);
+            ``prelu`` is one trained slope per block, shared by every subnet using the block.
     """
 
     family: ClassVar[str] = "resnet"
@@ -99,9 +102,11 @@ class ResNetSpace(SearchSpace):
     num_classes: int = 1000
     resolutions: tuple[int, ...] = (224,)
     activation: str = "relu"
+    outer_activation: str = "relu"
 
     def __post_init__(self) -> None:
         check_activation(self.activation, self.name)
+        check_outer_activation(self.outer_activation, self.name)
         n = len(self.stage_blocks)
         for attr in ("base_channels", "stage_strides", "depth_choices"):
             if len(getattr(self, attr)) != n:
@@ -316,7 +321,17 @@ class ResNetSpace(SearchSpace):
     def build_latency_key(self, key: tuple[str, tuple[Any, ...]]) -> Any:
         from hnas.search_spaces.resnet.latency import build_key
 
-        return build_key(key, self.activation)
+        return build_key(key, self.activation, self.outer_activation)
+
+    # --- persistence --------------------------------------------------------------------------
+
+    def stored_fields(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """As :meth:`SearchSpace.stored_fields`; a space stored before ``outer_activation`` existed
+        applied its ``activation`` after the residual additions too, so that is its outer activation."""
+        fields = super().stored_fields(stored)
+        if "outer_activation" not in stored:
+            fields["outer_activation"] = fields["activation"]
+        return fields
 
     def width_ratio(self, spec: ResNetSpec) -> float:
         """Mean width ratio of each stage's output and every active block's first conv."""

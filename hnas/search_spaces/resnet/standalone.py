@@ -40,9 +40,10 @@ class ConvBN(nn.Layer):
 
 
 class BasicBlock(nn.Layer):
-    """Two 3x3 convs with a residual connection (projection when shapes change)."""
+    """Two 3x3 convs with a residual connection (projection when shapes change); ``act`` follows
+    conv1, ``outer_act`` the residual addition."""
 
-    def __init__(self, shape: BlockShape, activation: str = "relu") -> None:
+    def __init__(self, shape: BlockShape, activation: str = "relu", outer_activation: str = "relu") -> None:
         super().__init__()
         self.conv1 = ConvBN(shape.in_channels, shape.mid_channels, 3, shape.stride)
         self.conv2 = ConvBN(shape.mid_channels, shape.out_channels, 3, 1)
@@ -50,11 +51,12 @@ class BasicBlock(nn.Layer):
             ConvBN(shape.in_channels, shape.out_channels, 1, shape.stride) if shape.downsample else None
         )
         self.act = make_activation(activation)
+        self.outer_act = make_activation(outer_activation)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.act(self.conv1(x))
-        return self.act(self.conv2(out) + identity)
+        return self.outer_act(self.conv2(out) + identity)
 
 
 class Stem(nn.Layer):
@@ -82,9 +84,10 @@ class StandaloneResNet(nn.Layer):
         self.spec = spec
         self.stem = Stem(space, stem_channels(space, spec))
         shapes = block_shapes(space, spec)
+        acts = (space.activation, space.outer_activation)
         self.stages = nn.LayerList(
             [
-                nn.Sequential(*[BasicBlock(shape, space.activation) for shape in shapes if shape.stage == stage])
+                nn.Sequential(*[BasicBlock(shape, *acts) for shape in shapes if shape.stage == stage])
                 for stage in range(space.num_stages)
             ]
         )

@@ -101,6 +101,7 @@ class ResNetSupernet(nn.Layer):
                     stride=space.stage_strides[stage] if block == 0 else 1,
                     downsample=space.has_downsample(stage, block),
                     activation=space.activation,
+                    outer_activation=space.outer_activation,
                 )
             )
         return blocks

@@ -2,7 +2,8 @@
 
 As in the 3rd-place CVPR 2022 Track 1 solution (``model_zennas``), the features are those of
 the stem followed by every block's ``conv1 -> conv2`` chain, without residual shortcuts and
-without the pooling / classifier head (see :mod:`hnas.proxies.zen_score`).
+without the pooling / classifier head (see :mod:`hnas.proxies.zen_score`). Each block's outer
+activation (the one after its residual addition) follows its conv2.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def zen_features(net: StandaloneResNet, x: paddle.Tensor, bn_variances: list[flo
         x = net.stem.pool(x)
     for block in _blocks(net):
         x = block.act(conv_bn_recording(block.conv1.conv, block.conv1.bn, x, bn_variances))
-        x = block.act(conv_bn_recording(block.conv2.conv, block.conv2.bn, x, bn_variances))
+        x = block.outer_act(conv_bn_recording(block.conv2.conv, block.conv2.bn, x, bn_variances))
     return x
 
 
