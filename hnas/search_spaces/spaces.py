@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 from hnas.errors import HnasError
 from hnas.registry import Registry
 from hnas.search_spaces.base import SearchSpace
+from hnas.search_spaces.mbv1.space import MBV1_SPACES, MBV1Space
 from hnas.search_spaces.mbv2.space import MBV2_SPACES, MBV2Space
 from hnas.search_spaces.resnet.space import RESNET_SPACES, ResNetSpace
 
@@ -32,6 +33,7 @@ def register_family(family: type[SearchSpace], named_spaces: Iterable[SearchSpac
 # One line per family.
 register_family(ResNetSpace, RESNET_SPACES)
 register_family(MBV2Space, MBV2_SPACES)
+register_family(MBV1Space, MBV1_SPACES)
 
 
 def resolve_space(name: str, overrides: Mapping[str, Any] | None = None) -> SearchSpace:

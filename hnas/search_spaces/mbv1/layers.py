@@ -1,0 +1,51 @@
+"""Layers of the mbv1 family: squeeze-and-excitation, plain and elastic.
+
+DS-Net's blocks apply SE between the depthwise and the pointwise conv: global average pooling,
+a 1x1 reduce conv (with bias) to a fixed width, ReLU, a 1x1 expand conv (with bias) back to the
+block's channels and a sigmoid gate that scales each channel. The reduce width is fixed by the
+block's widest input (DS-Net's ``MultiHeadGate``: ``in_chs[-1] * se_ratio``), so a narrower
+subnet uses the leading input filters of the reduce conv and the leading outputs of the expand
+conv, like every other elastic op (:mod:`hnas.search_spaces.ops`).
+"""
+
+from __future__ import annotations
+
+import paddle
+import paddle.nn.functional as F
+from paddle import nn
+
+from hnas.search_spaces.ops import leading_block
+
+
+class SqueezeExcite(nn.Layer):
+    """``x * sigmoid(expand(relu(reduce(avgpool(x)))))`` on ``[N, C, H, W]`` inputs.
+
+    Args:
+        channels: input (and output) channels; for :class:`ElasticSqueezeExcite` the largest.
+        reduced: channels between the two 1x1 convs.
+    """
+
+    def __init__(self, channels: int, reduced: int) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2D(1)
+        self.reduce = nn.Conv2D(channels, reduced, 1)
+        self.act = nn.ReLU()
+        self.expand = nn.Conv2D(reduced, channels, 1)
+        self.gate = nn.Sigmoid()
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        return x * self.gate(self.expand(self.act(self.reduce(self.pool(x)))))
+
+
+class ElasticSqueezeExcite(SqueezeExcite):
+    """:class:`SqueezeExcite` storing the largest width; an input of ``C`` channels uses the first ``C``."""
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        channels = x.shape[1]
+        if channels == self.expand.weight.shape[0]:
+            return super().forward(x)
+        squeezed = F.conv2d(self.pool(x), leading_block(self.reduce.weight, (self.reduce.weight.shape[0], channels)),
+                            self.reduce.bias)
+        scale = F.conv2d(self.act(squeezed), leading_block(self.expand.weight, (channels,)),
+                         leading_block(self.expand.bias, (channels,)))
+        return x * self.gate(scale)
