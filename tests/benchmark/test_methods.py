@@ -51,6 +51,8 @@ def test_supernet_overrides_build_their_sampler(method) -> None:
         assert ("rank" in roles) == (method.name in {"sandwich_flops", "sandwich_zen"})
     if method.name == "sandwich_alpha":
         assert cfg.loss.distill == "alpha"
+    outer = {"sandwich_prelu": "prelu", "sandwich_mish": "mish"}.get(method.name, "relu")
+    assert resolve_space(cfg.space.name, cfg.space.overrides).outer_activation == outer
 
 
 def test_the_method_marked_embedded_default_is_the_embedded_config() -> None:
