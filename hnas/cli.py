@@ -49,6 +49,8 @@ COMMANDS: tuple[str, ...] = (
     "pools",
     "latency",
     "fewshot",
+    "bn_reset",
+    "dynamic_eval",
 )
 
 

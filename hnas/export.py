@@ -26,6 +26,7 @@ import paddle
 from hnas.errors import HnasError
 from hnas.loading import config_space, load_supernet, locate
 from hnas.search_spaces.base import SearchSpace
+from hnas.search_spaces.per_width_bn import export_width_statistics
 from hnas.search_spaces.spaces import space_from_fields
 
 MODEL_FILE = "model.pdparams"
@@ -101,7 +102,7 @@ def export_subnet(
         images = _recalibration_images(source, space, bn_recal_batches, recal_batch_size, seed)
         recalibrate_bn(supernet, at_resolution(images, spec.resolution))
     supernet.eval()
-    network = supernet.export(spec)
+    network = export_width_statistics(supernet, supernet.export(spec))  # per-width BN: the statistics of its width
     network.eval()
     meta = {
         "arch": arch, "space_name": space.name, "space_family": space.family, "space": space.fields(),

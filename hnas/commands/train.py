@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.overrides, schema=TrainConfig)
     args.resume_hint = stop_hint(Path(cfg.checkpoint.dir))
+    if cfg.gate is not None:  # DS-Net stage II: a slimming gate on a frozen supernet
+        from hnas.dynamic.stage2 import train_gate as train
     summary = train(cfg, resume=args.resume, overwrite=args.overwrite, resume_from=args.resume_from,
                     allow_config_change=args.allow_config_change)
     if summary.rank != 0:

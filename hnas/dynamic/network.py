@@ -18,6 +18,7 @@ image's width and runs the rest of the network at that width.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 import paddle
@@ -29,10 +30,7 @@ from hnas.errors import HnasError
 
 @runtime_checkable
 class Gateable(Protocol):
-    """What a supernet offers a slimming gate (the MobileNetV1 family implements it)."""
-
-    def gate_points(self) -> tuple[str, ...]:
-        """Names of the blocks that can hold a gate, e.g. ``("s4.b1",)``."""
+    """What a supernet offers a slimming gate at one of its space's ``gate_points()``."""
 
     def gate_channels(self, point: str) -> int:
         """Channels of the reduced SE features the gate at ``point`` reads."""
@@ -45,13 +43,40 @@ class Gateable(Protocol):
         """Run the active subnet from ``point`` (the SE's excitation on) to the logits."""
 
 
-def check_gate_point(supernet: Any, space_name: str, point: str) -> None:
-    """Raise ``HnasError`` if ``supernet`` cannot hold a gate at ``point``."""
-    if not isinstance(supernet, Gateable):
-        raise HnasError(f"space {space_name!r} has no gate points: its supernet cannot hold a slimming gate")
-    if point not in supernet.gate_points():
-        raise HnasError(f"gate.block {point!r} is not a gate point of space {space_name!r}; "
-                        f"known: {', '.join(supernet.gate_points())}")
+def check_gate(space: Any, point: str, options: int) -> tuple[Any, ...]:
+    """The routed levels of a gate at ``point`` over ``options`` widths of ``space``.
+
+    Raises:
+        HnasError: the space has no width levels or gate points, ``point`` is not one of them, or
+            ``options`` exceeds the levels.
+    """
+    levels, points = space.width_levels(), space.gate_points()
+    if not levels or not points:
+        raise HnasError(f"space {space.name!r} has no ordered width levels and gate points: it cannot hold a "
+                        "slimming gate (DS-Net's dsnet_mbv1 spaces can)")
+    if point not in points:
+        raise HnasError(f"gate.block {point!r} is not a gate point of space {space.name!r}; known: {', '.join(points)}")
+    if options > len(levels):
+        raise HnasError(f"gate.options {options} exceeds the {len(levels)} width levels of space {space.name!r}")
+    return tuple(levels[:options])
+
+
+@dataclass
+class GateOutputs:
+    """One stage II forward pass.
+
+    Attributes:
+        routed: ``[N, classes]`` the one-hot mix of the levels' logits (each image's routed level).
+        gate_logits: ``[N, K]`` the slimming head's logits.
+        one_hot: ``[N, K]`` straight-through Gumbel routing.
+        levels: ``[N, K, classes]`` every routed level's logits (no gradient; level 0 is the
+            smallest, whose answers give the SGS targets).
+    """
+
+    routed: paddle.Tensor
+    gate_logits: paddle.Tensor
+    one_hot: paddle.Tensor
+    levels: paddle.Tensor
 
 
 class GatedNetwork(nn.Layer):
@@ -100,15 +125,15 @@ class GatedNetwork(nn.Layer):
         self.supernet.apply(self.levels[level])
         return self.supernet.forward_from_gate(features, reduced, self.point)
 
-    def train_forward(self, images: paddle.Tensor) -> tuple[paddle.Tensor, paddle.Tensor, paddle.Tensor]:
-        """Stage II forward: ``(routed logits, gate logits, straight-through one-hot)``."""
+    def train_forward(self, images: paddle.Tensor) -> GateOutputs:
+        """Stage II forward (see :class:`GateOutputs`)."""
         with paddle.no_grad():
             features, reduced = self.prefix(images)
-            outputs = [self.suffix(level, features, reduced) for level in range(len(self.levels))]
+            levels = paddle.stack([self.suffix(level, features, reduced) for level in range(len(self.levels))],
+                                  axis=1)
         gate_logits = self.gate(reduced)
         one_hot = straight_through_gumbel(gate_logits, self.tau)
-        stacked = paddle.stack(outputs, axis=1)  # [N, K, classes]
-        return (one_hot.unsqueeze(-1) * stacked).sum(axis=1), gate_logits, one_hot
+        return GateOutputs((one_hot.unsqueeze(-1) * levels).sum(axis=1), gate_logits, one_hot, levels)
 
     @paddle.no_grad()
     def dynamic_forward(self, images: paddle.Tensor) -> tuple[paddle.Tensor, paddle.Tensor]:
@@ -130,7 +155,7 @@ class GatedNetwork(nn.Layer):
     def forward(self, images: paddle.Tensor) -> paddle.Tensor:
         """Logits: the straight-through mix in training, the grouped dynamic forward in evaluation."""
         if self.training:
-            return self.train_forward(images)[0]
+            return self.train_forward(images).routed
         return self.dynamic_forward(images)[0]
 
     def routed_madds(self, route: paddle.Tensor) -> float:

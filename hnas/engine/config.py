@@ -195,6 +195,36 @@ class EvalCfg:
         _check(self.bn_recal_batches >= 0, f"bn_recal_batches must be >= 0, got {self.bn_recal_batches}")
 
 
+@dataclass(frozen=True)
+class GateCfg:
+    """DS-Net stage II: train a slimming gate on a frozen supernet (:mod:`hnas.dynamic`).
+
+    With a ``gate`` section ``hnas train`` starts from the supernet checkpoint
+    ``checkpoint.init_from`` (stage I, usually after ``hnas bn-reset``), freezes it with its BN in
+    eval mode and trains only the gate's slimming head.
+
+    Attributes:
+        block: the gate point (a block name of the space's supernet, e.g. ``s4.b1``).
+        options: routed widths: the first ``options`` of the space's ordered width levels
+            (DS-Net: 4 of 14).
+        madds_lambda: weight of the ``(MAdds / 1e9) ** 2`` penalty (DS-Net: 0.5).
+        tau: Gumbel-softmax temperature (DS-Net: 1).
+        gate_smoothing: label smoothing of the gate's cross-entropy to the SGS target (DS-Net: 0.1).
+    """
+
+    block: str = "s4.b1"
+    options: int = 4
+    madds_lambda: float = 0.5
+    tau: float = 1.0
+    gate_smoothing: float = 0.1
+
+    def __post_init__(self) -> None:
+        _check(self.options >= 2, f"options must be >= 2 routed widths, got {self.options}")
+        _check(self.madds_lambda >= 0, f"madds_lambda must be >= 0, got {self.madds_lambda}")
+        _check(self.tau > 0, f"tau must be positive, got {self.tau}")
+        _check(0 <= self.gate_smoothing < 1, f"gate_smoothing must lie in [0, 1), got {self.gate_smoothing}")
+
+
 def _embedded_sampler() -> SamplerCfg:
     """Sandwich: largest + smallest + two random subnets, no rank pair (see ``configs/embedded.yaml``)."""
     return SamplerCfg(
@@ -225,6 +255,7 @@ class TrainConfig:
         checkpoint: checkpoint folder and frequency.
         log: console and VisualDL logging.
         eval: end-of-epoch validation of the largest and smallest subnets.
+        gate: DS-Net stage II (train a slimming gate on a frozen supernet); None: train the supernet.
     """
 
     space: SpaceCfg = field(default_factory=SpaceCfg)
@@ -241,6 +272,7 @@ class TrainConfig:
     checkpoint: CheckpointCfg = field(default_factory=CheckpointCfg)
     log: LogCfg = field(default_factory=LogCfg)
     eval: EvalCfg = field(default_factory=EvalCfg)
+    gate: GateCfg | None = None
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")

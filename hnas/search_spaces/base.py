@@ -289,6 +289,18 @@ class SearchSpace(ABC):
     def width_ratio(self, spec: Any) -> float:
         """Mean relative width of the subnet's elastic layers, in (0, 1] (the width prior)."""
 
+    # --- dynamic width (DS-Net, hnas.dynamic) -----------------------------------------------
+
+    def width_levels(self) -> tuple[Any, ...]:
+        """Ordered width levels, narrowest first: the subnets per-width BN keeps statistics for and
+        a slimming gate routes between (DS-Net's ``uniform``-mode subnets); ``()`` when the space
+        has none (then ``bn: per_width`` and gates do not apply)."""
+        return ()
+
+    def gate_points(self) -> tuple[str, ...]:
+        """Blocks whose supernet can hold a slimming gate (:class:`hnas.dynamic.network.Gateable`)."""
+        return ()
+
     # --- latency table (hnas latency) --------------------------------------------------------
 
     def latency_keys(self, spec: Any) -> list[tuple[str, tuple[Any, ...]]]:

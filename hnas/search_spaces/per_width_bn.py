@@ -23,7 +23,7 @@ exported stand-alone network gets the statistics of its width (:func:`export_wid
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
 import paddle
 import paddle.nn.functional as F
@@ -31,9 +31,6 @@ from paddle import nn
 
 from hnas.errors import HnasError
 from hnas.search_spaces.ops import ElasticBatchNorm2D
-
-#: Values of a space's ``bn`` field.
-BN_MODES: tuple[str, ...] = ("shared", "per_width")
 
 
 class PerWidthBatchNorm2D(ElasticBatchNorm2D):
@@ -160,21 +157,3 @@ def export_width_statistics(supernet: nn.Layer, net: nn.Layer) -> nn.Layer:
         target.set_value(mean)
         state[f"{name}._variance"].set_value(variance)
     return net
-
-
-def check_bn_mode(space_name: str, mode: str, levels: Sequence[Any] | None) -> None:
-    """Raise ``ValueError`` for an unknown ``bn`` mode, or ``per_width`` on a space without width levels."""
-    if mode not in BN_MODES:
-        raise ValueError(f"space {space_name!r}: bn must be one of {list(BN_MODES)}, got {mode!r}")
-    if mode == "per_width" and not levels:
-        raise ValueError(f"space {space_name!r} has no ordered width levels, so bn: per_width does not apply")
-
-
-def refuse_bn_override(space: Any, overrides: Mapping[str, Any]) -> None:
-    """A clear error for ``bn`` on a space whose family has no such field (no per-width BN there)."""
-    if "bn" in overrides and not hasattr(space, "bn"):
-        from hnas.search_spaces.spaces import SPACES
-
-        takers = sorted(name for name in SPACES.names() if hasattr(SPACES.get(name), "bn"))
-        raise HnasError(f"space {space.name!r} ({space.family} family) has no ordered width levels, so it takes no "
-                        f"'bn' option (per-width BatchNorm); spaces that do: {', '.join(takers) or 'none'}")

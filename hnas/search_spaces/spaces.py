@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 from hnas.errors import HnasError
 from hnas.registry import Registry
 from hnas.search_spaces.base import SearchSpace
+from hnas.search_spaces.bn_option import refuse_bn_override
 from hnas.search_spaces.mbv1.space import MBV1_SPACES, MBV1Space
 from hnas.search_spaces.mbv2.space import MBV2_SPACES, MBV2Space
 from hnas.search_spaces.resnet.space import RESNET_SPACES, ResNetSpace
@@ -45,6 +46,7 @@ def resolve_space(name: str, overrides: Mapping[str, Any] | None = None) -> Sear
     space = SPACES.get(name)
     if not overrides:
         return space
+    refuse_bn_override(space, overrides)
     try:
         return space.replace(overrides)
     except ValueError as error:

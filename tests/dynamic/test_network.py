@@ -7,10 +7,11 @@ import paddle
 import pytest
 from paddle import nn
 
-from hnas.dynamic.network import GatedNetwork, check_gate_point
+from hnas.dynamic.network import GatedNetwork, check_gate
 from hnas.dynamic.sgs import gate_loss, sgs_targets
 from hnas.errors import HnasError
 from hnas.nn.bn_recal import reset_bn_per_width
+from hnas.search_spaces.spaces import SPACES
 from tests.dynamic.tiny import WIDTHS, TinySpace
 
 
@@ -38,11 +39,11 @@ def test_straight_through_routing_trains_the_gate_only() -> None:
     _, net = _gated()
     net.train()
     images, labels = _images(8), paddle.to_tensor(np.arange(8) % 3, dtype="int64")
-    routed, gate_logits, one_hot = net.train_forward(images)
-    np.testing.assert_array_equal(one_hot.numpy().sum(axis=1), np.ones(8))
-    assert set(np.unique(one_hot.numpy())) <= {0.0, 1.0}
-    smallest = routed.detach()
-    loss = gate_loss(routed, gate_logits, one_hot, net.option_madds, sgs_targets(smallest, labels, 4), labels, 0.5)
+    out = net.train_forward(images)
+    np.testing.assert_array_equal(out.one_hot.numpy().sum(axis=1), np.ones(8))
+    assert set(np.unique(out.one_hot.numpy())) <= {0.0, 1.0}
+    targets = sgs_targets(out.levels[:, 0], labels, 4)
+    loss = gate_loss(out.routed, out.gate_logits, out.one_hot, net.option_madds, targets, labels, 0.5)
     loss.total.backward()
     assert all(p.grad is None for p in net.supernet.parameters())
     for param in net.gate_parameters():
@@ -54,19 +55,21 @@ def test_the_routed_output_is_the_chosen_levels_logits() -> None:
     _, net = _gated()
     net.train()
     images = _images(6)
-    routed, _, one_hot = net.train_forward(images)
+    out = net.train_forward(images)
     features, reduced = net.prefix(images)
-    choice = one_hot.numpy().argmax(axis=1)
+    choice = out.one_hot.numpy().argmax(axis=1)
+    assert len(set(choice.tolist())) >= 2
     for i, level in enumerate(choice):
         expected = net.suffix(int(level), features, reduced).numpy()[i]
-        np.testing.assert_allclose(routed.numpy()[i], expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out.routed.numpy()[i], expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out.levels.numpy()[i, level], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_madds_gradient_pushes_towards_narrow_levels() -> None:
     _, net = _gated()
     net.train()
-    routed, gate_logits, one_hot = net.train_forward(_images(8))
-    penalty = gate_loss(routed, gate_logits, one_hot, net.option_madds, paddle.zeros([8], "int64"),
+    out = net.train_forward(_images(8))
+    penalty = gate_loss(out.routed, out.gate_logits, out.one_hot, net.option_madds, paddle.zeros([8], "int64"),
                         paddle.zeros([8], "int64"), 1e6).madds_penalty
     assert float(penalty) > 0
     penalty.backward()
@@ -134,10 +137,12 @@ def test_madds_of_a_routed_batch_equal_the_analytic_madds_of_the_chosen_subnets(
     assert total[0] < full  # narrow groups ran narrow convolutions
 
 
-def test_a_missing_gate_point_is_refused() -> None:
-    space, net = _gated()
-    with pytest.raises(HnasError, match=r"gate.block 's9.b1' is not a gate point .* known: b1"):
-        check_gate_point(net.supernet, "tiny_slim", "s9.b1")
-    with pytest.raises(HnasError, match="cannot hold a slimming gate"):
-        check_gate_point(nn.Linear(2, 2), "resnet48_tiny", "b1")
-    assert WIDTHS[0] < WIDTHS[-1]
+def test_gate_settings_are_checked() -> None:
+    space = TinySpace()
+    assert check_gate(space, "b1", 2) == space.width_levels()[:2]
+    with pytest.raises(HnasError, match=r"gate.block 's9.b1' is not a gate point of space 'tiny_slim'; known: b1"):
+        check_gate(space, "s9.b1", 4)
+    with pytest.raises(HnasError, match=f"gate.options 5 exceeds the {len(WIDTHS)} width levels"):
+        check_gate(space, "b1", 5)
+    with pytest.raises(HnasError, match="'resnet48_tiny' has no ordered width levels"):
+        check_gate(SPACES.get("resnet48_tiny"), "b1", 4)

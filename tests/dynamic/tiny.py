@@ -36,6 +36,9 @@ class TinySpace:
     def width_levels(self) -> tuple[TinySpec, ...]:
         return tuple(TinySpec(r) for r in range(len(WIDTHS)))
 
+    def gate_points(self) -> tuple[str, ...]:
+        return ("b1",)
+
     def flops(self, spec: TinySpec, resolution: int | None = None, convention: str = "macs") -> int:
         w = WIDTHS[spec.level]
         pixels = SIZE * SIZE

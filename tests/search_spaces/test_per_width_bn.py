@@ -8,7 +8,8 @@ import pytest
 
 from hnas.errors import HnasError
 from hnas.nn.bn_recal import BNStatsSnapshot, recalibrate_bn, reset_bn_per_width
-from hnas.search_spaces.per_width_bn import PerWidthBatchNorm2D, bn_channel_counts, check_bn_mode
+from hnas.search_spaces.bn_option import check_bn_mode
+from hnas.search_spaces.per_width_bn import PerWidthBatchNorm2D, bn_channel_counts
 from tests.dynamic.tiny import WIDTHS, TinySpace, TinySpec
 
 
