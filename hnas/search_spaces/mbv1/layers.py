@@ -38,14 +38,26 @@ class SqueezeExcite(nn.Layer):
 
 
 class ElasticSqueezeExcite(SqueezeExcite):
-    """:class:`SqueezeExcite` storing the largest width; an input of ``C`` channels uses the first ``C``."""
+    """:class:`SqueezeExcite` storing the largest width; an input of ``C`` channels uses the first ``C``.
 
-    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+    :meth:`squeeze` and :meth:`excite` are the two halves of ``forward``; DS-Net's slimming gate
+    reads the squeezed features between them (:mod:`hnas.dynamic`).
+    """
+
+    def squeeze(self, x: paddle.Tensor) -> paddle.Tensor:
+        """The reduced features ``relu(reduce(avgpool(x)))``, ``[N, reduced, 1, 1]``."""
         channels = x.shape[1]
-        if channels == self.expand.weight.shape[0]:
-            return super().forward(x)
-        squeezed = F.conv2d(self.pool(x), leading_block(self.reduce.weight, (self.reduce.weight.shape[0], channels)),
-                            self.reduce.bias)
-        scale = F.conv2d(self.act(squeezed), leading_block(self.expand.weight, (channels,)),
+        weight = leading_block(self.reduce.weight, (self.reduce.weight.shape[0], channels))
+        return self.act(F.conv2d(self.pool(x), weight, self.reduce.bias))
+
+    def excite(self, x: paddle.Tensor, reduced: paddle.Tensor) -> paddle.Tensor:
+        """``x`` scaled by ``sigmoid(expand(reduced))`` per channel."""
+        channels = x.shape[1]
+        scale = F.conv2d(reduced, leading_block(self.expand.weight, (channels,)),
                          leading_block(self.expand.bias, (channels,)))
         return x * self.gate(scale)
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        if x.shape[1] == self.expand.weight.shape[0]:
+            return super().forward(x)
+        return self.excite(x, self.squeeze(x))

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 from hnas.errors import ArchCodeError, HnasError
 from hnas.search_spaces.activations import check_activation
 from hnas.search_spaces.base import Choices, SearchSpace, Slot
+from hnas.search_spaces.bn_option import check_bn_mode
 from hnas.search_spaces.resnet.space import make_divisible
 
 if TYPE_CHECKING:
@@ -103,6 +104,9 @@ class MBV1Space(SearchSpace):
         num_classes: classifier outputs.
         resolutions: input size of image-size code 1, 2, ...
         activation: the non-linearity of stem and blocks (:mod:`hnas.search_spaces.activations`).
+        bn: ``shared`` (one set of BN statistics per layer, sliced) or ``per_width`` (private
+            statistics per width, DS-Net's; spaces with width levels only,
+            :mod:`hnas.search_spaces.per_width_bn`).
     """
 
     family: ClassVar[str] = "mbv1"
@@ -118,6 +122,7 @@ class MBV1Space(SearchSpace):
     num_classes: int = 1000
     resolutions: tuple[int, ...] = tuple(range(128, 225, 8))
     activation: str = "relu6"
+    bn: str = "shared"
 
     def __post_init__(self) -> None:
         check_activation(self.activation, self.name)
@@ -140,6 +145,7 @@ class MBV1Space(SearchSpace):
             raise ValueError(f"space {self.name!r}: resolutions {self.resolutions} must be strictly increasing")
         if not 0 <= self.se_ratio <= 1:
             raise ValueError(f"space {self.name!r}: se_ratio must lie in [0, 1], got {self.se_ratio}")
+        check_bn_mode(self.name, self.bn, self.width_levels())
 
     @property
     def num_stages(self) -> int:
@@ -297,6 +303,28 @@ class MBV1Space(SearchSpace):
                 domains[slot.name] = (1,)
         return ChoiceDistribution(self, "dsnet", domains, pinned=tuple(domains))
 
+    # --- dynamic width (DS-Net) -------------------------------------------------------------
+
+    def width_levels(self) -> tuple[MBV1Spec, ...]:
+        """With one group of tied stages (DS-Net): the subnets of the ``dsnet`` distribution, narrowest
+        first (untied slots at their narrowest width, the tied stages at index 1, 2, ...)."""
+        if len(self.tied_stages) != 1:
+            return ()
+        tied = set(self.tied_stages[0])
+        count = len(self.width_choices[self.tied_stages[0][0]])
+        return tuple(
+            MBV1Spec(self.resolutions[0], tuple(choices[index if slot in tied else 0]
+                                                for slot, choices in enumerate(self.width_choices)))
+            for index in range(count)
+        )
+
+    def gate_points(self) -> tuple[str, ...]:
+        """The first block of the first tied stage, whose SE reads the same (untied) input in every
+        width level (DS-Net's gate position); none without SE or width levels."""
+        if not self.se_ratio or not self.width_levels() or min(self.tied_stages[0]) == 0:
+            return ()
+        return (f"s{min(self.tied_stages[0])}.b1",)
+
     # --- shapes, networks and costs --------------------------------------------------------
 
     def block_shapes(self, spec: MBV1Spec | None = None) -> list[MBV1BlockShape]:
@@ -316,7 +344,12 @@ class MBV1Space(SearchSpace):
     def build_supernet(self) -> Any:
         from hnas.search_spaces.mbv1.supernet import MBV1Supernet
 
-        return MBV1Supernet(self)
+        supernet = MBV1Supernet(self)
+        if self.bn == "per_width":
+            from hnas.search_spaces.per_width_bn import use_per_width_bn
+
+            use_per_width_bn(supernet, (*self.width_levels(), self.max_spec(), self.min_spec()))
+        return supernet
 
     def build_standalone(self, spec: MBV1Spec, **options: Any) -> nn.Layer:
         from hnas.search_spaces.mbv1.standalone import build_standalone

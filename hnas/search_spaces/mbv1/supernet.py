@@ -22,6 +22,7 @@ from hnas.search_spaces.mbv1.space import MBV1BlockShape, MBV1Space, MBV1Spec
 from hnas.search_spaces.mbv1.standalone import StandaloneMBV1, build_standalone
 from hnas.search_spaces.mbv2.layers import ElasticDepthwiseBN, ElasticPointwiseBN
 from hnas.search_spaces.ops import ElasticBatchNorm2D, ElasticConv2D, ElasticLinear, leading_block
+from hnas.search_spaces.per_width_bn import export_width_statistics
 
 #: Active shape of each state tensor, keyed by its full state-dict name.
 ShapeMap = dict[str, tuple[int, ...]]
@@ -132,9 +133,50 @@ class MBV1Supernet(nn.Layer):
         source = self.state_dict()
         net.set_state_dict({name: leading_block(source[name], tuple(target.shape)).clone()
                             for name, target in net.state_dict().items()})
+        export_width_statistics(self, net)
         if not self.training:
             net.eval()
         return net
+
+    # --- a slimming gate at a gate point (hnas.dynamic.network.Gateable) --------------------
+
+    def _gate_block(self, point: str) -> tuple[int, int]:
+        if point not in self.space.gate_points():
+            raise HnasError(f"{point!r} is not a gate point of space {self.space.name!r}: "
+                            f"{list(self.space.gate_points())}")
+        stage, block = point[1:].split(".b")
+        return int(stage) - 1, int(block) - 1
+
+    def gate_channels(self, point: str) -> int:
+        stage, block = self._gate_block(point)
+        return int(self.stages[stage][block].se.reduce.weight.shape[0])
+
+    def forward_to_gate(self, x: paddle.Tensor, point: str) -> tuple[paddle.Tensor, paddle.Tensor]:
+        """The active subnet up to the gate block's SE: (its depthwise output, the SE's squeezed features)."""
+        stage, index = self._gate_block(point)
+        x = self.stem(x)
+        for block in self._blocks_before(stage, index):
+            x = block(x)
+        block = self.stages[stage][index]
+        x = block.act(block.dw(x, 3))
+        return x, block.se.squeeze(x)
+
+    def forward_from_gate(self, x: paddle.Tensor, reduced: paddle.Tensor, point: str) -> paddle.Tensor:
+        """The active subnet from the gate block's SE excitation to the logits."""
+        stage, index = self._gate_block(point)
+        block = self.stages[stage][index]
+        x = block.act(block.pw(block.se.excite(x, reduced), block.out_channels))
+        for later in self._blocks_after(stage, index):
+            x = later(x)
+        return self.fc(paddle.flatten(self.pool(x), 1))
+
+    def _blocks_before(self, stage: int, index: int) -> list[ElasticSeparableBlock]:
+        return [block for s, blocks in enumerate(self.stages) for i, block in enumerate(blocks)
+                if (s, i) < (stage, index)]
+
+    def _blocks_after(self, stage: int, index: int) -> list[ElasticSeparableBlock]:
+        return [block for s, blocks in enumerate(self.stages) for i, block in enumerate(blocks)
+                if (s, i) > (stage, index)]
 
     def reorder_channels(self) -> list[tuple[paddle.Tensor, int, Any]]:
         raise HnasError(f"space {self.space.name!r}: the mbv1 family does not re-order channels by importance; "
