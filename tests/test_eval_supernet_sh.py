@@ -94,3 +94,39 @@ def test_kill_9_mid_run_then_rerun_gives_an_identical_submission(setup, tmp_path
     assert rerun.returncode == 0, rerun.stderr
     assert f"{done_before} resumed" in rerun.stdout
     assert out.read_bytes() == reference.read_bytes()
+
+
+def test_kill_9_inside_shared_prefix_groups_resumes_to_the_per_arch_submission(setup, tmp_path: Path) -> None:
+    """Groups of archs sharing stem + stage 1, BN recalibrated: killed after its first groups, rerun,
+    the submission equals a --no-shared-prefix run byte for byte."""
+    from tests.prefix_archs import prefix_sharing_codes
+
+    weights, _, _ = setup
+    codes = prefix_sharing_codes(SPACES.get("resnet48_tiny"), groups=4, per_group=5, singles=2)
+    arch_file = tmp_path / "shared.json"
+    arch_file.write_text(json.dumps({f"arch{i}": {"acc": 0.0, "arch": c} for i, c in enumerate(codes, start=1)}))
+    settings = ["--val-images", "32", "--batch-size", "16", "--recal-batches", "2", "--recal-batch-size", "16"]
+    reference = tmp_path / "reference.json"
+    assert main(["eval", str(arch_file), "--ckpt", str(weights), "--out", str(reference), *settings,
+                 "--no-shared-prefix"]) == 0
+    out = tmp_path / "submit.json"
+    command = [sys.executable, "-m", "hnas", "eval", str(arch_file), "--ckpt", str(weights), "--out", str(out),
+               *settings]
+    progress = tmp_path / "submit.progress.jsonl"
+    process = subprocess.Popen(command, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if progress.exists() and progress.read_text().count("\n") >= 6:  # header + the first group
+                break
+            time.sleep(0.02)
+        assert process.poll() is None, "the run finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    done_before = progress.read_text().count("\n") - 1
+    assert done_before in (5, 10, 15, 20, 21) and not out.exists()  # whole groups only
+    rerun = subprocess.run(command, env=environment(), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{done_before} resumed" in rerun.stdout
+    assert out.read_bytes() == reference.read_bytes()

@@ -57,6 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_weights_argument(parser)
     parser.add_argument("--max-archs", type=int, metavar="N",
                         help="evaluate at most N new archs in this run, then stop (resumable)")
+    parser.add_argument("--no-shared-prefix", dest="shared_prefix", action="store_false",
+                        help="run every arch's whole network instead of running a prefix shared by several archs "
+                             "(e.g. stem + stage 1 of ResNet) once per group; same results, slower (to compare)")
     parser.add_argument("--dry-run", action="store_true",
                         help="only validate the arch file, config, data, checkpoint and output path; write nothing")
     parser.add_argument("--force", action="store_true",
@@ -109,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         restart=args.restart,
         max_archs=args.max_archs,
         weights=args.weights,
+        shared_prefix=args.shared_prefix,
     )
     request.check()
     check_eval_output(request, args.force)

@@ -60,6 +60,7 @@ def evaluate_archs(
     max_archs: int | None = None,
     label: str = "",
     route: Callable[[Spec], nn.Layer] | None = None,
+    shared_prefix: bool = True,
 ) -> EvalRun:
     """Evaluate every arch of ``entries`` not yet in ``progress``.
 
@@ -76,6 +77,12 @@ def evaluate_archs(
             simulates a killed run).
         label: prefix of the progress display (e.g. the shard).
         route: the network that scores a spec (a few-shot folder's part), instead of ``supernet``.
+        shared_prefix: run a prefix shared by several archs once (:mod:`hnas.nn.shared_prefix`;
+            same results); ``False`` runs every arch whole.
+
+    Archs are evaluated network by network (few-shot parts) and, within a network, grouped by
+    shared prefix; results are appended as each group finishes, so a killed run loses at most
+    the group in progress.
     """
     start = time.monotonic()
     with progress:
@@ -87,17 +94,31 @@ def evaluate_archs(
         if resumed:
             logger.info("resuming: %d of %d archs already in %s", resumed, len(entries), progress.path)
         reporter = ProgressReporter(len(todo), label=label)
-        scorers: dict[int, SubnetScorer] = {}
-        for key in todo:
-            code, spec = entries[key]
-            network = supernet if route is None else route(spec)
-            if id(network) not in scorers:
-                scorers[id(network)] = SubnetScorer(network, val_batches, recal_batches, recal_mode)
-            accuracy = scorers[id(network)].measure(spec)
-            result = ArchResult(key=key, arch=code, top1=accuracy.top1, top5=accuracy.top5, loss=accuracy.loss)
-            progress.append(result)
-            finished[key] = result
-            reporter.update()
+        for network, keys in _by_network(supernet, entries, todo, route):
+            scorer = SubnetScorer(network, val_batches, recal_batches, recal_mode, shared_prefix=shared_prefix)
+            for index, accuracy in scorer.measure_all([entries[key][1] for key in keys]):
+                key = keys[index]
+                result = ArchResult(key=key, arch=entries[key][0], top1=accuracy.top1, top5=accuracy.top5,
+                                    loss=accuracy.loss)
+                progress.append(result)
+                finished[key] = result
+                reporter.update()
         reporter.close()
     results = {key: finished[key] for key in entries if key in finished}
     return EvalRun(results=results, resumed=resumed, evaluated=len(todo), seconds=time.monotonic() - start)
+
+
+def _by_network(
+    supernet: nn.Layer,
+    entries: Mapping[str, tuple[str, Spec]],
+    keys: Sequence[str],
+    route: Callable[[Spec], nn.Layer] | None,
+) -> list[tuple[nn.Layer, list[str]]]:
+    """``keys`` split by the network that scores them, networks in order of their first key."""
+    if route is None:
+        return [(supernet, list(keys))] if keys else []
+    networks: dict[int, tuple[nn.Layer, list[str]]] = {}
+    for key in keys:
+        network = route(entries[key][1])
+        networks.setdefault(id(network), (network, []))[1].append(key)
+    return list(networks.values())

@@ -40,6 +40,8 @@ class EvalRequest:
         restart: discard earlier progress instead of resuming.
         max_archs: evaluate at most this many new archs in this run (then stop, resumable).
         weights: ``model`` or ``ema`` (the moving average of a ``loss.teacher: ema`` run).
+        shared_prefix: run a prefix shared by several archs once (same results, faster);
+            ``False`` runs every arch whole (``--no-shared-prefix``).
     """
 
     arch_file: Path
@@ -56,6 +58,7 @@ class EvalRequest:
     restart: bool = False
     max_archs: int | None = None
     weights: str = "model"
+    shared_prefix: bool = True
 
     def check(self) -> None:
         if self.bn_recal not in BN_RECAL_MODES:

@@ -184,6 +184,7 @@ def evaluate_file(request: EvalRequest) -> EvalOutcome:
         supernet, specs, data.val, data.recal, request.bn_recal, progress,
         restart=request.restart, max_archs=request.max_archs,
         label="" if request.shard.is_whole else f"[shard {request.shard}]", route=route,
+        shared_prefix=request.shared_prefix,
     )
     outcome = EvalOutcome(result_path=request.result_path, progress_path=progress.path, run=run, total=len(specs))
     if outcome.complete:

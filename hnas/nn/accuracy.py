@@ -31,6 +31,28 @@ class Accuracy:
     images: int
 
 
+def batch_sums(logits: paddle.Tensor, labels: paddle.Tensor) -> paddle.Tensor:
+    """``[top-1 hits, top-5 hits, summed cross-entropy]`` of one batch, as a float32 tensor of 3."""
+    k = min(5, logits.shape[-1])
+    top = paddle.topk(logits, k=k, axis=-1)[1]
+    hits = (top == labels.reshape([-1, 1]).astype(top.dtype)).astype("float32")
+    loss = F.cross_entropy(logits, labels.reshape([-1, 1]), reduction="sum")
+    return paddle.stack([hits[:, 0].sum(), hits.sum(), loss.reshape([])])
+
+
+def accuracy_from_sums(sums: list[paddle.Tensor], images: int) -> Accuracy:
+    """The :class:`Accuracy` of the :func:`batch_sums` of every batch, in batch order (one host sync).
+
+    Raises:
+        ValueError: if ``sums`` is empty.
+    """
+    if not sums:
+        raise ValueError("no validation batches to measure")
+    top1, top5, loss = (float(value) for value in paddle.stack(sums).sum(axis=0).numpy().astype("float64"))
+    # Counts are exact integers in float32 up to 2**24 images per call; round to undo any drift.
+    return Accuracy(top1=round(top1) / images, top5=round(top5) / images, loss=loss / images, images=images)
+
+
 def measure_accuracy(model: nn.Layer, batches: Iterable[Batch]) -> Accuracy:
     """Top-1, top-5 and mean loss of ``model`` (eval mode, no grad) over ``batches``.
 
@@ -47,17 +69,8 @@ def measure_accuracy(model: nn.Layer, batches: Iterable[Batch]) -> Accuracy:
     try:
         with paddle.no_grad():
             for inputs, labels in batches:
-                logits = model(inputs)
-                k = min(5, logits.shape[-1])
-                top = paddle.topk(logits, k=k, axis=-1)[1]
-                hits = (top == labels.reshape([-1, 1]).astype(top.dtype)).astype("float32")
-                loss = F.cross_entropy(logits, labels.reshape([-1, 1]), reduction="sum")
-                sums.append(paddle.stack([hits[:, 0].sum(), hits.sum(), loss.reshape([])]))
+                sums.append(batch_sums(model(inputs), labels))
                 images += int(inputs.shape[0])
     finally:
         model.train() if was_training else model.eval()
-    if not sums:
-        raise ValueError("no validation batches to measure")
-    top1, top5, loss = (float(value) for value in paddle.stack(sums).sum(axis=0).numpy().astype("float64"))
-    # Counts are exact integers in float32 up to 2**24 images per call; round to undo any drift.
-    return Accuracy(top1=round(top1) / images, top5=round(top5) / images, loss=loss / images, images=images)
+    return accuracy_from_sums(sums, images)

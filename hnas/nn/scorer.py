@@ -9,11 +9,15 @@ Each subnet runs at its own resolution: the held images are resized to ``spec.re
 batch by batch (a no-op for a space with one resolution). It works with any supernet that has
 ``apply(spec)`` (every family's, see
 :class:`~hnas.search_spaces.base.Supernet`).
+
+:meth:`SubnetScorer.measure_all` scores many subnets; where the space names prefixes
+(:meth:`~hnas.search_spaces.base.SearchSpace.prefix_key`) it groups them and runs each shared
+prefix once (:mod:`hnas.nn.shared_prefix`), with the same results as :meth:`~SubnetScorer.measure`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import paddle
 from paddle import nn
@@ -22,6 +26,13 @@ from hnas.nn import BN_RECAL_MODES
 from hnas.nn.accuracy import Accuracy, Batch, measure_accuracy
 from hnas.nn.bn_recal import BNStatsSnapshot, recalibrated
 from hnas.nn.resize import at_resolution
+from hnas.nn.shared_prefix import (
+    DEFAULT_CACHE_BYTES,
+    DEFAULT_MAX_GROUP,
+    measure_group,
+    prefix_groups,
+    supports_shared_prefix,
+)
 
 
 class SubnetScorer:
@@ -34,6 +45,10 @@ class SubnetScorer:
         recal_batches: training images for BN recalibration (ignored with ``recal_mode="none"``).
         recal_mode: ``"reset"``: re-estimate every BN's statistics for the subnet, then restore the
             trained ones; ``"none"``: use the trained statistics.
+        shared_prefix: let :meth:`measure_all` run each prefix shared by several subnets once
+            (no effect for a space without prefixes); ``False`` runs every subnet whole.
+        cache_bytes: prefix outputs held at once per group (see :mod:`hnas.nn.shared_prefix`).
+        max_group: subnets measured together on one prefix computation.
 
     Raises:
         ValueError: unknown mode, or ``"reset"`` without recalibration images.
@@ -45,6 +60,9 @@ class SubnetScorer:
         val_batches: Sequence[Batch] | Iterable[Batch],
         recal_batches: Sequence[paddle.Tensor] = (),
         recal_mode: str = "reset",
+        shared_prefix: bool = True,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        max_group: int = DEFAULT_MAX_GROUP,
     ) -> None:
         if recal_mode not in BN_RECAL_MODES:
             raise ValueError(f"unknown BN recalibration mode {recal_mode!r}; known: {', '.join(BN_RECAL_MODES)}")
@@ -52,6 +70,9 @@ class SubnetScorer:
         self.val_batches = val_batches
         self.recal_batches = recal_batches
         self.recal_mode = recal_mode
+        self.shared_prefix = shared_prefix and supports_shared_prefix(supernet)
+        self.cache_bytes = cache_bytes
+        self.max_group = max_group
         # One copy of the trained statistics, restored after each recalibrated subnet.
         self._snapshot = BNStatsSnapshot(supernet) if recal_mode != "none" else None
 
@@ -67,3 +88,22 @@ class SubnetScorer:
         """``(top1, top5)`` of ``spec``, fractions in [0, 1]."""
         accuracy = self.measure(spec)
         return accuracy.top1, accuracy.top5
+
+    def measure_all(self, specs: Sequence[Any]) -> Iterator[tuple[int, Accuracy]]:
+        """``(index, accuracy)`` of every spec, grouped by shared prefix (each group in input order,
+        groups in order of their first spec); equal to :meth:`measure` of each spec."""
+        key_of = self.supernet.space.prefix_key if self.shared_prefix else (lambda spec: None)
+        for group in prefix_groups(specs, key_of, self.max_group):
+            if len(group) == 1:
+                yield group[0], self.measure(specs[group[0]])
+                continue
+            resolution = specs[group[0]].resolution  # part of every prefix key
+            try:
+                accuracies = measure_group(self.supernet, [specs[index] for index in group],
+                                           at_resolution(self.val_batches, resolution),
+                                           at_resolution(self.recal_batches, resolution), self.recal_mode,
+                                           self.cache_bytes)
+            finally:
+                if self._snapshot is not None:
+                    self._snapshot.restore()
+            yield from zip(group, accuracies)

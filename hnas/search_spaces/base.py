@@ -34,7 +34,7 @@ import dataclasses
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Hashable, Mapping, Protocol, Sequence, runtime_checkable
 
 if TYPE_CHECKING:  # Paddle is imported by the families' network modules only when built
     from paddle import nn
@@ -114,6 +114,24 @@ class Supernet(Protocol):
 
         Returns ``(tensor, axis, order)`` of every permuted tensor (new index i = old ``order[i]``).
         """
+
+
+class PrefixSupernet(Supernet, Protocol):
+    """A supernet whose forward pass can be cut where :meth:`SearchSpace.prefix_key` says.
+
+    For the active subnet, ``forward(x)`` computes exactly ``forward_suffix(forward_prefix(x))``
+    (same operations in the same order), and the prefix's output and batch-norm statistics
+    depend only on the active spec's :meth:`SearchSpace.prefix_key`.
+    """
+
+    def forward_prefix(self, x: Any) -> Any:
+        """The active subnet's layers up to the cut point."""
+
+    def forward_suffix(self, x: Any) -> Any:
+        """The active subnet's layers after the cut point, from the prefix's output to the logits."""
+
+    def prefix_layers(self) -> list[nn.Layer]:
+        """The sublayers that :meth:`forward_prefix` may run (their batch norms are the prefix's)."""
 
 
 class ZenNetwork(Protocol):
@@ -300,6 +318,19 @@ class SearchSpace(ABC):
     def gate_points(self) -> tuple[str, ...]:
         """Blocks whose supernet can hold a slimming gate (:class:`hnas.dynamic.network.Gateable`)."""
         return ()
+
+    # --- shared-prefix evaluation -----------------------------------------------------------
+
+    def prefix_key(self, spec: Any) -> Hashable | None:
+        """What fixes the output of the network's first layers up to the family's cut point.
+
+        Subnets with equal keys compute the same prefix (outputs and, after BN recalibration on
+        the same images, statistics; so the key includes the resolution), and an evaluation of
+        many subnets runs it once per key (:mod:`hnas.nn.shared_prefix`); the family's supernet
+        is then a :class:`PrefixSupernet`.
+        ``None`` (the default) means the space has no prefix worth sharing: every subnet runs whole.
+        """
+        return None
 
     # --- latency table (hnas latency) --------------------------------------------------------
 

@@ -146,3 +146,15 @@ def test_help_names_the_training_output_folder(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["eval", "--help"])
     assert f"else {TrainConfig().checkpoint.dir}" in " ".join(capsys.readouterr().out.split())
+
+
+def test_help_names_the_switch_back_to_per_arch_evaluation(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    assert "--no-shared-prefix" in capsys.readouterr().out
+
+
+def test_no_shared_prefix_gives_the_same_submission(setup, reference: Path, tmp_path: Path) -> None:
+    out = tmp_path / "whole.json"
+    assert evaluate(setup, out, "--no-shared-prefix") == 0
+    assert out.read_bytes() == reference.read_bytes()

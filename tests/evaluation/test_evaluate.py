@@ -6,11 +6,13 @@ from pathlib import Path
 import numpy as np
 import paddle
 import paddle.nn.functional as F
+import pytest
 
 from hnas.evaluation.evaluate import evaluate_archs
 from hnas.evaluation.progress import ProgressLog
 from hnas.nn.accuracy import measure_accuracy
 from hnas.search_spaces.resnet.supernet import ResNetSupernet
+from tests.prefix_archs import prefix_sharing_codes
 
 SETTINGS = {"test": True}
 
@@ -60,3 +62,41 @@ def test_results_do_not_depend_on_the_order_of_evaluation(tmp_path, supernet, ti
     random.Random(0).shuffle(keys)
     shuffled = run(supernet, {key: tiny_archs[key] for key in keys}, images, recal_images, tmp_path / "b.jsonl").results
     assert shuffled == {key: forward[key] for key in keys}
+
+
+def _sharing_archs(space) -> dict[str, tuple[str, object]]:
+    codes = prefix_sharing_codes(space, groups=2, per_group=3, singles=1)
+    return {f"arch{i}": (code, space.decode(code)) for i, code in enumerate(codes, start=1)}
+
+
+@pytest.mark.parametrize("mode", ["reset", "none"])
+def test_shared_prefix_runs_equal_per_arch_runs_across_a_resume(tmp_path, supernet, tiny_space, images,
+                                                               recal_images, mode: str) -> None:
+    archs = _sharing_archs(tiny_space)
+    per_arch = evaluate_archs(supernet, archs, images, recal_images, mode, ProgressLog(tmp_path / "a.jsonl", SETTINGS),
+                              shared_prefix=False)
+    # Stopped inside the first group (2 of its 3 archs), then resumed with shared prefixes.
+    log = tmp_path / "b.jsonl"
+    first = evaluate_archs(supernet, archs, images, recal_images, mode, ProgressLog(log, SETTINGS), max_archs=2)
+    assert first.evaluated == 2
+    second = evaluate_archs(supernet, archs, images, recal_images, mode, ProgressLog(log, SETTINGS))
+    assert (second.resumed, second.evaluated) == (2, 5)
+    assert second.results == per_arch.results and list(second.results) == list(archs)
+
+
+def test_routed_archs_are_grouped_per_network(tmp_path, supernet, tiny_space, images, recal_images) -> None:
+    other = tiny_space.build_supernet()
+    other.eval()
+    archs = _sharing_archs(tiny_space)
+    seen: list[int] = []
+
+    def route(spec):  # archs alternate between two "parts" by stage-1 depth parity
+        network = supernet if spec.depths[0] % 2 else other
+        seen.append(id(network))
+        return network
+
+    shared = evaluate_archs(supernet, archs, images, recal_images, "reset", ProgressLog(tmp_path / "a.jsonl", SETTINGS),
+                            route=route).results
+    whole = evaluate_archs(supernet, archs, images, recal_images, "reset", ProgressLog(tmp_path / "b.jsonl", SETTINGS),
+                           route=route, shared_prefix=False).results
+    assert shared == whole and len(set(seen)) == 2

@@ -174,3 +174,17 @@ def test_the_command_line(parent: Path, tmp_path: Path, capsys) -> None:
     assert not out.exists()
     assert main(["fewshot", "train", str(parent), "--split", "depth1", "--out", str(out), "max_steps=1"]) == 0
     assert "2 stopped early" in capsys.readouterr().out
+
+
+def test_few_shot_eval_with_shared_prefixes_equals_per_arch_eval(fewshot: Path, tmp_path: Path) -> None:
+    from tests.prefix_archs import prefix_sharing_codes
+
+    space = space_from_fields(read_manifest(fewshot).space, "resnet")
+    codes = prefix_sharing_codes(space, groups=4, per_group=3, singles=2, seed=1)
+    assert {space.decode(code).depths[0] for code in codes} == {1, 2}  # both parts hold groups
+    arch_file = tmp_path / "sharing.json"
+    arch_file.write_text(json.dumps({f"arch{i}": {"acc": 0.0, "arch": code} for i, code in enumerate(codes, 1)}))
+    outs = [tmp_path / "shared.json", tmp_path / "whole.json"]
+    for out, extra in zip(outs, ([], ["--no-shared-prefix"])):
+        assert main(["eval", str(arch_file), "--ckpt", str(fewshot), "--out", str(out), *EVAL, *extra]) == 0
+    assert outs[0].read_bytes() == outs[1].read_bytes()

@@ -238,3 +238,35 @@ def test_analytic_flops_and_params_equal_paddle(name: str) -> None:
         size = [1, space.in_channels, spec.resolution, spec.resolution]
         assert space.flops(spec) == _paddle_flops(net, size)
         assert space.params(spec) == sum(int(p.numel()) for p in net.parameters())
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_the_prefix_key_names_everything_the_prefix_computes(name: str) -> None:
+    """forward = forward_suffix(forward_prefix); equal keys give equal prefix outputs; the prefix's
+    batch norms are all in prefix_layers (what shared-prefix evaluation relies on)."""
+    from hnas.nn.bn_recal import batch_norm_layers
+    from tests.prefix_archs import with_prefix
+
+    space = SPACES.get(name)
+    if space.prefix_key(space.max_spec()) is None:
+        pytest.skip(f"space {name} names no prefix")
+    paddle.seed(0)
+    net = space.build_supernet()
+    x = paddle.randn([3, space.in_channels, space.resolutions[0], space.resolutions[0]])
+    specs = _samples(space, 4)
+    prefix_bns = {id(layer) for part in net.prefix_layers() for layer in batch_norm_layers(part)}
+    for spec in specs:
+        twin = with_prefix(space, specs[-1 - specs.index(spec)], spec)
+        assert space.prefix_key(twin) == space.prefix_key(spec)
+        net.eval()
+        with paddle.no_grad():
+            net.apply(spec)
+            prefix = net.forward_prefix(x)
+            np.testing.assert_array_equal(net(x).numpy(), net.forward_suffix(prefix).numpy())
+            np.testing.assert_array_equal(net.apply(twin).forward_prefix(x).numpy(), prefix.numpy())
+            net.train()
+            before = {id(layer): layer._mean.numpy().copy() for layer in batch_norm_layers(net)}
+            net.forward_prefix(x)
+            changed = {id(layer) for layer in batch_norm_layers(net) if
+                       not np.array_equal(layer._mean.numpy(), before[id(layer)])}
+        assert changed and changed <= prefix_bns

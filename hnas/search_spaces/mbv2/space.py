@@ -316,6 +316,15 @@ class MBV2Space(SearchSpace):
 
         return build_key(key, self.activation)
 
+    def prefix_key(self, spec: MBV2Spec) -> tuple[int]:
+        """The stem and the fixed first block, which depend on the resolution only.
+
+        The cut is before the first elastic stage: stage 1 alone has thousands of kernel and
+        expand combinations, so few archs of a file would share it, while every arch of one
+        resolution shares the fixed part.
+        """
+        return (spec.resolution,)
+
     def width_ratio(self, spec: MBV2Spec) -> float:
         """Mean expand ratio of the active blocks as a fraction of the largest."""
         ratios = [e for stage in spec.expands for e in stage]

@@ -131,11 +131,21 @@ class MBV2Supernet(nn.Layer):
         return self._spec
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        x = self.first(self.stem(x))
+        return self.forward_suffix(self.forward_prefix(x))
+
+    def forward_prefix(self, x: paddle.Tensor) -> paddle.Tensor:
+        """The fixed stem and first block (the part :meth:`MBV2Space.prefix_key` names)."""
+        return self.first(self.stem(x))
+
+    def forward_suffix(self, x: paddle.Tensor) -> paddle.Tensor:
+        """The elastic stages, head and classifier, from the first block's output."""
         for stage, depth in zip(self.stages, self._spec.depths):
             for index in range(depth):
                 x = stage[index](x)
         return self.fc(paddle.flatten(self.pool(self.head(x)), 1))
+
+    def prefix_layers(self) -> list[nn.Layer]:
+        return [self.stem, self.first]
 
     def active_shapes(self, spec: MBV2Spec | None = None) -> ShapeMap:
         """Active leading block of every state tensor ``spec`` uses (equals ``export(spec)``'s shapes)."""

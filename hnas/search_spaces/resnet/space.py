@@ -333,6 +333,15 @@ class ResNetSpace(SearchSpace):
             fields["outer_activation"] = fields["activation"]
         return fields
 
+    def prefix_key(self, spec: ResNetSpec) -> tuple[Any, ...]:
+        """Stem and stage 1: resolution, stage-1 depth, stem / stage-1 output width and conv1 widths.
+
+        The cut is after stage 1: in the competition's test file the 45,000 archs have 1,080
+        distinct stem + stage-1 prefixes (28.9 % of an arch's FLOPs on average), while 37,849
+        distinct prefixes through stage 2 leave almost nothing to share.
+        """
+        return (spec.resolution, spec.depths[0], spec.out_codes[0], spec.mid_codes[0])
+
     def width_ratio(self, spec: ResNetSpec) -> float:
         """Mean width ratio of each stage's output and every active block's first conv."""
         codes = [*spec.out_codes, *(code for stage in spec.mid_codes for code in stage)]

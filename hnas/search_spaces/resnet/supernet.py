@@ -140,11 +140,24 @@ class ResNetSupernet(nn.Layer):
         return min_spec(self.space)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        return self.forward_suffix(self.forward_prefix(x))
+
+    def forward_prefix(self, x: paddle.Tensor) -> paddle.Tensor:
+        """Stem and stage 1 of the active subnet (the part :meth:`ResNetSpace.prefix_key` names)."""
         x = self.stem(x)
-        for stage, depth in zip(self.stages, self._depths):
+        for index in range(self._depths[0]):
+            x = self.stages[0][index](x)
+        return x
+
+    def forward_suffix(self, x: paddle.Tensor) -> paddle.Tensor:
+        """Stages 2 on and the classifier, from stage 1's output."""
+        for stage, depth in zip(self.stages[1:], self._depths[1:]):
             for index in range(depth):
                 x = stage[index](x)
         return self.fc(paddle.flatten(self.pool(x), 1))
+
+    def prefix_layers(self) -> list[nn.Layer]:
+        return [self.stem, self.stages[0]]
 
     def active_shapes(self, spec: ResNetSpec | None = None) -> ShapeMap:
         """Active leading block of every state tensor ``spec`` (default: active) uses.
