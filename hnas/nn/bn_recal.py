@@ -61,8 +61,13 @@ class BNStatsSnapshot:
 
 def reset_running_stats(model: nn.Layer) -> None:
     """Set every BN layer's running mean to 0 and variance to 1 (all channels and widths)."""
+    reset_layers(batch_norm_layers(model))
+
+
+def reset_layers(layers: list[nn.Layer]) -> None:
+    """:func:`reset_running_stats` of some BN layers only."""
     with paddle.no_grad():
-        for layer in batch_norm_layers(model):
+        for layer in layers:
             layer._mean.zero_()
             layer._variance.fill_(1.0)
             if hasattr(layer, "reset_width_statistics"):

@@ -35,7 +35,7 @@ import paddle
 from paddle import nn
 
 from hnas.nn.accuracy import Accuracy, Batch, accuracy_from_sums, batch_sums
-from hnas.nn.bn_recal import batch_norm_layers
+from hnas.nn.bn_recal import batch_norm_layers, reset_layers, running_statistics
 
 #: Prefix outputs held at once per group (bytes); larger image sets are processed in chunks.
 DEFAULT_CACHE_BYTES = 512 * 1024**2
@@ -98,6 +98,7 @@ class _Group:
         every = batch_norm_layers(supernet)
         self.prefix_bns = [layer for layer in every if id(layer) in prefix_ids]
         self.suffix_bns = [layer for layer in every if id(layer) not in prefix_ids]
+        self.suffix_statistics = [tensor for layer in self.suffix_bns for tensor in running_statistics(layer)]
         self.momenta = [(layer, layer._momentum) for layer in every]
         self.was_training = supernet.training
 
@@ -108,17 +109,14 @@ class _Group:
 
     @staticmethod
     def reset(layers: list[nn.Layer]) -> None:
-        for layer in layers:
-            layer._mean.zero_()
-            layer._variance.fill_(1.0)
+        reset_layers(layers)
 
-    def save_suffix(self) -> list[tuple[paddle.Tensor, paddle.Tensor]]:
-        return [(layer._mean.clone(), layer._variance.clone()) for layer in self.suffix_bns]
+    def save_suffix(self) -> list[paddle.Tensor]:
+        return [tensor.clone() for tensor in self.suffix_statistics]
 
-    def load_suffix(self, saved: list[tuple[paddle.Tensor, paddle.Tensor]]) -> None:
-        for layer, (mean, variance) in zip(self.suffix_bns, saved):
-            paddle.assign(mean, output=layer._mean)
-            paddle.assign(variance, output=layer._variance)
+    def load_suffix(self, saved: list[paddle.Tensor]) -> None:
+        for tensor, value in zip(self.suffix_statistics, saved):
+            paddle.assign(value, output=tensor)
 
     def recal_prefix(self, batches: Iterable[paddle.Tensor]) -> Iterator[tuple[paddle.Tensor, int]]:
         """Prefix outputs of the recalibration batches (train mode), with their 1-based step."""
@@ -172,7 +170,7 @@ def measure_group(
                 recal_chunks = _peek_two(rest_recal)
                 if not recal_chunks:
                     raise ValueError("BN recalibration 'reset' needs at least one training batch")
-            saved: list[list[tuple[paddle.Tensor, paddle.Tensor]]] = []
+            saved: list[list[paddle.Tensor]] = []
             if len(recal_chunks) > 1:  # the prefix outputs do not fit at once: keep each arch's statistics
                 saved = _recalibrate_in_chunks(group, specs, _chain(recal_chunks, rest_recal))
             supernet.eval()
@@ -223,9 +221,9 @@ def _chain(first: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
 
 def _recalibrate_in_chunks(
     group: _Group, specs: Sequence[Any], chunks: Iterator[list[tuple[paddle.Tensor, int]]]
-) -> list[list[tuple[paddle.Tensor, paddle.Tensor]]]:
+) -> list[list[paddle.Tensor]]:
     """Each spec's recalibrated suffix statistics, feeding the suffix one chunk of prefix outputs at a time."""
-    saved: list[list[tuple[paddle.Tensor, paddle.Tensor]]] = []
+    saved: list[list[paddle.Tensor]] = []
     for number, chunk in enumerate(chunks):
         for index, spec in enumerate(specs):
             group.net.apply(spec)
