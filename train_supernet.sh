@@ -4,6 +4,11 @@
 #   bash train_supernet.sh                                  # embedded default (MNIST digits, CPU, minutes),
 #                                                           # written to checkpoints/embedded
 #   CONFIG=configs/competition.yaml bash train_supernet.sh --data.root /data/imagenet-mini
+#   CONFIG=configs/competition_prelu_flops.yaml ...   # the 3rd place's final "PReLU + FLOPs rank loss"
+#   CONFIG=configs/competition_mish_zen.yaml ...      # its final "Mish + ZenScore rank loss"
+#   # The 3rd place's own checked-in train_supernet.sh trains resnet48_mish with the FLOPs rank loss:
+#   # neither final config exactly, but competition_prelu_flops.yaml's recipe with Mish after the additions:
+#   CONFIG=configs/competition_prelu_flops.yaml bash train_supernet.sh --space.overrides '{outer_activation: mish}' ...
 #   bash train_supernet.sh --epochs 1 --checkpoint.dir checkpoints/quick   # any --section.key value override
 #   bash train_supernet.sh --resume                          # continue <checkpoint.dir>/last exactly
 #
