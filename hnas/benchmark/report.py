@@ -286,6 +286,9 @@ def same_run_config(stored_text: str, cfg: Any) -> bool:
     stored["checkpoint"] = {**stored["checkpoint"], "dir": current["checkpoint"]["dir"]}
     defaults = config_to_dict(TrainConfig())
     for key in BEHAVIOUR_PRESERVING_KEYS:
+        if "." not in key:
+            stored.setdefault(key, defaults[key])
+            continue
         section, name = key.split(".")
         if isinstance(stored.get(section), dict) and name not in stored[section]:
             stored[section] = {**stored[section], name: defaults[section][name]}

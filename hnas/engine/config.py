@@ -68,8 +68,9 @@ class OptimCfg:
 
 #: Keys added after benchmark runs were recorded whose default is what every earlier run did:
 #: a stored config without one of them is read as holding the default (``hnas bench report``
-#: reuses such runs). A key whose default changed behaviour must never be listed here.
-BEHAVIOUR_PRESERVING_KEYS = ("loss.teacher", "loss.ema_decay")
+#: reuses such runs). A key whose default changed behaviour must never be listed here. A name
+#: without a dot is a whole section (``gate``: None trains the supernet, as every run did).
+BEHAVIOUR_PRESERVING_KEYS = ("loss.teacher", "loss.ema_decay", "gate")
 
 #: ``loss.teacher`` values: the step's own teacher net, or the moving average of the weights.
 TEACHERS = ("inplace", "ema")
