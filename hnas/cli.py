@@ -51,6 +51,7 @@ COMMANDS: tuple[str, ...] = (
     "fewshot",
     "bn_reset",
     "dynamic_eval",
+    "dynamic_export",
     "predictor",
 )
 

@@ -79,7 +79,57 @@ class GateOutputs:
     levels: paddle.Tensor
 
 
-class GatedNetwork(nn.Layer):
+def _gumbel(like: paddle.Tensor) -> paddle.Tensor:
+    uniform = paddle.uniform(like.shape, dtype=like.dtype, min=1e-10, max=1.0)
+    return -paddle.log(-paddle.log(uniform))
+
+
+class RoutedNetwork(nn.Layer):
+    """What every dynamic network shares: the gate's routing, the grouped forward, routed MAdds.
+
+    Subclasses provide ``gate`` (a :class:`SlimmingHead`), ``levels``, the ``option_madds``
+    buffer and :meth:`prefix` / :meth:`suffix`.
+    """
+
+    gate: SlimmingHead
+    levels: tuple[Any, ...]
+    option_madds: paddle.Tensor
+
+    def prefix(self, images: paddle.Tensor) -> tuple[paddle.Tensor, paddle.Tensor]:
+        raise NotImplementedError
+
+    def suffix(self, level: int, features: paddle.Tensor, reduced: paddle.Tensor) -> paddle.Tensor:
+        raise NotImplementedError
+
+    @paddle.no_grad()
+    def dynamic_forward(self, images: paddle.Tensor, noise: bool = False) -> tuple[paddle.Tensor, paddle.Tensor]:
+        """Inference: ``(logits [N, classes], route int64 [N])``, each image run at its routed width.
+
+        ``noise=True`` routes by the arg-max of the logits plus Gumbel noise, as DS-Net evaluates
+        (random routes, from Paddle's generator); the default is the noise-free arg-max.
+        """
+        features, reduced = self.prefix(images)
+        logits = self.gate(reduced)
+        route = hard_route(logits + _gumbel(logits) if noise else logits)
+        chosen = route.numpy()
+        if (chosen == chosen[0]).all():  # one group: no gather / scatter
+            return self.suffix(int(chosen[0]), features, reduced), route
+        pieces, order = [], []
+        for level in sorted(set(chosen.tolist())):
+            index = paddle.to_tensor((chosen == level).nonzero()[0], dtype="int64")
+            pieces.append(self.suffix(level, paddle.gather(features, index), paddle.gather(reduced, index)))
+            order.append(index)
+        logits = paddle.concat(pieces)
+        inverse = paddle.argsort(paddle.concat(order))
+        return paddle.gather(logits, inverse), route
+
+    def routed_madds(self, route: paddle.Tensor) -> float:
+        """MAdds of a routed batch: each image's level plus the gate's head."""
+        per_level = self.option_madds.numpy()
+        return float(per_level[route.numpy()].sum()) + self.gate.madds() * int(route.shape[0])
+
+
+class GatedNetwork(RoutedNetwork):
     """``supernet`` with a :class:`SlimmingHead` at ``point`` routing over ``levels``.
 
     Args:
@@ -135,30 +185,48 @@ class GatedNetwork(nn.Layer):
         one_hot = straight_through_gumbel(gate_logits, self.tau)
         return GateOutputs((one_hot.unsqueeze(-1) * levels).sum(axis=1), gate_logits, one_hot, levels)
 
-    @paddle.no_grad()
-    def dynamic_forward(self, images: paddle.Tensor) -> tuple[paddle.Tensor, paddle.Tensor]:
-        """Inference: ``(logits [N, classes], route int64 [N])``, each image run at its routed width."""
-        features, reduced = self.prefix(images)
-        route = hard_route(self.gate(reduced))
-        chosen = route.numpy()
-        if (chosen == chosen[0]).all():  # one group: no gather / scatter
-            return self.suffix(int(chosen[0]), features, reduced), route
-        pieces, order = [], []
-        for level in sorted(set(chosen.tolist())):
-            index = paddle.to_tensor((chosen == level).nonzero()[0], dtype="int64")
-            pieces.append(self.suffix(level, paddle.gather(features, index), paddle.gather(reduced, index)))
-            order.append(index)
-        logits = paddle.concat(pieces)
-        inverse = paddle.argsort(paddle.concat(order))
-        return paddle.gather(logits, inverse), route
-
     def forward(self, images: paddle.Tensor) -> paddle.Tensor:
         """Logits: the straight-through mix in training, the grouped dynamic forward in evaluation."""
         if self.training:
             return self.train_forward(images).routed
         return self.dynamic_forward(images)[0]
 
-    def routed_madds(self, route: paddle.Tensor) -> float:
-        """MAdds of a routed batch: each image's level plus the gate's head."""
-        per_level = self.option_madds.numpy()
-        return float(per_level[route.numpy()].sum()) + self.gate.madds() * int(route.shape[0])
+
+class ExportedDynamicNetwork(RoutedNetwork):
+    """The deployable form of a :class:`GatedNetwork`: one exported stand-alone network per routed
+    level (plain, unsliced convolutions at that level's width) and a copy of the gate.
+
+    The prefix runs on level 0's network (every level shares those layers and their weights), each
+    group's suffix on its level's network. Input ``[N, C, R, R]``, output logits (eval only).
+    """
+
+    def __init__(self, gated: GatedNetwork) -> None:
+        super().__init__()
+        supernet = gated.supernet
+        previous = supernet.active_spec
+        self.nets = nn.LayerList([supernet.export(level) for level in gated.levels])
+        supernet.apply(previous)
+        self.levels, self.point = gated.levels, gated.point
+        self.gate = SlimmingHead(gated.gate.conv.weight.shape[1], len(gated.levels))
+        self.gate.set_state_dict(gated.gate.state_dict())
+        self.register_buffer("option_madds", gated.option_madds.clone(), persistable=False)
+        self.num_classes = int(supernet.space.num_classes)
+        self.eval()
+
+    def prefix(self, images: paddle.Tensor) -> tuple[paddle.Tensor, paddle.Tensor]:
+        return self.nets[0].forward_to_gate(images, self.point)
+
+    def suffix(self, level: int, features: paddle.Tensor, reduced: paddle.Tensor) -> paddle.Tensor:
+        return self.nets[level].forward_from_gate(features, reduced, self.point)
+
+    def forward(self, images: paddle.Tensor) -> paddle.Tensor:
+        """Arg-max routing written for ``paddle.jit.save`` (no host round trip): every level in turn
+        takes the images routed to it, possibly none, and scatters its logits into place."""
+        features, reduced = self.prefix(images)
+        route = paddle.argmax(self.gate(reduced), axis=-1)
+        out = paddle.zeros([images.shape[0], self.num_classes], dtype=features.dtype)
+        for level in range(len(self.levels)):
+            index = paddle.nonzero(route == level).flatten()
+            part = self.suffix(level, paddle.gather(features, index), paddle.gather(reduced, index))
+            out = paddle.scatter(out, index, part)
+        return out

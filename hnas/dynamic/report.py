@@ -61,8 +61,9 @@ def static_accuracy(gated: GatedNetwork, batches: list[tuple[paddle.Tensor, padd
     return correct / total
 
 
-def dynamic_results(checkpoint: str | os.PathLike[str], batch_size: int = 250) -> dict[str, Any]:
-    """Static levels and the dynamic network on the validation split (see the module docstring)."""
+def dynamic_results(checkpoint: str | os.PathLike[str], batch_size: int = 250, seed: int = 0) -> dict[str, Any]:
+    """Static levels and the dynamic network on the validation split (see the module docstring);
+    ``dynamic_gumbel`` routes with Gumbel noise as DS-Net evaluates (``seed`` seeds it)."""
     gated, cfg, folder = load_gated(checkpoint)
     space = gated.supernet.space
     loader = make_loader(build_split(cfg.data, "val"), batch_size, shuffle=False)
@@ -73,9 +74,12 @@ def dynamic_results(checkpoint: str | os.PathLike[str], batch_size: int = 250) -
                        "madds": space.flops(level, convention="macs"),
                        "top1": static_accuracy(gated, batches, level)})
     dynamic = evaluate_dynamic(gated, batches)
+    paddle.seed(seed)
+    sampled = evaluate_dynamic(gated, batches, noise=True)
     return {"checkpoint": str(folder), "space": space.name, "gate": dict(vars(cfg.gate)),
             "val_images": dynamic["images"], "static": static,
-            "dynamic": {**dynamic, "gate_madds": gated.gate.madds()}}
+            "dynamic": {**dynamic, "gate_madds": gated.gate.madds()},
+            "dynamic_gumbel": {**sampled, "gate_madds": gated.gate.madds(), "seed": seed}}
 
 
 def same_accuracy_level(results: dict[str, Any]) -> dict[str, Any]:
@@ -91,10 +95,12 @@ def markdown_table(results: dict[str, Any]) -> str:
         note = " (routed)" if row["routed"] else ""
         lines.append(f"| static level {row['level']}{note} | `{row['arch']}` | {row['madds'] / 1e6:.2f} | "
                      f"{100 * row['top1']:.2f} |")
-    dynamic = results["dynamic"]
-    shares = ", ".join(f"{100 * share:.1f}" for share in dynamic["route_share"])
-    lines.append(f"| **dynamic** (gate; routes % per level: {shares}) | - | {dynamic['mean_madds'] / 1e6:.2f} | "
-                 f"**{100 * dynamic['top1']:.2f}** |")
+    for key, name in (("dynamic", "**dynamic** (arg-max routing)"),
+                      ("dynamic_gumbel", "dynamic, Gumbel-sampled routing (DS-Net's evaluation)")):
+        row = results[key]
+        shares = ", ".join(f"{100 * share:.1f}" for share in row["route_share"])
+        lines.append(f"| {name}; % of images per level: {shares} | - | {row['mean_madds'] / 1e6:.2f} | "
+                     f"{100 * row['top1']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -109,8 +115,10 @@ def plot_curve(results: dict[str, Any], path: Path) -> Path:
     figure, axes = plt.subplots(figsize=(5.5, 4))
     axes.plot([row["madds"] / 1e6 for row in static], [100 * row["top1"] for row in static], "o-",
               label="static width levels")
-    dynamic = results["dynamic"]
-    axes.plot([dynamic["mean_madds"] / 1e6], [100 * dynamic["top1"]], "*", markersize=14, label="dynamic (gate)")
+    for key, marker, label in (("dynamic", "*", "dynamic (arg-max routing)"),
+                               ("dynamic_gumbel", "P", "dynamic (Gumbel-sampled routing)")):
+        axes.plot([results[key]["mean_madds"] / 1e6], [100 * results[key]["top1"]], marker, markersize=12,
+                  label=label)
     axes.set_xlabel("MAdds per image (M)")
     axes.set_ylabel("top-1 (%)")
     axes.set_title(f"{results['space']}: {results['val_images']} val images")

@@ -100,14 +100,15 @@ class GateStep:
         return StepResult(terms=terms, net_losses=[value])
 
 
-def evaluate_dynamic(gated: GatedNetwork, batches: Iterable[Any]) -> dict[str, Any]:
-    """Top-1, mean MAdds per image and the share of images per routed level of the dynamic network."""
+def evaluate_dynamic(gated: GatedNetwork, batches: Iterable[Any], noise: bool = False) -> dict[str, Any]:
+    """Top-1, mean MAdds per image and the share of images per routed level of the dynamic network
+    (``noise``: Gumbel-sampled routes, DS-Net's evaluation)."""
     gated.eval()
     correct = images = 0
     madds = 0.0
     counts = np.zeros(len(gated.levels), dtype=np.int64)
     for batch, labels in batches:
-        logits, route = gated.dynamic_forward(batch)
+        logits, route = gated.dynamic_forward(batch, noise)
         correct += int((logits.numpy().argmax(axis=1) == labels.numpy().reshape(-1)).sum())
         images += int(batch.shape[0])
         madds += gated.routed_madds(route)

@@ -7,7 +7,7 @@ import paddle
 import paddle.nn.functional as F
 import pytest
 
-from hnas.dynamic.network import GatedNetwork, check_gate
+from hnas.dynamic.network import ExportedDynamicNetwork, GatedNetwork, check_gate
 from hnas.nn.bn_recal import reset_bn_per_width
 from hnas.search_spaces.mbv1 import layers as mbv1_layers
 from hnas.search_spaces.spaces import SPACES
@@ -105,3 +105,21 @@ def test_routed_madds_equal_the_analytic_madds_of_the_chosen_subnets(gated: Gate
     assert len(set(chosen)) >= 2
     analytic = sum(SPACE.flops(gated.levels[r], convention="macs") for r in chosen) + 10 * gated.gate.madds()
     assert total[0] == analytic
+
+
+def test_the_exported_dynamic_network_equals_the_gated_one(gated: GatedNetwork) -> None:
+    exported = ExportedDynamicNetwork(gated)
+    assert all(type(net).__name__ == "StandaloneMBV1" for net in exported.nets)
+    images = _images(12, seed=3)
+    logits, route = gated.dynamic_forward(images)
+    exported_logits, exported_route = exported.dynamic_forward(images)
+    np.testing.assert_array_equal(exported_route.numpy(), route.numpy())
+    np.testing.assert_allclose(exported_logits.numpy(), logits.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_the_graph_friendly_forward_equals_the_grouped_one(gated: GatedNetwork) -> None:
+    exported = ExportedDynamicNetwork(gated)
+    images = _images(6, seed=3)[:3]
+    logits, route = exported.dynamic_forward(images)
+    assert 2 <= len(set(route.numpy().tolist())) < 4  # some levels get no image: empty groups
+    np.testing.assert_allclose(exported(images).numpy(), logits.numpy(), rtol=1e-5, atol=1e-6)

@@ -62,7 +62,27 @@ def test_stage_two_trains_the_gate_only_and_evaluates(tmp_path, capsys, reset_ch
     assert [row["level"] for row in results["static"]] == [0, 1, 2, 3]
     assert abs(sum(results["dynamic"]["route_share"]) - 1) < 1e-9 and results["val_images"] == 96
     assert (tmp_path / "report" / "curve.png").stat().st_size > 0
-    assert "**dynamic**" in (tmp_path / "report" / "table.md").read_text()
+    assert "**dynamic** (arg-max routing)" in (tmp_path / "report" / "table.md").read_text()
+    assert abs(sum(results["dynamic_gumbel"]["route_share"]) - 1) < 1e-9
+
+
+def test_exports_static_widths_and_the_dynamic_network(tmp_path, reset_checkpoint: Path) -> None:
+    gate = tmp_path / "gate"
+    assert main(_gate_run(gate, reset_checkpoint, "--epochs", "1")) == 0
+    assert main(["export", "1111122", "--ckpt", str(reset_checkpoint), "--out", str(tmp_path / "static")]) == 0
+    assert (tmp_path / "static" / "inference" / "model.json").is_file() or \
+        (tmp_path / "static" / "inference" / "model.pdmodel").is_file()
+    assert main(["dynamic-export", "--ckpt", str(gate), "--out", str(tmp_path / "dynamic")]) == 0
+    meta = json.loads((tmp_path / "dynamic" / "dynamic.json").read_text())
+    assert meta["routed_levels"] == ["1111111", "1111122", "1111133", "1111144"]
+    from hnas.dynamic.network import ExportedDynamicNetwork
+    from hnas.dynamic.report import load_gated
+
+    expected = ExportedDynamicNetwork(load_gated(gate)[0])
+    images = paddle.to_tensor(np.random.default_rng(0).normal(size=(7, 1, 28, 28)).astype("float32"))
+    loaded = paddle.jit.load(str(tmp_path / "dynamic" / "inference" / "model"))
+    np.testing.assert_allclose(loaded(images).numpy(), expected(images).numpy(), rtol=1e-5, atol=1e-5)
+    assert main(["dynamic-export", "--ckpt", str(gate), "--out", str(tmp_path / "dynamic")]) == 2  # no --force
 
 
 def test_a_gate_block_that_does_not_exist(tmp_path, capsys, reset_checkpoint: Path) -> None:

@@ -23,6 +23,9 @@ class SqueezeExcite(nn.Layer):
     Args:
         channels: input (and output) channels; for :class:`ElasticSqueezeExcite` the largest.
         reduced: channels between the two 1x1 convs.
+
+    :meth:`squeeze` and :meth:`excite` are the two halves of ``forward``; DS-Net's slimming gate
+    reads the squeezed features between them (:mod:`hnas.dynamic`).
     """
 
     def __init__(self, channels: int, reduced: int) -> None:
@@ -33,31 +36,30 @@ class SqueezeExcite(nn.Layer):
         self.expand = nn.Conv2D(reduced, channels, 1)
         self.gate = nn.Sigmoid()
 
+    def squeeze(self, x: paddle.Tensor) -> paddle.Tensor:
+        """The reduced features ``relu(reduce(avgpool(x)))``, ``[N, reduced, 1, 1]``."""
+        return self.act(self.reduce(self.pool(x)))
+
+    def excite(self, x: paddle.Tensor, reduced: paddle.Tensor) -> paddle.Tensor:
+        """``x`` scaled by ``sigmoid(expand(reduced))`` per channel."""
+        return x * self.gate(self.expand(reduced))
+
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        return x * self.gate(self.expand(self.act(self.reduce(self.pool(x)))))
+        return self.excite(x, self.squeeze(x))
 
 
 class ElasticSqueezeExcite(SqueezeExcite):
-    """:class:`SqueezeExcite` storing the largest width; an input of ``C`` channels uses the first ``C``.
-
-    :meth:`squeeze` and :meth:`excite` are the two halves of ``forward``; DS-Net's slimming gate
-    reads the squeezed features between them (:mod:`hnas.dynamic`).
-    """
+    """:class:`SqueezeExcite` storing the largest width; an input of ``C`` channels uses the first ``C``
+    (at full width the parameters go to the ops unchanged)."""
 
     def squeeze(self, x: paddle.Tensor) -> paddle.Tensor:
-        """The reduced features ``relu(reduce(avgpool(x)))``, ``[N, reduced, 1, 1]``."""
         channels = x.shape[1]
         weight = leading_block(self.reduce.weight, (self.reduce.weight.shape[0], channels))
         return self.act(F.conv2d(self.pool(x), weight, self.reduce.bias))
 
     def excite(self, x: paddle.Tensor, reduced: paddle.Tensor) -> paddle.Tensor:
-        """``x`` scaled by ``sigmoid(expand(reduced))`` per channel."""
         channels = x.shape[1]
         scale = F.conv2d(reduced, leading_block(self.expand.weight, (channels,)),
                          leading_block(self.expand.bias, (channels,)))
         return x * self.gate(scale)
 
-    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        if x.shape[1] == self.expand.weight.shape[0]:
-            return super().forward(x)
-        return self.excite(x, self.squeeze(x))

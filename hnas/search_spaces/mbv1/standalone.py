@@ -11,6 +11,7 @@ import paddle
 from paddle import nn
 
 from hnas.search_spaces.activations import make_activation
+from hnas.search_spaces.mbv1.gate_split import GateSplit
 from hnas.search_spaces.mbv1.layers import SqueezeExcite
 from hnas.search_spaces.mbv1.space import MBV1BlockShape, MBV1Space, MBV1Spec
 from hnas.search_spaces.mbv2.standalone import ConvBN
@@ -32,6 +33,14 @@ class SeparableBlock(nn.Layer):
             x = self.se(x)
         return self.act(self.pw(x))
 
+    def to_gate(self, x: paddle.Tensor) -> tuple[paddle.Tensor, paddle.Tensor]:
+        """The depthwise output and the SE's squeezed features (a gate point's inputs)."""
+        x = self.act(self.dw(x))
+        return x, self.se.squeeze(x)
+
+    def from_gate(self, x: paddle.Tensor, reduced: paddle.Tensor) -> paddle.Tensor:
+        return self.act(self.pw(self.se.excite(x, reduced)))
+
 
 class Stem(nn.Layer):
     def __init__(self, space: MBV1Space, channels: int) -> None:
@@ -43,7 +52,7 @@ class Stem(nn.Layer):
         return self.act(self.conv(x))
 
 
-class StandaloneMBV1(nn.Layer):
+class StandaloneMBV1(GateSplit, nn.Layer):
     """The static network of ``spec``: input ``[N, C, R, R]``, output logits ``[N, num_classes]``."""
 
     def __init__(self, space: MBV1Space, spec: MBV1Spec) -> None:

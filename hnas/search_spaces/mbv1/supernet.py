@@ -17,6 +17,7 @@ from paddle import nn
 
 from hnas.errors import HnasError
 from hnas.search_spaces.activations import make_activation
+from hnas.search_spaces.mbv1.gate_split import GateSplit
 from hnas.search_spaces.mbv1.layers import ElasticSqueezeExcite
 from hnas.search_spaces.mbv1.space import MBV1BlockShape, MBV1Space, MBV1Spec
 from hnas.search_spaces.mbv1.standalone import StandaloneMBV1, build_standalone
@@ -47,6 +48,14 @@ class ElasticSeparableBlock(nn.Layer):
             x = self.se(x)
         return self.act(self.pw(x, self.out_channels))
 
+    def to_gate(self, x: paddle.Tensor) -> tuple[paddle.Tensor, paddle.Tensor]:
+        """The depthwise output and the SE's squeezed features (a gate point's inputs)."""
+        x = self.act(self.dw(x, 3))
+        return x, self.se.squeeze(x)
+
+    def from_gate(self, x: paddle.Tensor, reduced: paddle.Tensor) -> paddle.Tensor:
+        return self.act(self.pw(self.se.excite(x, reduced), self.out_channels))
+
 
 def block_shapes_map(shape: MBV1BlockShape) -> ShapeMap:
     """Active shape of every state tensor of one block, by name inside the block."""
@@ -61,7 +70,7 @@ def block_shapes_map(shape: MBV1BlockShape) -> ShapeMap:
     return shapes
 
 
-class MBV1Supernet(nn.Layer):
+class MBV1Supernet(GateSplit, nn.Layer):
     """Elastic MobileNetV1 of ``space``; input ``[N, C, H, W]``, output logits ``[N, num_classes]``."""
 
     def __init__(self, space: MBV1Space) -> None:
@@ -137,46 +146,6 @@ class MBV1Supernet(nn.Layer):
         if not self.training:
             net.eval()
         return net
-
-    # --- a slimming gate at a gate point (hnas.dynamic.network.Gateable) --------------------
-
-    def _gate_block(self, point: str) -> tuple[int, int]:
-        if point not in self.space.gate_points():
-            raise HnasError(f"{point!r} is not a gate point of space {self.space.name!r}: "
-                            f"{list(self.space.gate_points())}")
-        stage, block = point[1:].split(".b")
-        return int(stage) - 1, int(block) - 1
-
-    def gate_channels(self, point: str) -> int:
-        stage, block = self._gate_block(point)
-        return int(self.stages[stage][block].se.reduce.weight.shape[0])
-
-    def forward_to_gate(self, x: paddle.Tensor, point: str) -> tuple[paddle.Tensor, paddle.Tensor]:
-        """The active subnet up to the gate block's SE: (its depthwise output, the SE's squeezed features)."""
-        stage, index = self._gate_block(point)
-        x = self.stem(x)
-        for block in self._blocks_before(stage, index):
-            x = block(x)
-        block = self.stages[stage][index]
-        x = block.act(block.dw(x, 3))
-        return x, block.se.squeeze(x)
-
-    def forward_from_gate(self, x: paddle.Tensor, reduced: paddle.Tensor, point: str) -> paddle.Tensor:
-        """The active subnet from the gate block's SE excitation to the logits."""
-        stage, index = self._gate_block(point)
-        block = self.stages[stage][index]
-        x = block.act(block.pw(block.se.excite(x, reduced), block.out_channels))
-        for later in self._blocks_after(stage, index):
-            x = later(x)
-        return self.fc(paddle.flatten(self.pool(x), 1))
-
-    def _blocks_before(self, stage: int, index: int) -> list[ElasticSeparableBlock]:
-        return [block for s, blocks in enumerate(self.stages) for i, block in enumerate(blocks)
-                if (s, i) < (stage, index)]
-
-    def _blocks_after(self, stage: int, index: int) -> list[ElasticSeparableBlock]:
-        return [block for s, blocks in enumerate(self.stages) for i, block in enumerate(blocks)
-                if (s, i) > (stage, index)]
 
     def reorder_channels(self) -> list[tuple[paddle.Tensor, int, Any]]:
         raise HnasError(f"space {self.space.name!r}: the mbv1 family does not re-order channels by importance; "
