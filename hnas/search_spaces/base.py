@@ -33,19 +33,17 @@ from __future__ import annotations
 import dataclasses
 import json
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Hashable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Mapping, Protocol, runtime_checkable
+
+from hnas.search_spaces.slots import DIMENSIONS, Choices, CostFn, Slot
 
 if TYPE_CHECKING:  # Paddle is imported by the families' network modules only when built
     from paddle import nn
 
     from hnas.search_spaces.distributions import Distribution
 
-#: ``{slot name: value}``; ``None`` marks a slot the subnet does not use.
-Choices = dict[str, "int | None"]
-
-#: Dimensions a slot can belong to (progressive shrinking restricts them one at a time).
-DIMENSIONS: tuple[str, ...] = ("resolution", "depth", "width", "kernel", "expand")
+__all__ = ["DIMENSIONS", "FLOPS_CONVENTIONS", "Choices", "CostFn", "SearchSpace", "Slot", "Spec", "Supernet",
+           "ZenNetwork", "check_flops_args"]
 
 
 @runtime_checkable
@@ -53,39 +51,6 @@ class Spec(Protocol):
     """A family's subnet description: a frozen, hashable dataclass with an input size."""
 
     resolution: int
-
-
-@dataclass(frozen=True)
-class Slot:
-    """One decision of an arch code.
-
-    Attributes:
-        name: unique within the space, e.g. ``"depth2"`` or ``"s3.b4.conv1"``.
-        domain: every value the slot can take, in the code's order.
-        dimension: one of :data:`DIMENSIONS`.
-        increasing: whether a larger value means a larger network (depth, kernel, expand,
-            resolution); ``False`` for ResNet width codes, where code 1 is the widest.
-    """
-
-    name: str
-    domain: tuple[int, ...]
-    dimension: str
-    increasing: bool = True
-
-    def __post_init__(self) -> None:
-        if not self.domain:
-            raise ValueError(f"slot {self.name!r} has an empty domain")
-        if self.dimension not in DIMENSIONS:
-            raise ValueError(f"slot {self.name!r}: unknown dimension {self.dimension!r}; known: {DIMENSIONS}")
-
-    def largest(self, domain: Sequence[int] | None = None) -> int:
-        """The value of ``domain`` (default: the slot's) giving the largest network."""
-        values = self.domain if domain is None else domain
-        return max(values) if self.increasing else min(values)
-
-    def smallest(self, domain: Sequence[int] | None = None) -> int:
-        values = self.domain if domain is None else domain
-        return min(values) if self.increasing else max(values)
 
 
 class Supernet(Protocol):
@@ -235,6 +200,14 @@ class SearchSpace(ABC):
             if len(set(active.values())) > 1:
                 detail = ", ".join(f"{name}={value}" for name, value in active.items())
                 raise ValueError(f"tied slots must hold one value: {detail}")
+
+    def check_choices(self, values: Mapping[str, int | None]) -> None:
+        """Raise ``ValueError`` naming the first active slot outside its domain, or a broken tie
+        (what a family's :meth:`from_choices` checks before it builds the spec)."""
+        for slot in self.slots():
+            if self.is_active(slot.name, values) and values.get(slot.name) not in slot.domain:
+                raise ValueError(f"slot {slot.name} is {values.get(slot.name)!r}, expected one of {list(slot.domain)}")
+        self.check_ties(values)
 
     def distance_slots(self) -> tuple[str, ...]:
         """Slots :meth:`distance` counts (default: all)."""
@@ -398,9 +371,6 @@ def _tuples(value: Any) -> Any:
         return tuple(_tuples(item) for item in value)
     return value
 
-
-#: ``spec -> float`` cost used by constrained distributions (FLOPs, params, latency).
-CostFn = Callable[[Any], float]
 
 #: FLOPs conventions every family implements (see :meth:`SearchSpace.flops`).
 FLOPS_CONVENTIONS: tuple[str, ...] = ("paddle", "macs")

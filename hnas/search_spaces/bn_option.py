@@ -6,7 +6,7 @@ levels (``SearchSpace.width_levels``); a family declares the option by having a 
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from hnas.errors import HnasError
 
@@ -22,11 +22,10 @@ def check_bn_mode(space_name: str, mode: str, levels: Sequence[Any] | None) -> N
         raise ValueError(f"space {space_name!r} has no ordered width levels, so bn: per_width does not apply")
 
 
-def refuse_bn_override(space: Any, overrides: Mapping[str, Any]) -> None:
-    """A clear error for ``bn`` on a space whose family has no such field (no per-width BN there)."""
+def refuse_bn_override(space: Any, overrides: Mapping[str, Any], registered: Iterable[Any] = ()) -> None:
+    """A clear error for ``bn`` on a space whose family has no such field (no per-width BN there),
+    naming the ``registered`` spaces that take it."""
     if "bn" in overrides and not hasattr(space, "bn"):
-        from hnas.search_spaces.spaces import SPACES  # the registry imports this module
-
-        takers = sorted(name for name in SPACES.names() if SPACES.get(name).width_levels())
+        takers = sorted(other.name for other in registered if other.width_levels())
         raise HnasError(f"space {space.name!r} ({space.family} family) has no ordered width levels, so it takes no "
                         f"'bn' option (per-width BatchNorm); spaces that do: {', '.join(takers) or 'none'}")

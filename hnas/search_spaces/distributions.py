@@ -22,10 +22,13 @@ import math
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from hnas.errors import HnasError
-from hnas.search_spaces.base import DIMENSIONS, CostFn, SearchSpace
+from hnas.search_spaces.slots import DIMENSIONS, CostFn
+
+if TYPE_CHECKING:  # a space calls into this module (SearchSpace.distribution), never the reverse at run time
+    from hnas.search_spaces.base import SearchSpace
 
 
 class Distribution(ABC):

@@ -1,4 +1,4 @@
-"""Elastic (sliceable) conv, batch-norm and linear layers.
+"""Elastic (sliceable) conv, depthwise conv, batch-norm and linear layers, and their conv + BN pairs.
 
 Each layer owns the weights of the *largest* network and runs a narrower one by slicing
 the leading channels, as in once-for-all / slimmable networks (Yu et al., "Slimmable
@@ -18,9 +18,14 @@ supernet running its largest subnet costs the same as the plain network.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import paddle
 import paddle.nn.functional as F
 from paddle import nn
+
+#: Active shape of each state tensor, keyed by its name relative to a layer (or a full state-dict name).
+ShapeMap = dict[str, tuple[int, ...]]
 
 
 def leading_block(tensor: paddle.Tensor, sizes: tuple[int, ...]) -> paddle.Tensor:
@@ -92,6 +97,78 @@ class ElasticConv2D(nn.Conv2D):
             groups=self._groups,
             data_format=self._data_format,
         )
+
+
+
+def centre(weight: paddle.Tensor, size: int) -> paddle.Tensor:
+    """The central ``size x size`` window of ``weight`` ([C, 1, K, K]), cut with ``paddle.split``."""
+    full = weight.shape[-1]
+    if size == full:
+        return weight
+    start = (full - size) // 2
+    for axis in (2, 3):
+        weight = paddle.split(weight, [start, size, full - start - size], axis=axis)[1]
+    return weight
+
+
+class ElasticDepthwiseConv2D(nn.Conv2D):
+    """Depthwise conv whose channels (leading) and kernel size (centre) can shrink.
+
+    Kernel elasticity follows once-for-all (Cai et al., ICLR 2020): the layer stores the largest
+    kernel; a smaller kernel is the centre of the next larger one. With ``transform=True`` each
+    step down also multiplies the flattened centre by a learned ``k^2 x k^2`` matrix (initialised
+    to the identity), one matrix per step and layer (``transform_7to5``, ``transform_5to3``), so
+    the small kernels can differ from a plain crop while sharing the weights. With a single
+    kernel choice only the channels are elastic (MobileNetV1 width spaces).
+
+    Args:
+        channels: maximum channels.
+        kernel_choices: allowed kernel sizes; the largest is stored.
+        stride: convolution stride.
+        transform: learn OFA's kernel-transformation matrices.
+    """
+
+    def __init__(self, channels: int, kernel_choices: Sequence[int], stride: int, transform: bool = False) -> None:
+        kernels = sorted(set(kernel_choices), reverse=True)
+        super().__init__(channels, channels, kernels[0], stride=stride, padding=kernels[0] // 2, groups=channels,
+                         bias_attr=False)
+        self.kernels = kernels
+        self.transform = transform
+        for larger, smaller in zip(kernels, kernels[1:]):
+            if transform:
+                matrix = self.create_parameter([smaller * smaller, smaller * smaller],
+                                               default_initializer=nn.initializer.Assign(
+                                                   paddle.eye(smaller * smaller)))
+                setattr(self, f"transform_{larger}to{smaller}", matrix)
+
+    def transform_parameters(self, kernel: int) -> list[paddle.Tensor]:
+        """The matrices a ``kernel`` x ``kernel`` forward uses (none without ``transform``)."""
+        if not self.transform:
+            return []
+        steps = [(a, b) for a, b in zip(self.kernels, self.kernels[1:]) if b >= kernel]
+        return [getattr(self, f"transform_{a}to{b}") for a, b in steps]
+
+    def active_weight(self, channels: int, kernel: int) -> paddle.Tensor:
+        """``[channels, 1, kernel, kernel]`` filters: leading channels, centre (transformed) kernel."""
+        if kernel not in self.kernels:
+            raise ValueError(f"kernel {kernel} not in {self.kernels}")
+        weight = leading_block(self.weight, (channels,))
+        for larger, smaller in zip(self.kernels, self.kernels[1:]):
+            if smaller < kernel:
+                break
+            weight = centre(weight, smaller)
+            if self.transform:
+                matrix = getattr(self, f"transform_{larger}to{smaller}")
+                weight = paddle.matmul(weight.reshape([channels, smaller * smaller]), matrix)
+                weight = weight.reshape([channels, 1, smaller, smaller])
+        return weight
+
+    def forward(self, x: paddle.Tensor, kernel: int | None = None) -> paddle.Tensor:  # type: ignore[override]
+        """Filter ``x`` ([N, C, H, W], C <= max) channel by channel with a ``kernel`` x ``kernel`` window."""
+        kernel = self.kernels[0] if kernel is None else kernel
+        channels = x.shape[1]
+        return F.conv2d(x, self.active_weight(channels, kernel), stride=self._stride, padding=kernel // 2,
+                        groups=channels)
 
 
 class ElasticBatchNorm2D(nn.BatchNorm2D):
@@ -173,6 +250,71 @@ class ElasticLinear(nn.Linear):
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         """Map ``x`` ([N, F], F <= max) to ``[N, out_features]``."""
         return F.linear(x, leading_block(self.weight, (x.shape[-1],)), self.bias)
+
+
+
+def bn_shapes(channels: int, prefix: str = "bn.") -> ShapeMap:
+    """Active shapes of a batch norm's four tensors at ``channels``."""
+    return {f"{prefix}{name}": (channels,) for name in ("weight", "bias", "_mean", "_variance")}
+
+
+class ElasticConvBN(nn.Layer):
+    """Elastic conv (no bias) followed by the elastic batch norm of its outputs.
+
+    Args:
+        in_channels: maximum input channels.
+        out_channels: maximum output channels.
+        kernel_size: square kernel size ("same" padding).
+        stride: convolution stride.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1, stride: int = 1) -> None:
+        super().__init__()
+        self.conv = ElasticConv2D(in_channels, out_channels, kernel_size, stride=stride)
+        self.bn = ElasticBatchNorm2D(out_channels)
+
+    @property
+    def max_out_channels(self) -> int:
+        return self.conv.max_out_channels
+
+    def forward(self, x: paddle.Tensor, out_channels: int | None = None) -> paddle.Tensor:
+        """``x`` ([N, C_in, H, W]) -> ``[N, out_channels, H', W']`` (default: the maximum)."""
+        return self.bn(self.conv(x, out_channels))
+
+    def active_shapes(self, in_channels: int, out_channels: int) -> ShapeMap:
+        """Shapes of the weight and BN tensors used at these widths."""
+        kernel_size = self.conv.weight.shape[-1]
+        return {"conv.weight": (out_channels, in_channels, kernel_size, kernel_size), **bn_shapes(out_channels)}
+
+    def output_tensors(self) -> list[paddle.Tensor]:
+        """Every tensor indexed by an output channel along axis 0 (filters, BN scale, shift and statistics)."""
+        return [self.conv.weight, self.bn.weight, self.bn.bias, self.bn._mean, self.bn._variance]
+
+    @paddle.no_grad()
+    def permute_outputs(self, order: paddle.Tensor) -> None:
+        """Reorder the output channels (conv filters and BN entries) by index tensor ``order``."""
+        for tensor in self.output_tensors():
+            tensor.set_value(paddle.index_select(tensor, order, axis=0))
+
+
+class ElasticDepthwiseBN(nn.Layer):
+    """:class:`ElasticDepthwiseConv2D` + elastic BN."""
+
+    def __init__(self, channels: int, kernel_choices: Sequence[int], stride: int, transform: bool = False) -> None:
+        super().__init__()
+        self.conv = ElasticDepthwiseConv2D(channels, kernel_choices, stride, transform)
+        self.bn = ElasticBatchNorm2D(channels)
+
+    def forward(self, x: paddle.Tensor, kernel: int | None = None) -> paddle.Tensor:
+        return self.bn(self.conv(x, kernel))
+
+    def active_shapes(self, channels: int, kernel: int) -> ShapeMap:
+        """Shapes of the filters and BN tensors used at ``channels`` and ``kernel``."""
+        return {"conv.weight": (channels, 1, kernel, kernel), **bn_shapes(channels)}
+
+    def output_tensors(self) -> list[paddle.Tensor]:
+        """Every tensor indexed by a channel along axis 0 (learned kernel transforms are per position, not moved)."""
+        return [self.conv.weight, self.bn.weight, self.bn.bias, self.bn._mean, self.bn._variance]
 
 
 def conv_bn_recording(

@@ -46,7 +46,7 @@ def resolve_space(name: str, overrides: Mapping[str, Any] | None = None) -> Sear
     space = SPACES.get(name)
     if not overrides:
         return space
-    refuse_bn_override(space, overrides)
+    refuse_bn_override(space, overrides, (SPACES.get(other) for other in SPACES.names()))
     try:
         return space.replace(overrides)
     except ValueError as error:

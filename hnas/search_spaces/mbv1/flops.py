@@ -10,8 +10,13 @@ multiply-accumulates of convs and the classifier. ``"pss"``: PSS-Net's ``calc_su
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hnas.search_spaces.base import check_flops_args
-from hnas.search_spaces.mbv1.space import MBV1Space, MBV1Spec
+from hnas.search_spaces.mbv1.spec import MBV1Spec
+
+if TYPE_CHECKING:
+    from hnas.search_spaces.mbv1.space import MBV1Space
 
 
 def _out(size: int, stride: int) -> int:

@@ -10,12 +10,15 @@ lookup tables.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from paddle import nn
 
-from hnas.search_spaces.mbv1.space import MBV1BlockShape, MBV1Space, MBV1Spec
+from hnas.search_spaces.mbv1.spec import MBV1BlockShape, MBV1Spec
 from hnas.search_spaces.mbv1.standalone import SeparableBlock, Stem
+
+if TYPE_CHECKING:
+    from hnas.search_spaces.mbv1.space import MBV1Space
 
 Key = tuple[str, tuple[Any, ...]]
 

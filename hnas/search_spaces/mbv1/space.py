@@ -37,12 +37,16 @@ from hnas.errors import ArchCodeError, HnasError
 from hnas.search_spaces.activations import check_activation
 from hnas.search_spaces.base import Choices, SearchSpace, Slot
 from hnas.search_spaces.bn_option import check_bn_mode
-from hnas.search_spaces.resnet.space import make_divisible
+from hnas.search_spaces.channels import make_divisible
+from hnas.search_spaces.mbv1.spec import MBV1BlockShape, MBV1Spec
 
 if TYPE_CHECKING:
     from paddle import nn
 
     from hnas.search_spaces.distributions import Distribution
+
+__all__ = ["DSNET_MBV1_WIDTHS", "MBV1_SPACES", "PSS_MBV1_CHANNELS", "PSS_MBV1_STRIDES", "MBV1BlockShape", "MBV1Space",
+           "MBV1Spec", "multiplier_widths"]
 
 
 def multiplier_widths(channels: int, low: float = 0.75, high: float = 1.0, divisor: int = 8) -> tuple[int, ...]:
@@ -50,35 +54,6 @@ def multiplier_widths(channels: int, low: float = 0.75, high: float = 1.0, divis
     multiplier ``m`` on PSS-Net's grid (``low`` to ``high`` in steps of 0.001), increasing."""
     steps = round((high - low) * 1000)
     return tuple(sorted({make_divisible(channels * (low + i / 1000), divisor) for i in range(steps + 1)}))
-
-
-@dataclass(frozen=True)
-class MBV1Spec:
-    """One subnet of an :class:`MBV1Space`.
-
-    Attributes:
-        resolution: input size in pixels.
-        widths: output channels of the stem, then of each stage (every block of a stage).
-    """
-
-    resolution: int
-    widths: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class MBV1BlockShape:
-    """Concrete shape of one depthwise-separable block.
-
-    ``se_channels`` is the SE reduction width (0: no SE); it is fixed by the block's largest
-    input width, as in DS-Net, so a narrower subnet slices only the SE convs' outer channels.
-    """
-
-    stage: int
-    index: int
-    in_channels: int
-    out_channels: int
-    stride: int
-    se_channels: int = 0
 
 
 #: PSS-Net's MobileNetV1 (``models/mobilenet_v1.py``): pointwise widths and strides of its 13

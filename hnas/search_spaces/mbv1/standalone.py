@@ -7,14 +7,19 @@ out of the supernet load into it by name.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import paddle
 from paddle import nn
 
 from hnas.search_spaces.activations import make_activation
 from hnas.search_spaces.mbv1.gate_split import GateSplit
 from hnas.search_spaces.mbv1.layers import SqueezeExcite
-from hnas.search_spaces.mbv1.space import MBV1BlockShape, MBV1Space, MBV1Spec
-from hnas.search_spaces.mbv2.standalone import ConvBN
+from hnas.search_spaces.mbv1.spec import MBV1BlockShape, MBV1Spec
+from hnas.search_spaces.plain import ConvBN
+
+if TYPE_CHECKING:
+    from hnas.search_spaces.mbv1.space import MBV1Space
 
 
 class SeparableBlock(nn.Layer):

@@ -4,31 +4,29 @@ Every layer stores its largest width; ``apply(spec)`` sets the stem's and each s
 width and ``forward`` runs the subnet by slicing leading channels (one shared BN per layer,
 statistics sliced to the active width, as in PSS-Net's ``USBatchNorm2d``). Parameter names
 equal :class:`~hnas.search_spaces.mbv1.standalone.StandaloneMBV1`'s, and every active tensor
-is the leading block of the stored one, so :meth:`MBV1Supernet.export` copies state by name.
-Unused parameters keep ``grad is None`` (nothing here is ever skipped except leading slices).
+is the leading block of the stored one, so export copies state by name
+(:class:`~hnas.search_spaces.elastic.ElasticSupernet`). Unused parameters keep ``grad is None``
+(nothing here is ever skipped except leading slices).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import paddle
 from paddle import nn
 
 from hnas.errors import HnasError
 from hnas.search_spaces.activations import make_activation
+from hnas.search_spaces.elastic import ElasticSupernet, prefixed
 from hnas.search_spaces.mbv1.gate_split import GateSplit
 from hnas.search_spaces.mbv1.layers import ElasticSqueezeExcite
-from hnas.search_spaces.mbv1.space import MBV1BlockShape, MBV1Space, MBV1Spec
-from hnas.search_spaces.mbv1.standalone import StandaloneMBV1, build_standalone
-from hnas.search_spaces.mbv2.layers import ElasticDepthwiseBN, ElasticPointwiseBN
-from hnas.search_spaces.ops import ElasticBatchNorm2D, ElasticConv2D, ElasticLinear, leading_block
+from hnas.search_spaces.mbv1.spec import MBV1BlockShape, MBV1Spec
+from hnas.search_spaces.ops import ElasticConvBN, ElasticDepthwiseBN, ElasticLinear, ShapeMap, bn_shapes
 from hnas.search_spaces.per_width_bn import export_width_statistics
 
-#: Active shape of each state tensor, keyed by its full state-dict name.
-ShapeMap = dict[str, tuple[int, ...]]
-
-_BN = ("weight", "bias", "_mean", "_variance")
+if TYPE_CHECKING:
+    from hnas.search_spaces.mbv1.space import MBV1Space
 
 
 class ElasticSeparableBlock(nn.Layer):
@@ -38,7 +36,7 @@ class ElasticSeparableBlock(nn.Layer):
         super().__init__()
         self.dw = ElasticDepthwiseBN(shape.in_channels, (3,), shape.stride, False)
         self.se = ElasticSqueezeExcite(shape.in_channels, shape.se_channels) if shape.se_channels else None
-        self.pw = ElasticPointwiseBN(shape.in_channels, shape.out_channels)
+        self.pw = ElasticConvBN(shape.in_channels, shape.out_channels)
         self.act = make_activation(activation)
         self.out_channels = shape.out_channels
 
@@ -60,9 +58,8 @@ class ElasticSeparableBlock(nn.Layer):
 def block_shapes_map(shape: MBV1BlockShape) -> ShapeMap:
     """Active shape of every state tensor of one block, by name inside the block."""
     c_in, c_out = shape.in_channels, shape.out_channels
-    shapes: ShapeMap = {"dw.conv.weight": (c_in, 1, 3, 3), "pw.conv.weight": (c_out, c_in, 1, 1)}
-    shapes.update({f"dw.bn.{name}": (c_in,) for name in _BN})
-    shapes.update({f"pw.bn.{name}": (c_out,) for name in _BN})
+    shapes: ShapeMap = {"dw.conv.weight": (c_in, 1, 3, 3), **bn_shapes(c_in, "dw.bn."),
+                        "pw.conv.weight": (c_out, c_in, 1, 1), **bn_shapes(c_out, "pw.bn.")}
     if shape.se_channels:
         se = shape.se_channels
         shapes.update({"se.reduce.weight": (se, c_in, 1, 1), "se.reduce.bias": (se,),
@@ -70,12 +67,13 @@ def block_shapes_map(shape: MBV1BlockShape) -> ShapeMap:
     return shapes
 
 
-class MBV1Supernet(GateSplit, nn.Layer):
+class MBV1Supernet(GateSplit, ElasticSupernet):
     """Elastic MobileNetV1 of ``space``; input ``[N, C, H, W]``, output logits ``[N, num_classes]``."""
 
+    spec_type = MBV1Spec
+
     def __init__(self, space: MBV1Space) -> None:
-        super().__init__()
-        self.space = space
+        super().__init__(space)
         self.stem = _ElasticStem(space)
         largest = space.block_shapes()
         self.stages = nn.LayerList([
@@ -84,27 +82,13 @@ class MBV1Supernet(GateSplit, nn.Layer):
         ])
         self.pool = nn.AdaptiveAvgPool2D(1)
         self.fc = ElasticLinear(space.max_width(space.num_stages), space.num_classes)
-        self._spec = space.max_spec()
-        self.apply(self._spec)
+        self.apply(space.max_spec())
 
-    def apply(self, spec_or_fn: MBV1Spec | Callable[[nn.Layer], Any]) -> MBV1Supernet:  # type: ignore[override]
-        """Activate subnet ``spec`` (or, given a callable, behave as ``nn.Layer.apply``)."""
-        if not isinstance(spec_or_fn, MBV1Spec):
-            return super().apply(spec_or_fn)
-        try:
-            self.space.validate(spec_or_fn)
-        except ValueError as error:
-            raise HnasError(f"subnet spec does not belong to space {self.space.name!r}: {error}") from None
-        self.stem.out_channels = spec_or_fn.widths[0]
-        for stage, width in zip(self.stages, spec_or_fn.widths[1:]):
+    def configure(self, spec: MBV1Spec) -> None:
+        self.stem.out_channels = spec.widths[0]
+        for stage, width in zip(self.stages, spec.widths[1:]):
             for block in stage:
                 block.out_channels = width
-        self._spec = spec_or_fn
-        return self
-
-    @property
-    def active_spec(self) -> MBV1Spec:
-        return self._spec
 
     def features(self, x: paddle.Tensor) -> paddle.Tensor:
         """Pre-pooling features of the active subnet."""
@@ -120,31 +104,19 @@ class MBV1Supernet(GateSplit, nn.Layer):
     def active_shapes(self, spec: MBV1Spec | None = None) -> ShapeMap:
         """Active leading block of every state tensor ``spec`` uses (equals ``export(spec)``'s shapes)."""
         spec = self._spec if spec is None else spec
-        stem = spec.widths[0]
-        shapes: ShapeMap = {"stem.conv.conv.weight": (stem, self.space.in_channels, 3, 3)}
-        shapes.update({f"stem.conv.bn.{name}": (stem,) for name in _BN})
+        shapes = prefixed("stem.conv.", self.stem.conv.active_shapes(self.space.in_channels, spec.widths[0]))
         for shape in self.space.block_shapes(spec):
-            prefix = f"stages.{shape.stage}.{shape.index}."
-            shapes.update({prefix + name: size for name, size in block_shapes_map(shape).items()})
+            shapes.update(prefixed(f"stages.{shape.stage}.{shape.index}.", block_shapes_map(shape)))
         shapes["fc.weight"] = (spec.widths[-1], self.space.num_classes)
         shapes["fc.bias"] = (self.space.num_classes,)
         return shapes
 
-    def used_parameters(self, spec: MBV1Spec | None = None) -> list[paddle.Tensor]:
-        """Trainable parameters ``spec`` touches (every layer: MobileNetV1 has no elastic depth)."""
-        used = self.active_shapes(spec)
-        return [param for name, param in self.named_parameters() if name in used and not param.stop_gradient]
-
     @paddle.no_grad()
-    def export(self, spec: MBV1Spec) -> StandaloneMBV1:
-        """A stand-alone network of ``spec`` holding copies of the sliced weights."""
-        net = build_standalone(self.space, spec)
-        source = self.state_dict()
-        net.set_state_dict({name: leading_block(source[name], tuple(target.shape)).clone()
-                            for name, target in net.state_dict().items()})
+    def export(self, spec: MBV1Spec) -> nn.Layer:
+        """A stand-alone network of ``spec`` holding copies of the sliced weights (and, with per-width BN,
+        the statistics of its widths)."""
+        net = super().export(spec)
         export_width_statistics(self, net)
-        if not self.training:
-            net.eval()
         return net
 
     def reorder_channels(self) -> list[tuple[paddle.Tensor, int, Any]]:
@@ -157,19 +129,9 @@ class _ElasticStem(nn.Layer):
 
     def __init__(self, space: MBV1Space) -> None:
         super().__init__()
-        self.conv = _ConvBN(space.in_channels, space.max_width(0), 3, space.stem_stride)
+        self.conv = ElasticConvBN(space.in_channels, space.max_width(0), 3, space.stem_stride)
         self.act = make_activation(space.activation)
         self.out_channels = space.max_width(0)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         return self.act(self.conv(x, self.out_channels))
-
-
-class _ConvBN(nn.Layer):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int) -> None:
-        super().__init__()
-        self.conv = ElasticConv2D(in_channels, out_channels, kernel_size, stride=stride)
-        self.bn = ElasticBatchNorm2D(out_channels)
-
-    def forward(self, x: paddle.Tensor, out_channels: int) -> paddle.Tensor:
-        return self.bn(self.conv(x, out_channels))

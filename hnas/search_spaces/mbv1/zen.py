@@ -7,8 +7,8 @@ from __future__ import annotations
 import paddle
 
 from hnas.search_spaces.mbv1.standalone import StandaloneMBV1
-from hnas.search_spaces.mbv2.standalone import ConvBN
 from hnas.search_spaces.ops import conv_bn_recording
+from hnas.search_spaces.plain import ConvBN
 
 
 class ZenMBV1:

@@ -10,14 +10,18 @@ times (:mod:`hnas.proxies.latency`).
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import paddle
 from paddle import nn
 
 from hnas.search_spaces.activations import make_activation
-from hnas.search_spaces.mbv2.space import MBBlockShape, MBV2Space, MBV2Spec
-from hnas.search_spaces.mbv2.standalone import ConvBN, FirstBlock, InvertedResidual
+from hnas.search_spaces.mbv2.spec import MBBlockShape, MBV2Spec
+from hnas.search_spaces.mbv2.standalone import FirstBlock, InvertedResidual
+from hnas.search_spaces.plain import ConvBN
+
+if TYPE_CHECKING:
+    from hnas.search_spaces.mbv2.space import MBV2Space
 
 Key = tuple[str, tuple[Any, ...]]
 

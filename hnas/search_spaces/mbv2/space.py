@@ -25,50 +25,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
-from hnas.errors import ArchCodeError
 from hnas.search_spaces.activations import check_activation
 from hnas.search_spaces.base import Choices, SearchSpace, Slot
-from hnas.search_spaces.resnet.space import make_divisible
+from hnas.search_spaces.channels import make_divisible
+from hnas.search_spaces.codes import block_slot_active, check_digits, check_padding, digit
+from hnas.search_spaces.mbv2.spec import MBBlockShape, MBV2Spec
 from hnas.search_spaces.resolution import decode_resolution
 
 if TYPE_CHECKING:
     from paddle import nn
 
+__all__ = ["MBV2_SPACES", "MBBlockShape", "MBV2Space", "MBV2Spec"]
 
-@dataclass(frozen=True)
-class MBV2Spec:
-    """One subnet of an :class:`MBV2Space`.
-
-    Attributes:
-        resolution: input size in pixels.
-        depths: active blocks per stage.
-        kernels: kernel size of every active block, per stage.
-        expands: expand ratio of every active block, per stage.
-    """
-
-    resolution: int
-    depths: tuple[int, ...]
-    kernels: tuple[tuple[int, ...], ...]
-    expands: tuple[tuple[int, ...], ...]
-
-
-@dataclass(frozen=True)
-class MBBlockShape:
-    """Concrete shape of one active elastic block."""
-
-    stage: int
-    index: int
-    in_channels: int
-    mid_channels: int
-    out_channels: int
-    kernel: int
-    stride: int
-
-    @property
-    def residual(self) -> bool:
-        return self.stride == 1 and self.in_channels == self.out_channels
 
 
 @dataclass(frozen=True)
@@ -159,15 +129,9 @@ class MBV2Space(SearchSpace):
                 "expand ratio per block slot, '00' for inactive slots")
 
     def decode(self, code: str) -> MBV2Spec:
-        if not isinstance(code, str):
-            raise ArchCodeError(str(code), None, f"expected a string, got {type(code).__name__}")
-        if len(code) != self.code_length:
-            raise ArchCodeError(code, None, f"length {len(code)}, expected {self.code_length}")
-        for position, char in enumerate(code):
-            if char not in "0123456789":
-                raise ArchCodeError(code, position, f"{char!r} is not a digit")
+        code = check_digits(code, self.code_length)
         resolution = decode_resolution(code, 0, self.resolutions, self.name)
-        depths = tuple(_digit(code, 1 + s, f"depth of stage {s + 1}", self.depth_choices[s])
+        depths = tuple(digit(code, 1 + s, f"depth of stage {s + 1}", self.depth_choices[s])
                        for s in range(self.num_stages))
         position = 1 + self.num_stages
         kernels: list[tuple[int, ...]] = []
@@ -177,13 +141,10 @@ class MBV2Space(SearchSpace):
             for block in range(self.stage_blocks[stage]):
                 where = f"stage {stage + 1} block {block + 1}"
                 if block < depth:
-                    stage_kernels.append(_digit(code, position, f"kernel size of {where}", self.kernel_choices))
-                    stage_expands.append(_digit(code, position + 1, f"expand ratio of {where}", self.expand_choices))
+                    stage_kernels.append(digit(code, position, f"kernel size of {where}", self.kernel_choices))
+                    stage_expands.append(digit(code, position + 1, f"expand ratio of {where}", self.expand_choices))
                 else:
-                    for offset in (0, 1):
-                        if code[position + offset] != "0":
-                            raise ArchCodeError(code, position + offset,
-                                                f"{where} is inactive (depth {depth}) and must be padded with '00'")
+                    check_padding(code, position, 2, where, depth)
                 position += 2
             kernels.append(tuple(stage_kernels))
             expands.append(tuple(stage_expands))
@@ -228,11 +189,7 @@ class MBV2Space(SearchSpace):
         return self._slots
 
     def is_active(self, slot: str, values: Mapping[str, int | None]) -> bool:
-        if not slot.startswith("s"):
-            return True
-        stage, block = slot[1:].split(".")[:2]
-        depth = values.get(f"depth{stage}")
-        return depth is not None and int(block[1:]) <= depth
+        return block_slot_active(slot, values)
 
     def choices(self, spec: MBV2Spec) -> Choices:
         values: Choices = {"resolution": spec.resolution}
@@ -246,9 +203,7 @@ class MBV2Space(SearchSpace):
         return values
 
     def from_choices(self, values: Mapping[str, int | None]) -> MBV2Spec:
-        for slot in self._slots:
-            if self.is_active(slot.name, values) and values.get(slot.name) not in slot.domain:
-                raise ValueError(f"slot {slot.name} is {values.get(slot.name)!r}, expected one of {list(slot.domain)}")
+        self.check_choices(values)
         depths = tuple(int(values[f"depth{s}"]) for s in range(1, self.num_stages + 1))  # type: ignore[arg-type]
         kernels = tuple(tuple(int(values[f"s{s}.b{b}.kernel"]) for b in range(1, d + 1))  # type: ignore[arg-type]
                         for s, d in enumerate(depths, start=1))
@@ -329,13 +284,6 @@ class MBV2Space(SearchSpace):
         """Mean expand ratio of the active blocks as a fraction of the largest."""
         ratios = [e for stage in spec.expands for e in stage]
         return sum(ratios) / (len(ratios) * max(self.expand_choices))
-
-
-def _digit(code: str, position: int, what: str, allowed: Sequence[int]) -> int:
-    value = int(code[position])
-    if value not in allowed:
-        raise ArchCodeError(code, position, f"{what} is {value}, expected one of {list(allowed)}")
-    return value
 
 
 #: The named mbv2 spaces. ``mbv2``: OFA's MobileNetV2 space on 224 px ImageNet (55-digit codes).

@@ -7,24 +7,19 @@ supernet load into it by name.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import paddle
 from paddle import nn
 
 from hnas.search_spaces.activations import make_activation
-from hnas.search_spaces.mbv2.space import MBBlockShape, MBV2Space, MBV2Spec
+from hnas.search_spaces.mbv2.spec import MBBlockShape, MBV2Spec
+from hnas.search_spaces.plain import ConvBN, zero_bn_scale
 
+if TYPE_CHECKING:
+    from hnas.search_spaces.mbv2.space import MBV2Space
 
-class ConvBN(nn.Layer):
-    """Conv (no bias, "same" padding, optional groups) followed by BatchNorm."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, groups: int = 1) -> None:
-        super().__init__()
-        self.conv = nn.Conv2D(in_channels, out_channels, kernel_size, stride=stride, padding=kernel_size // 2,
-                              groups=groups, bias_attr=False)
-        self.bn = nn.BatchNorm2D(out_channels)
-
-    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        return self.bn(self.conv(x))
+__all__ = ["ConvBN", "FirstBlock", "Head", "InvertedResidual", "StandaloneMBV2", "Stem", "build_standalone"]
 
 
 class FirstBlock(nn.Layer):
@@ -119,6 +114,5 @@ def build_standalone(space: MBV2Space, spec: MBV2Spec, zero_init_residual: bool 
     if zero_init_residual:
         for block in network.blocks():
             if block.residual:
-                scale = block.project.bn.weight
-                scale.set_value(paddle.zeros_like(scale))
+                zero_bn_scale(block.project)
     return network

@@ -4,38 +4,38 @@ Stem, first block, head and classifier are fixed; every elastic block stores its
 middle width and kernel. ``apply(spec)`` gives each active block its expand width and kernel;
 ``forward`` runs the subnet by slicing leading channels and taking (transformed) kernel
 centres. Parameter names equal :class:`~hnas.search_spaces.mbv2.standalone.StandaloneMBV2`'s,
-so :meth:`MBV2Supernet.export` copies state by name (the depthwise filters through the kernel
-crop). The same optimizer contract as the ResNet supernet holds: unused blocks keep
-``grad is None``.
+so export copies state by name, the depthwise filters through the kernel crop
+(:meth:`MBV2Supernet.exported_tensors`). Everything else a supernet does, and the optimizer
+contract, is shared by the families (:class:`~hnas.search_spaces.elastic.ElasticSupernet`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import paddle
 from paddle import nn
 
-from hnas.errors import HnasError
 from hnas.search_spaces.activations import make_activation
-from hnas.search_spaces.mbv2.layers import ElasticDepthwiseBN, ElasticPointwiseBN, leading_block
-from hnas.search_spaces.mbv2.space import MBBlockShape, MBV2Space, MBV2Spec
-from hnas.search_spaces.mbv2.standalone import FirstBlock, Head, StandaloneMBV2, Stem, build_standalone
+from hnas.search_spaces.elastic import ElasticSupernet, ReorderableBlock, prefixed
+from hnas.search_spaces.mbv2.spec import MBBlockShape, MBV2Spec
+from hnas.search_spaces.mbv2.standalone import FirstBlock, Head, Stem
+from hnas.search_spaces.ops import ElasticConvBN, ElasticDepthwiseBN, ShapeMap
 
-#: Active shape of each state tensor, keyed by its full state-dict name.
-ShapeMap = dict[str, tuple[int, ...]]
+if TYPE_CHECKING:
+    from hnas.search_spaces.mbv2.space import MBV2Space
 
 
-class ElasticInvertedResidual(nn.Layer):
+class ElasticInvertedResidual(nn.Layer, ReorderableBlock):
     """Inverted-residual block with an elastic middle width (expand ratio) and kernel size."""
 
     def __init__(self, space: MBV2Space, in_channels: int, out_channels: int, stride: int) -> None:
         super().__init__()
         max_mid = space.mid_channels(in_channels, max(space.expand_choices))
-        self.expand = ElasticPointwiseBN(in_channels, max_mid)
+        self.expand = ElasticConvBN(in_channels, max_mid)
         self.dw = ElasticDepthwiseBN(max_mid, space.kernel_choices, stride, space.kernel_transform)
-        self.project = ElasticPointwiseBN(max_mid, out_channels)
+        self.project = ElasticConvBN(max_mid, out_channels)
         self.act = make_activation(space.activation)
         self.stride = stride
         self.residual = stride == 1 and in_channels == out_channels
@@ -56,45 +56,28 @@ class ElasticInvertedResidual(nn.Layer):
         return out + x if self.residual else out
 
     def active_shapes(self, shape: MBBlockShape) -> ShapeMap:
-        mid, channel, out = shape.mid_channels, (shape.mid_channels,), (shape.out_channels,)
-        shapes: ShapeMap = {"expand.conv.weight": (mid, shape.in_channels, 1, 1),
-                            "dw.conv.weight": (mid, 1, shape.kernel, shape.kernel),
-                            "project.conv.weight": (shape.out_channels, mid, 1, 1)}
-        for part, size in (("expand", channel), ("dw", channel), ("project", out)):
-            for name in ("weight", "bias", "_mean", "_variance"):
-                shapes[f"{part}.bn.{name}"] = size
-        return shapes
+        mid = shape.mid_channels
+        return {**prefixed("expand.", self.expand.active_shapes(shape.in_channels, mid)),
+                **prefixed("dw.", self.dw.active_shapes(mid, shape.kernel)),
+                **prefixed("project.", self.project.active_shapes(mid, shape.out_channels))}
 
     def channel_importance(self) -> np.ndarray:
         """L1 norm of the project conv's weights per middle channel, shape [max_mid]."""
         return np.abs(self.project.conv.weight.numpy()).sum(axis=(0, 2, 3))
 
-    @paddle.no_grad()
-    def reorder_by_importance(self) -> np.ndarray:
-        """Sort the middle channels, most important first; the full block computes the same function.
-
-        Optimizer state is not touched here (see the ResNet block's method).
-        """
-        order = np.argsort(-self.channel_importance(), kind="stable")
-        index = paddle.to_tensor(order, dtype="int64")
-        for tensor, axis in self.permuted_tensors():
-            tensor.set_value(paddle.index_select(tensor, index, axis=axis))
-        return order
-
     def permuted_tensors(self) -> list[tuple[paddle.Tensor, int]]:
         """``(tensor, axis)`` of everything :meth:`reorder_by_importance` permutes along the middle channels."""
-        tensors = [self.expand.conv.weight, self.dw.conv.weight]
-        for bn in (self.expand.bn, self.dw.bn):
-            tensors += [bn.weight, bn.bias, bn._mean, bn._variance]
+        tensors = self.expand.output_tensors() + self.dw.output_tensors()
         return [*((tensor, 0) for tensor in tensors), (self.project.conv.weight, 1)]
 
 
-class MBV2Supernet(nn.Layer):
+class MBV2Supernet(ElasticSupernet):
     """Elastic MobileNetV2 of ``space``; input ``[N, C, H, W]``, output logits ``[N, num_classes]``."""
 
+    spec_type = MBV2Spec
+
     def __init__(self, space: MBV2Space) -> None:
-        super().__init__()
-        self.space = space
+        super().__init__(space)
         self.stem = Stem(space)
         self.first = FirstBlock(space.stem_channels, space.first_channels, space.activation)
         stages = []
@@ -110,25 +93,11 @@ class MBV2Supernet(nn.Layer):
         self.head = Head(space)
         self.pool = nn.AdaptiveAvgPool2D(1)
         self.fc = nn.Linear(space.last_channels, space.num_classes)
-        self._spec = space.max_spec()
-        self.apply(self._spec)
+        self.apply(space.max_spec())
 
-    def apply(self, spec_or_fn: MBV2Spec | Callable[[nn.Layer], Any]) -> MBV2Supernet:  # type: ignore[override]
-        """Activate subnet ``spec`` (or, given a callable, behave as ``nn.Layer.apply``)."""
-        if not isinstance(spec_or_fn, MBV2Spec):
-            return super().apply(spec_or_fn)
-        try:
-            self.space.validate(spec_or_fn)
-        except ValueError as error:
-            raise HnasError(f"subnet spec does not belong to space {self.space.name!r}: {error}") from None
-        for shape in self.space.block_shapes(spec_or_fn):
+    def configure(self, spec: MBV2Spec) -> None:
+        for shape in self.space.block_shapes(spec):
             self.stages[shape.stage][shape.index].configure(shape)
-        self._spec = spec_or_fn
-        return self
-
-    @property
-    def active_spec(self) -> MBV2Spec:
-        return self._spec
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         return self.forward_suffix(self.forward_prefix(x))
@@ -154,42 +123,19 @@ class MBV2Supernet(nn.Layer):
                   if not name.startswith("stages.")}
         for shape in self.space.block_shapes(spec):
             block = self.stages[shape.stage][shape.index]
-            prefix = f"stages.{shape.stage}.{shape.index}."
-            shapes.update({prefix + name: size for name, size in block.active_shapes(shape).items()})
+            shapes.update(prefixed(f"stages.{shape.stage}.{shape.index}.", block.active_shapes(shape)))
         return shapes
 
-    def used_parameters(self, spec: MBV2Spec | None = None) -> list[paddle.Tensor]:
-        """Trainable parameters ``spec`` touches (kernel-transform matrices included)."""
-        spec = self._spec if spec is None else spec
-        used = self.active_shapes(spec)
-        params = [param for name, param in self.named_parameters() if name in used and not param.stop_gradient]
-        for shape in self.space.block_shapes(spec):
-            params += self.stages[shape.stage][shape.index].dw.conv.transform_parameters(shape.kernel)
-        return params
+    def extra_parameters(self, spec: MBV2Spec) -> list[paddle.Tensor]:
+        """The kernel-transform matrices of every active block's kernel."""
+        return [param for shape in self.space.block_shapes(spec)
+                for param in self.stages[shape.stage][shape.index].dw.conv.transform_parameters(shape.kernel)]
 
-    @paddle.no_grad()
-    def export(self, spec: MBV2Spec) -> StandaloneMBV2:
-        """A stand-alone network of ``spec`` holding copies of the sliced (and kernel-cropped) weights."""
-        net = build_standalone(self.space, spec)
-        source = self.state_dict()
-        state = {}
-        for name, target in net.state_dict().items():
-            state[name] = leading_block(source[name], tuple(target.shape)).clone()
+    def exported_tensors(self, spec: MBV2Spec) -> dict[str, paddle.Tensor]:
+        """The depthwise filters: leading channels, centre (and transformed) kernels."""
+        tensors = {}
         for shape in self.space.block_shapes(spec):
             conv = self.stages[shape.stage][shape.index].dw.conv
-            state[f"stages.{shape.stage}.{shape.index}.dw.conv.weight"] = conv.active_weight(
-                shape.mid_channels, shape.kernel).clone()
-        net.set_state_dict(state)
-        if not self.training:
-            net.eval()
-        return net
-
-    @paddle.no_grad()
-    def reorder_channels(self) -> list[tuple[paddle.Tensor, int, np.ndarray]]:
-        """Sort every block's middle channels by importance; returns ``(tensor, axis, order)`` of each move."""
-        moves = []
-        for stage in self.stages:
-            for block in stage:
-                order = block.reorder_by_importance()
-                moves += [(tensor, axis, order) for tensor, axis in block.permuted_tensors()]
-        return moves
+            tensors[f"stages.{shape.stage}.{shape.index}.dw.conv.weight"] = conv.active_weight(shape.mid_channels,
+                                                                                              shape.kernel)
+        return tensors

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import paddle
 
-from hnas.search_spaces.mbv2.standalone import ConvBN, StandaloneMBV2
+from hnas.search_spaces.mbv2.standalone import StandaloneMBV2
 from hnas.search_spaces.ops import conv_bn_recording
+from hnas.search_spaces.plain import ConvBN
 
 
 class ZenMBV2:

@@ -11,48 +11,14 @@ import paddle
 from paddle import nn
 
 from hnas.search_spaces.activations import make_activation
-from hnas.search_spaces.ops import ElasticBatchNorm2D, ElasticConv2D
-from hnas.search_spaces.resnet.space import BlockShape
+from hnas.search_spaces.elastic import ReorderableBlock
+from hnas.search_spaces.ops import ElasticConvBN, ShapeMap
+from hnas.search_spaces.resnet.spec import BlockShape
 
-#: Active shape of each state tensor, keyed by its name relative to the layer.
-ShapeMap = dict[str, tuple[int, ...]]
-
-
-class ElasticConvBN(nn.Layer):
-    """Elastic conv (no bias) followed by the elastic batch norm of its outputs."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int) -> None:
-        super().__init__()
-        self.conv = ElasticConv2D(in_channels, out_channels, kernel_size, stride=stride)
-        self.bn = ElasticBatchNorm2D(out_channels)
-
-    @property
-    def max_out_channels(self) -> int:
-        return self.conv.max_out_channels
-
-    def forward(self, x: paddle.Tensor, out_channels: int) -> paddle.Tensor:
-        return self.bn(self.conv(x, out_channels))
-
-    def active_shapes(self, in_channels: int, out_channels: int) -> ShapeMap:
-        """Shapes of the weight and BN tensors used at these widths."""
-        kernel_size = self.conv.weight.shape[-1]
-        channel = (out_channels,)
-        return {
-            "conv.weight": (out_channels, in_channels, kernel_size, kernel_size),
-            "bn.weight": channel,
-            "bn.bias": channel,
-            "bn._mean": channel,
-            "bn._variance": channel,
-        }
-
-    @paddle.no_grad()
-    def permute_outputs(self, order: paddle.Tensor) -> None:
-        """Reorder the output channels (conv filters and BN entries) by index tensor ``order``."""
-        for tensor in (self.conv.weight, self.bn.weight, self.bn.bias, self.bn._mean, self.bn._variance):
-            tensor.set_value(paddle.index_select(tensor, order, axis=0))
+__all__ = ["ElasticBasicBlock", "ElasticConvBN", "ShapeMap"]
 
 
-class ElasticBasicBlock(nn.Layer):
+class ElasticBasicBlock(nn.Layer, ReorderableBlock):
     """ResNet BasicBlock (He et al., 2016) with elastic middle and output widths.
 
     ``conv1`` (3x3, stride ``stride``) maps the input to the middle width, ``conv2`` (3x3) to
@@ -134,31 +100,13 @@ class ElasticBasicBlock(nn.Layer):
         return {f"{prefix}.{name}": value for prefix, part in parts.items() for name, value in part.items()}
 
     def channel_importance(self) -> np.ndarray:
-        """L1 norm of conv2's weights per input channel (= per conv1 filter), shape [mid_max]."""
-        return np.abs(self.conv2.conv.weight.numpy()).sum(axis=(0, 2, 3))
+        """L1 norm of conv2's weights per input channel (= per conv1 filter), shape [mid_max].
 
-    @paddle.no_grad()
-    def reorder_by_importance(self) -> np.ndarray:
-        """Sort the middle channels by :meth:`channel_importance`, most important first.
-
-        conv1's filters and BN entries and conv2's input channels are permuted together, so
-        the full block computes the same function while a narrow slice keeps the channels
-        that matter most to conv2 (the "reorder" of the CVPR 2022 Track 1 baseline).
-        Parameters are updated in place (same objects); an optimizer's per-parameter state is
-        not touched here: :func:`hnas.nn.optim.permute_optimizer_state` applies the same
-        permutation to it (:meth:`permuted_tensors` names what moves).
-
-        Returns:
-            The permutation applied (new channel i = old channel ``order[i]``).
+        :meth:`reorder_by_importance` (from :class:`~hnas.search_spaces.elastic.ReorderableBlock`)
+        permutes conv1's filters and BN entries and conv2's input channels together.
         """
-        order = np.argsort(-self.channel_importance(), kind="stable")
-        index = paddle.to_tensor(order, dtype="int64")
-        for tensor, axis in self.permuted_tensors():
-            tensor.set_value(paddle.index_select(tensor, index, axis=axis))
-        return order
+        return np.abs(self.conv2.conv.weight.numpy()).sum(axis=(0, 2, 3))
 
     def permuted_tensors(self) -> list[tuple[paddle.Tensor, int]]:
         """``(tensor, axis)`` of everything :meth:`reorder_by_importance` permutes along the middle channels."""
-        conv1 = self.conv1
-        outputs = (conv1.conv.weight, conv1.bn.weight, conv1.bn.bias, conv1.bn._mean, conv1.bn._variance)
-        return [*((tensor, 0) for tensor in outputs), (self.conv2.conv.weight, 1)]
+        return [*((tensor, 0) for tensor in self.conv1.output_tensors()), (self.conv2.conv.weight, 1)]

@@ -1,55 +1,26 @@
 """Analytic FLOPs and parameter counts of a ResNet subnet, from its spec alone (no model is built).
 
-Two conventions:
-
-* ``"paddle"`` reproduces ``paddle.flops(space.build_standalone(spec), [1, C, R, R])``
-  exactly (``paddle/hapi/dynamic_flops.py``, Paddle 3.x), per layer:
-
-  - ``Conv2D``: ``out_numel * (in_channels * k * k + has_bias)``; hnas convs have no bias;
-  - ``BatchNorm2D`` (counted in eval mode): ``2 * numel``;
-  - ``ReLU`` and ``MaxPool2D``: zero;
-  - ``AdaptiveAvgPool2D`` to 1x1: ``channels * (H * W + 1)``;
-  - ``Linear``: ``in_features * out_features`` (the bias is not counted).
-
-* ``"macs"``: multiply-accumulates of the convs and the classifier only.
-
-Spatial sizes follow ``floor((size + 2 * padding - kernel) / stride) + 1`` with
-``padding = kernel // 2`` for convs and ``3x3 / stride 2 / padding 1`` for the stem max-pool.
+``"paddle"`` reproduces ``paddle.flops(space.build_standalone(spec), [1, C, R, R])`` exactly and
+``"macs"`` counts the convs and the classifier only (the per-layer rules are in
+:mod:`hnas.search_spaces.counting`); the stem max-pool (3x3, stride 2, padding 1) counts zero.
 Per-block costs are memoized: the 45,000 competition archs share few distinct block shapes.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from hnas.search_spaces.activations import activation_params
 from hnas.search_spaces.base import check_flops_args
-from hnas.search_spaces.resnet.space import (
-    ResNetSpace,
-    ResNetSpec,
-    block_shapes,
-    final_channels,
-    stem_channels,
-)
+from hnas.search_spaces.counting import conv_bn_flops, conv_bn_params, conv_output_size, global_pool_flops
+from hnas.search_spaces.resnet.spec import ResNetSpec, block_shapes, final_channels, stem_channels
+
+if TYPE_CHECKING:
+    from hnas.search_spaces.resnet.space import ResNetSpace
 
 _BLOCK_KERNEL_SIZE = 3
 _POOL_KERNEL_SIZE, _POOL_STRIDE, _POOL_PADDING = 3, 2, 1
-
-
-def _output_size(size: int, kernel_size: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel_size) // stride + 1
-
-
-def _conv_bn(
-    in_channels: int, out_channels: int, kernel_size: int, stride: int, size: int, with_bn: bool
-) -> tuple[int, int]:
-    """FLOPs and output size of a bias-free conv (and, if ``with_bn``, its BatchNorm)."""
-    out_size = _output_size(size, kernel_size, stride, kernel_size // 2)
-    out_numel = out_channels * out_size * out_size
-    flops = out_numel * in_channels * kernel_size * kernel_size
-    if with_bn:
-        flops += 2 * out_numel
-    return flops, out_size
 
 
 @lru_cache(maxsize=None)
@@ -63,26 +34,20 @@ def _block_flops(
     with_bn: bool,
 ) -> tuple[int, int]:
     """FLOPs and output size of one BasicBlock (conv1, conv2, optional 1x1 projection)."""
-    conv1, mid_size = _conv_bn(in_channels, mid_channels, _BLOCK_KERNEL_SIZE, stride, size, with_bn)
-    conv2, out_size = _conv_bn(mid_channels, out_channels, _BLOCK_KERNEL_SIZE, 1, mid_size, with_bn)
+    conv1, mid_size = conv_bn_flops(in_channels, mid_channels, _BLOCK_KERNEL_SIZE, stride, size, with_bn)
+    conv2, out_size = conv_bn_flops(mid_channels, out_channels, _BLOCK_KERNEL_SIZE, 1, mid_size, with_bn)
     flops = conv1 + conv2
     if downsample:
-        flops += _conv_bn(in_channels, out_channels, 1, stride, size, with_bn)[0]
+        flops += conv_bn_flops(in_channels, out_channels, 1, stride, size, with_bn)[0]
     return flops, out_size
-
-
-def _conv_bn_params(in_channels: int, out_channels: int, kernel_size: int) -> int:
-    # Paddle's BatchNorm holds scale, bias, mean and variance as parameters (the last two
-    # with stop_gradient), so ``model.parameters()`` and ``paddle.flops`` count all four.
-    return in_channels * out_channels * kernel_size * kernel_size + 4 * out_channels
 
 
 @lru_cache(maxsize=None)
 def _block_params(in_channels: int, mid_channels: int, out_channels: int, downsample: bool) -> int:
-    params = _conv_bn_params(in_channels, mid_channels, _BLOCK_KERNEL_SIZE)
-    params += _conv_bn_params(mid_channels, out_channels, _BLOCK_KERNEL_SIZE)
+    params = conv_bn_params(in_channels, mid_channels, _BLOCK_KERNEL_SIZE)
+    params += conv_bn_params(mid_channels, out_channels, _BLOCK_KERNEL_SIZE)
     if downsample:
-        params += _conv_bn_params(in_channels, out_channels, 1)
+        params += conv_bn_params(in_channels, out_channels, 1)
     return params
 
 
@@ -109,7 +74,7 @@ def resnet_flops(
     """
     size = check_flops_args(spec, resolution, convention)
     with_bn = convention == "paddle"
-    total, size = _conv_bn(
+    total, size = conv_bn_flops(
         space.in_channels,
         stem_channels(space, spec),
         space.stem_kernel_size,
@@ -118,7 +83,7 @@ def resnet_flops(
         with_bn,
     )
     if space.stem_max_pool:
-        size = _output_size(size, _POOL_KERNEL_SIZE, _POOL_STRIDE, _POOL_PADDING)
+        size = conv_output_size(size, _POOL_KERNEL_SIZE, _POOL_STRIDE, _POOL_PADDING)
     for shape in block_shapes(space, spec):
         flops, size = _block_flops(
             shape.in_channels,
@@ -132,7 +97,7 @@ def resnet_flops(
         total += flops
     channels = final_channels(space, spec)
     if with_bn:
-        total += channels * (size * size + 1)
+        total += global_pool_flops(channels, size)
     return total + channels * space.num_classes
 
 
@@ -144,7 +109,7 @@ def resnet_params(space: ResNetSpace, spec: ResNetSpec) -> int:
     outer activation its own (one PReLU slope, none otherwise); the classifier contributes
     ``in_features * num_classes + num_classes``.
     """
-    total = _conv_bn_params(space.in_channels, stem_channels(space, spec), space.stem_kernel_size)
+    total = conv_bn_params(space.in_channels, stem_channels(space, spec), space.stem_kernel_size)
     outer = activation_params(space.outer_activation)
     for shape in block_shapes(space, spec):
         total += _block_params(shape.in_channels, shape.mid_channels, shape.out_channels, shape.downsample) + outer

@@ -8,25 +8,26 @@ latency is the sum of its keys' measured times (:mod:`hnas.proxies.latency`).
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import paddle
 from paddle import nn
 
 from hnas.search_spaces.activations import make_activation
-from hnas.search_spaces.resnet.space import BlockShape, ResNetSpace, ResNetSpec, block_shapes, stem_channels
-from hnas.search_spaces.resnet.standalone import BasicBlock, ConvBN
+from hnas.search_spaces.counting import conv_output_size
+from hnas.search_spaces.plain import ConvBN
+from hnas.search_spaces.resnet.spec import BlockShape, ResNetSpec, block_shapes, stem_channels
+from hnas.search_spaces.resnet.standalone import BasicBlock
+
+if TYPE_CHECKING:
+    from hnas.search_spaces.resnet.space import ResNetSpace
 
 Key = tuple[str, tuple[Any, ...]]
 
 
-def _out(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
-
-
 def _stem_out(space: ResNetSpace, size: int) -> int:
-    size = _out(size, space.stem_kernel_size, space.stem_stride, space.stem_kernel_size // 2)
-    return _out(size, 3, 2, 1) if space.stem_max_pool else size
+    size = conv_output_size(size, space.stem_kernel_size, space.stem_stride, space.stem_kernel_size // 2)
+    return conv_output_size(size, 3, 2, 1) if space.stem_max_pool else size
 
 
 def subnet_keys(space: ResNetSpace, spec: ResNetSpec) -> list[Key]:
@@ -38,7 +39,7 @@ def subnet_keys(space: ResNetSpace, spec: ResNetSpec) -> list[Key]:
     for shape in block_shapes(space, spec):
         keys.append(("block", (shape.in_channels, shape.mid_channels, shape.out_channels, shape.stride,
                                shape.downsample, size)))
-        size = _out(size, 3, shape.stride, 1)
+        size = conv_output_size(size, 3, shape.stride, 1)
     keys.append(("head", (space.channels(space.base_channels[-1], spec.out_codes[-1]), size, space.num_classes)))
     return keys
 
@@ -73,7 +74,7 @@ def all_keys(space: ResNetSpace) -> Iterator[Key]:
                             if key not in seen:
                                 seen.add(key)
                                 yield key
-                size = _out(size, 3, stride, 1)
+                size = conv_output_size(size, 3, stride, 1)
             if stage == len(space.base_channels) - 1:
                 for code in codes:
                     key = ("head", (space.channels(base, code), size, space.num_classes))

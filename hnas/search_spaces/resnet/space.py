@@ -1,30 +1,32 @@
-"""The ResNet family: space definition and the typed subnet spec behind the 52-character arch code.
+"""The ResNet family's space: the CVPR 2022 NAS Track 1 ResNet48 layout and its scaled variants.
 
-The CVPR 2022 NAS Track 1 code (``1558511111...``) is parsed once, here, into a
-:class:`ResNetSpec`; the family's networks and costs work on the spec and on the per-block
-:class:`BlockShape` list that :func:`block_shapes` derives from it.
-
-Code layout for the ResNet48 space (52 characters)::
-
-    [0]      image-size code (1 -> the first resolution of the space)
-    [1:5]    depth of each of the 4 stages
-    [5]      stem width code (tied to the stage-1 output width)
-    [6:52]   two codes per block slot (conv1, conv2), 2 * max_depth per stage,
-             inactive slots padded with "00"
-
-Width codes 1..7 index ``ResNetSpace.width_ratios`` (1.0, 0.95, ..., 0.7).
+:class:`ResNetSpace` implements the :class:`~hnas.search_spaces.base.SearchSpace` protocol over
+the spec, code and block shapes of :mod:`hnas.search_spaces.resnet.spec` (re-exported here);
+its networks and costs load their modules on first use, and none of those imports this one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
-from hnas.errors import ArchCodeError, HnasError
+from hnas.errors import HnasError
 from hnas.search_spaces.activations import check_activation, check_outer_activation
 from hnas.search_spaces.base import Choices, SearchSpace, Slot
-from hnas.search_spaces.resolution import decode_resolution
+from hnas.search_spaces.channels import make_divisible
+from hnas.search_spaces.codes import block_slot_active
+from hnas.search_spaces.resnet.spec import (
+    BlockShape,
+    ResNetSpec,
+    block_shapes,
+    decode,
+    encode,
+    final_channels,
+    max_spec,
+    min_spec,
+    stem_channels,
+)
 
 if TYPE_CHECKING:
     from hnas.search_spaces.distributions import Distribution
@@ -32,19 +34,11 @@ if TYPE_CHECKING:
     from hnas.search_spaces.resnet.supernet import ResNetSupernet
     from hnas.search_spaces.resnet.zen import ZenResNet
 
+__all__ = ["COMPETITION_MAX_WIDTH_CODE", "COMPETITION_RATIOS", "RESNET_SPACES", "BlockShape", "ResNetSpace",
+           "ResNetSpec", "block_shapes", "decode", "encode", "final_channels", "make_divisible", "max_spec",
+           "min_spec", "stem_channels"]
+
 COMPETITION_RATIOS: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7)
-
-
-def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
-    """Round ``value`` to the nearest multiple of ``divisor`` without dropping below 90 %.
-
-    Same rule as PaddleSlim's OFA layers and the MobileNet reference code.
-    """
-    min_value = divisor if min_value is None else min_value
-    new_value = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    if new_value < 0.9 * value:
-        new_value += divisor
-    return new_value
 
 
 #: Largest width code per stage (1-based) in the competition's test.json; the stem follows stage 1.
@@ -198,11 +192,7 @@ class ResNetSpace(SearchSpace):
         return self._tie_groups
 
     def is_active(self, slot: str, values: Mapping[str, int | None]) -> bool:
-        if not slot.startswith("s") or slot == "stem":
-            return True
-        stage, block = slot[1:].split(".")[:2]
-        depth = values.get(f"depth{stage}")
-        return depth is not None and int(block[1:]) <= depth
+        return block_slot_active(slot, values)
 
     def choices(self, spec: ResNetSpec) -> Choices:
         values: Choices = {"resolution": spec.resolution}
@@ -219,13 +209,7 @@ class ResNetSpace(SearchSpace):
         return values
 
     def from_choices(self, values: Mapping[str, int | None]) -> ResNetSpec:
-        for slot in self._slots:
-            if not self.is_active(slot.name, values):
-                continue
-            value = values.get(slot.name)
-            if value not in slot.domain:
-                raise ValueError(f"slot {slot.name} is {value!r}, expected one of {list(slot.domain)}")
-        self.check_ties(values)
+        self.check_choices(values)
         depths = tuple(int(values[f"depth{stage}"]) for stage in range(1, self.num_stages + 1))  # type: ignore[arg-type]
         return ResNetSpec(
             resolution=int(values["resolution"]),  # type: ignore[arg-type]
@@ -346,195 +330,6 @@ class ResNetSpace(SearchSpace):
         """Mean width ratio of each stage's output and every active block's first conv."""
         codes = [*spec.out_codes, *(code for stage in spec.mid_codes for code in stage)]
         return sum(self.width_ratios[code - 1] for code in codes) / len(codes)
-
-
-@dataclass(frozen=True)
-class ResNetSpec:
-    """One subnet of a :class:`ResNetSpace`, independent of any model instance.
-
-    Attributes:
-        resolution: input size in pixels.
-        depths: active blocks per stage.
-        out_codes: width code of each stage's output (conv2 of every block and the
-            projection shortcut; the residual additions tie them). ``out_codes[0]`` is
-            also the stem width, since stage 1 adds the stem output without projection.
-        mid_codes: width code of conv1 of each active block, per stage.
-    """
-
-    resolution: int
-    depths: tuple[int, ...]
-    out_codes: tuple[int, ...]
-    mid_codes: tuple[tuple[int, ...], ...] = field(default=())
-
-    @property
-    def stem_code(self) -> int:
-        return self.out_codes[0]
-
-
-
-@dataclass(frozen=True)
-class BlockShape:
-    """Concrete channels of one active BasicBlock of a subnet."""
-
-    stage: int
-    index: int
-    in_channels: int
-    mid_channels: int
-    out_channels: int
-    stride: int
-    downsample: bool
-
-
-def _digit(code: str, position: int, what: str, allowed: Sequence[int]) -> int:
-    value = int(code[position])
-    if value not in allowed:
-        raise ArchCodeError(code, position, f"{what} is {value}, expected one of {list(allowed)}")
-    return value
-
-
-def decode(code: str, space: ResNetSpace) -> ResNetSpec:
-    """Parse an arch code into a :class:`ResNetSpec`.
-
-    Raises:
-        ArchCodeError: naming the 0-based index of the first bad character and why.
-    """
-    if not isinstance(code, str):
-        raise ArchCodeError(str(code), None, f"expected a string, got {type(code).__name__}")
-    if len(code) != space.code_length:
-        raise ArchCodeError(code, None, f"length {len(code)}, expected {space.code_length}")
-    for position, char in enumerate(code):
-        if char not in "0123456789":
-            raise ArchCodeError(code, position, f"{char!r} is not a digit")
-    resolution = decode_resolution(code, 0, space.resolutions, space.name)
-    depths = tuple(
-        _digit(code, 1 + stage, f"depth of stage {stage + 1}", space.depth_choices[stage])
-        for stage in range(space.num_stages)
-    )
-    stem_position = 1 + space.num_stages
-    stem_code = _digit(code, stem_position, "stem width code", space.width_codes)
-    out_codes: list[int] = []
-    mid_codes: list[tuple[int, ...]] = []
-    position = stem_position + 1
-    for stage, depth in enumerate(depths):
-        stage_mid: list[int] = []
-        stage_out: int | None = None
-        for block in range(space.stage_blocks[stage]):
-            where = f"stage {stage + 1} block {block + 1}"
-            if block < depth:
-                stage_mid.append(_digit(code, position, f"conv1 code of {where}", space.width_codes))
-                out = _digit(code, position + 1, f"conv2 code of {where}", space.width_codes)
-                if stage_out is None:
-                    stage_out = out
-                elif out != stage_out:
-                    raise ArchCodeError(
-                        code,
-                        position + 1,
-                        f"conv2 code of {where} is {out} but block 1 of the stage has {stage_out}; "
-                        "residual additions tie conv2 widths within a stage",
-                    )
-            else:
-                for offset in (0, 1):
-                    if code[position + offset] != "0":
-                        raise ArchCodeError(
-                            code,
-                            position + offset,
-                            f"{where} is inactive (depth {depth}) and must be padded with '00'",
-                        )
-            position += 2
-        assert stage_out is not None  # depth >= 1 is guaranteed by ResNetSpace
-        out_codes.append(stage_out)
-        mid_codes.append(tuple(stage_mid))
-    if stem_code != out_codes[0]:
-        raise ArchCodeError(
-            code,
-            stem_position,
-            f"stem width code {stem_code} differs from the stage-1 conv2 code {out_codes[0]}; "
-            "stage 1 adds the stem output without a projection, so they are tied",
-        )
-    return ResNetSpec(
-        resolution=resolution,
-        depths=depths,
-        out_codes=tuple(out_codes),
-        mid_codes=tuple(mid_codes),
-    )
-
-
-def encode(spec: ResNetSpec, space: ResNetSpace) -> str:
-    """Inverse of :func:`decode`; raises ``ValueError`` if ``spec`` is not in ``space``."""
-    if spec.resolution not in space.resolutions:
-        raise ValueError(f"resolution {spec.resolution} not in {space.resolutions}")
-    if len(spec.depths) != space.num_stages or len(spec.out_codes) != space.num_stages:
-        raise ValueError(f"spec must have {space.num_stages} stages: {spec}")
-    if len(spec.mid_codes) != space.num_stages:
-        raise ValueError(f"spec must have conv1 codes for {space.num_stages} stages: {spec}")
-    parts = [str(space.resolutions.index(spec.resolution) + 1)]
-    parts += [str(depth) for depth in spec.depths]
-    parts.append(str(spec.stem_code))
-    for stage, depth in enumerate(spec.depths):
-        if depth not in space.depth_choices[stage]:
-            raise ValueError(f"depth {depth} of stage {stage + 1} not in {space.depth_choices[stage]}")
-        mids = spec.mid_codes[stage]
-        if len(mids) != depth:
-            raise ValueError(f"stage {stage + 1} has depth {depth} but {len(mids)} conv1 codes")
-        for value in (*mids, spec.out_codes[stage]):
-            if value not in space.width_codes:
-                raise ValueError(f"width code {value} of stage {stage + 1} not in {list(space.width_codes)}")
-        parts += [f"{mid}{spec.out_codes[stage]}" for mid in mids]
-        parts.append("00" * (space.stage_blocks[stage] - depth))
-    return "".join(parts)
-
-
-def max_spec(space: ResNetSpace) -> ResNetSpec:
-    """The largest subnet: every stage at full depth, every conv at code 1."""
-    return ResNetSpec(
-        resolution=space.resolutions[0],
-        depths=tuple(max(choices) for choices in space.depth_choices),
-        out_codes=(1,) * space.num_stages,
-        mid_codes=tuple((1,) * max(choices) for choices in space.depth_choices),
-    )
-
-
-def min_spec(space: ResNetSpace) -> ResNetSpec:
-    """The smallest subnet: minimum depth, every conv at the last width code."""
-    last = len(space.width_ratios)
-    return ResNetSpec(
-        resolution=space.resolutions[0],
-        depths=tuple(min(choices) for choices in space.depth_choices),
-        out_codes=(last,) * space.num_stages,
-        mid_codes=tuple((last,) * min(choices) for choices in space.depth_choices),
-    )
-
-
-def stem_channels(space: ResNetSpace, spec: ResNetSpec) -> int:
-    return space.channels(space.stem_base_channels, spec.stem_code)
-
-
-def block_shapes(space: ResNetSpace, spec: ResNetSpec) -> list[BlockShape]:
-    """Channels, stride and shortcut type of every active block, in forward order."""
-    shapes: list[BlockShape] = []
-    in_channels = stem_channels(space, spec)
-    for stage, depth in enumerate(spec.depths):
-        base = space.base_channels[stage]
-        out_channels = space.channels(base, spec.out_codes[stage])
-        for block in range(depth):
-            shapes.append(
-                BlockShape(
-                    stage=stage,
-                    index=block,
-                    in_channels=in_channels,
-                    mid_channels=space.channels(base, spec.mid_codes[stage][block]),
-                    out_channels=out_channels,
-                    stride=space.stage_strides[stage] if block == 0 else 1,
-                    downsample=space.has_downsample(stage, block),
-                )
-            )
-            in_channels = out_channels
-    return shapes
-
-
-def final_channels(space: ResNetSpace, spec: ResNetSpec) -> int:
-    """Channels entering the classifier."""
-    return space.channels(space.base_channels[-1], spec.out_codes[-1])
 
 
 #: The named ResNet spaces. ``resnet48``: the CVPR 2022 NAS Track 1 space, ResNet48 on 224 px

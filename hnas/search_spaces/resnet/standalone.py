@@ -6,37 +6,19 @@ weights sliced out of a supernet load into it by name (see ``Supernet.export``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import paddle
 from paddle import nn
 
 from hnas.search_spaces.activations import make_activation
-from hnas.search_spaces.resnet.space import (
-    BlockShape,
-    ResNetSpace,
-    ResNetSpec,
-    block_shapes,
-    final_channels,
-    stem_channels,
-)
+from hnas.search_spaces.plain import ConvBN, zero_bn_scale
+from hnas.search_spaces.resnet.spec import BlockShape, ResNetSpec, block_shapes, final_channels, stem_channels
 
+if TYPE_CHECKING:
+    from hnas.search_spaces.resnet.space import ResNetSpace
 
-class ConvBN(nn.Layer):
-    """Conv (no bias) followed by BatchNorm."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv2D(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride=stride,
-            padding=kernel_size // 2,
-            bias_attr=False,
-        )
-        self.bn = nn.BatchNorm2D(out_channels)
-
-    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        return self.bn(self.conv(x))
+__all__ = ["BasicBlock", "ConvBN", "StandaloneResNet", "Stem", "build_standalone", "zero_residual_scales"]
 
 
 class BasicBlock(nn.Layer):
@@ -122,5 +104,4 @@ def zero_residual_scales(network: StandaloneResNet) -> None:
     """Set the BN scale (gamma) closing each residual branch of ``network`` to zero."""
     for layer in network.sublayers():
         if isinstance(layer, BasicBlock):
-            scale = layer.conv2.bn.weight
-            scale.set_value(paddle.zeros_like(scale))
+            zero_bn_scale(layer.conv2)

@@ -1,46 +1,30 @@
-"""The weight-sharing ResNet supernet of a :class:`ResNetSpace`.
+"""The weight-sharing ResNet supernet of a :class:`~hnas.search_spaces.resnet.space.ResNetSpace`.
 
 One :class:`ResNetSupernet` holds the weights of the space's largest network. ``apply(spec)``
 hands every block its own part of the spec (its :class:`BlockShape`); ``forward`` then runs
 that subnet by slicing, without rebuilding any layer. Sampling never happens here: a sampler
-produces specs and the training step applies them.
-
-Optimizer contract (what Paddle does, checked in ``tests/search_spaces/test_supernet.py``):
-
-- After ``backward`` through a subnet, parameters of blocks beyond the active depth have
-  ``grad is None``; sliced parameters get a full-size gradient that is zero outside the
-  active leading block.
-- Paddle optimizers skip parameters whose ``grad`` is ``None`` in ``step()``. Clearing with
-  ``optimizer.clear_grad(set_to_zero=False)`` keeps unused parameters at ``None``, so momentum
-  and weight decay do not move them; the default ``clear_grad()`` (``set_to_zero=True``)
-  leaves zero tensors and the optimizer *does* update them. Inactive channels of a sliced
-  parameter always receive the zero gradient and hence momentum / weight-decay updates, as in
-  PaddleSlim's OFA. :meth:`ResNetSupernet.active_shapes` gives the active leading block of
-  every tensor, should a trainer want to mask those too.
+produces specs and the training step applies them. Export, used parameters, channel
+re-ordering and the optimizer contract are those of every family
+(:class:`~hnas.search_spaces.elastic.ElasticSupernet`); :meth:`ResNetSupernet.active_shapes`
+gives the active leading block of every tensor, should a trainer want to mask the inactive
+channels' momentum too.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING
 
-import numpy as np
 import paddle
 from paddle import nn
 
-from hnas.errors import HnasError
 from hnas.search_spaces.activations import make_activation
-from hnas.search_spaces.ops import ElasticLinear
-from hnas.search_spaces.resnet.blocks import ElasticBasicBlock, ElasticConvBN, ShapeMap
-from hnas.search_spaces.resnet.space import (
-    ResNetSpace,
-    ResNetSpec,
-    block_shapes,
-    final_channels,
-    max_spec,
-    min_spec,
-    stem_channels,
-)
-from hnas.search_spaces.resnet.standalone import StandaloneResNet, build_standalone
+from hnas.search_spaces.elastic import ElasticSupernet, prefixed
+from hnas.search_spaces.ops import ElasticConvBN, ElasticLinear, ShapeMap
+from hnas.search_spaces.resnet.blocks import ElasticBasicBlock
+from hnas.search_spaces.resnet.spec import ResNetSpec, block_shapes, final_channels, stem_channels
+
+if TYPE_CHECKING:
+    from hnas.search_spaces.resnet.space import ResNetSpace
 
 
 class ElasticStem(nn.Layer):
@@ -64,7 +48,7 @@ class ElasticStem(nn.Layer):
         return x if self.pool is None else self.pool(x)
 
 
-class ResNetSupernet(nn.Layer):
+class ResNetSupernet(ElasticSupernet):
     """Elastic ResNet of ``space``: every subnet of the space shares these weights.
 
     Structure and parameter names equal :class:`StandaloneResNet` of the max spec
@@ -77,15 +61,15 @@ class ResNetSupernet(nn.Layer):
         space: the search space; the supernet is built at its maximum widths and depths.
     """
 
+    spec_type = ResNetSpec
+
     def __init__(self, space: ResNetSpace) -> None:
-        super().__init__()
-        self.space = space
+        super().__init__(space)
         self.stem = ElasticStem(space)
         self.stages = nn.LayerList([nn.LayerList(self._stage_blocks(stage)) for stage in range(space.num_stages)])
         self.pool = nn.AdaptiveAvgPool2D(1)
         self.fc = ElasticLinear(space.base_channels[-1], space.num_classes)
-        self._spec = max_spec(space)
-        self._depths = self._spec.depths
+        self.apply(space.max_spec())
 
     def _stage_blocks(self, stage: int) -> list[ElasticBasicBlock]:
         space = self.space
@@ -106,38 +90,10 @@ class ResNetSupernet(nn.Layer):
             )
         return blocks
 
-    # ``nn.Layer.apply(fn)`` (used by Paddle itself, e.g. for dtype casts) must keep working,
-    # so a callable goes to the base class and a spec activates a subnet.
-    def apply(self, spec_or_fn: ResNetSpec | Callable[[nn.Layer], Any]) -> ResNetSupernet:  # type: ignore[override]
-        """Activate subnet ``spec`` (or, given a callable, behave as ``nn.Layer.apply``).
-
-        Raises:
-            HnasError: if ``spec`` is not a member of this supernet's space.
-        """
-        if not isinstance(spec_or_fn, ResNetSpec):
-            return super().apply(spec_or_fn)
-        spec = spec_or_fn
-        try:
-            self.space.validate(spec)
-        except ValueError as error:
-            raise HnasError(f"subnet spec does not belong to space {self.space.name!r}: {error}") from None
+    def configure(self, spec: ResNetSpec) -> None:
         self.stem.configure(stem_channels(self.space, spec))
         for shape in block_shapes(self.space, spec):
             self.stages[shape.stage][shape.index].configure(shape)
-        self._spec = spec
-        self._depths = spec.depths
-        return self
-
-    @property
-    def active_spec(self) -> ResNetSpec:
-        """The subnet ``forward`` runs (the max spec until :meth:`apply` is called)."""
-        return self._spec
-
-    def max_spec(self) -> ResNetSpec:
-        return max_spec(self.space)
-
-    def min_spec(self) -> ResNetSpec:
-        return min_spec(self.space)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         return self.forward_suffix(self.forward_prefix(x))
@@ -145,13 +101,13 @@ class ResNetSupernet(nn.Layer):
     def forward_prefix(self, x: paddle.Tensor) -> paddle.Tensor:
         """Stem and stage 1 of the active subnet (the part :meth:`ResNetSpace.prefix_key` names)."""
         x = self.stem(x)
-        for index in range(self._depths[0]):
+        for index in range(self._spec.depths[0]):
             x = self.stages[0][index](x)
         return x
 
     def forward_suffix(self, x: paddle.Tensor) -> paddle.Tensor:
         """Stages 2 on and the classifier, from stage 1's output."""
-        for stage, depth in zip(self.stages[1:], self._depths[1:]):
+        for stage, depth in zip(self.stages[1:], self._spec.depths[1:]):
             for index in range(depth):
                 x = stage[index](x)
         return self.fc(paddle.flatten(self.pool(x), 1))
@@ -166,49 +122,12 @@ class ResNetSupernet(nn.Layer):
         The map equals the shapes of ``export(spec).state_dict()``.
         """
         spec = self._spec if spec is None else spec
-        shapes = {f"stem.conv.{name}": shape for name, shape in self.stem.conv.active_shapes(
-            self.space.in_channels, stem_channels(self.space, spec)).items()}
+        shapes = prefixed("stem.conv.", self.stem.conv.active_shapes(self.space.in_channels,
+                                                                     stem_channels(self.space, spec)))
         for block_shape in block_shapes(self.space, spec):
             block = self.stages[block_shape.stage][block_shape.index]
             prefix = f"stages.{block_shape.stage}.{block_shape.index}."
-            shapes.update({prefix + name: shape for name, shape in block.active_shapes(block_shape).items()})
+            shapes.update(prefixed(prefix, block.active_shapes(block_shape)))
         shapes["fc.weight"] = (final_channels(self.space, spec), self.space.num_classes)
         shapes["fc.bias"] = (self.space.num_classes,)
         return shapes
-
-    def used_parameters(self, spec: ResNetSpec | None = None) -> list[paddle.Tensor]:
-        """Trainable parameters that ``spec`` (default: active) touches, in definition order."""
-        used = self.active_shapes(spec)
-        return [param for name, param in self.named_parameters() if name in used and not param.stop_gradient]
-
-    @paddle.no_grad()
-    def export(self, spec: ResNetSpec) -> StandaloneResNet:
-        """A stand-alone network of ``spec`` holding copies of the sliced weights and BN statistics.
-
-        The copy is independent of the supernet and is in the supernet's train/eval mode.
-        """
-        net = build_standalone(self.space, spec)
-        source = self.state_dict()
-        state = {}
-        for name, target in net.state_dict().items():
-            index = tuple(slice(0, size) for size in target.shape)
-            state[name] = source[name][index].clone()
-        net.set_state_dict(state)
-        if not self.training:
-            net.eval()
-        return net
-
-    @paddle.no_grad()
-    def reorder_channels(self) -> list[tuple[paddle.Tensor, int, np.ndarray]]:
-        """Sort every block's middle channels by importance (see ``ElasticBasicBlock.reorder_by_importance``).
-
-        Returns:
-            ``(tensor, axis, order)`` of every permuted tensor, for
-            :func:`hnas.nn.optim.permute_optimizer_state`.
-        """
-        moves = []
-        for stage in self.stages:
-            for block in stage:
-                order = block.reorder_by_importance()
-                moves += [(tensor, axis, order) for tensor, axis in block.permuted_tensors()]
-        return moves

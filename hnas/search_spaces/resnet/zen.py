@@ -13,7 +13,8 @@ from typing import Iterator
 import paddle
 
 from hnas.search_spaces.ops import conv_bn_recording
-from hnas.search_spaces.resnet.standalone import BasicBlock, ConvBN, StandaloneResNet
+from hnas.search_spaces.plain import ConvBN
+from hnas.search_spaces.resnet.standalone import BasicBlock, StandaloneResNet
 
 
 def _blocks(net: StandaloneResNet) -> Iterator[BasicBlock]:
