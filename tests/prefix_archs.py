@@ -48,4 +48,6 @@ def with_prefix(space, spec, head):
             spec, resolution=head.resolution, depths=(head.depths[0], *spec.depths[1:]),
             out_codes=(head.out_codes[0], *spec.out_codes[1:]), mid_codes=(head.mid_codes[0], *spec.mid_codes[1:]),
         )
+    if space.family == "mbv2" and spec.widths:  # elastic widths: the stem and first-block widths too
+        return dataclasses.replace(spec, resolution=head.resolution, widths=(*head.widths[:2], *spec.widths[2:]))
     return dataclasses.replace(spec, resolution=head.resolution)

@@ -10,6 +10,7 @@ times (:mod:`hnas.proxies.latency`).
 
 from __future__ import annotations
 
+from itertools import product
 from typing import TYPE_CHECKING, Any, Iterator
 
 import paddle
@@ -34,14 +35,15 @@ def _out(size: int, stride: int) -> int:
 def subnet_keys(space: MBV2Space, spec: MBV2Spec) -> list[Key]:
     """The keys of ``spec`` in forward order."""
     size = spec.resolution
-    keys: list[Key] = [("stem", (space.in_channels, space.stem_channels, space.stem_stride, size))]
+    stem, first, *_, last = space.widths(spec)
+    keys: list[Key] = [("stem", (space.in_channels, stem, space.stem_stride, size))]
     size = _out(size, space.stem_stride)
-    keys.append(("first", (space.stem_channels, space.first_channels, size)))
+    keys.append(("first", (stem, first, size)))
     for shape in space.block_shapes(spec):
         keys.append(("block", (shape.in_channels, shape.mid_channels, shape.out_channels, shape.kernel,
                                shape.stride, size)))
         size = _out(size, shape.stride)
-    keys.append(("head", (space.stage_channels[-1], space.last_channels, size, space.num_classes)))
+    keys.append(("head", (last, space.last_channels, size, space.num_classes)))
     return keys
 
 
@@ -55,28 +57,34 @@ def all_keys(space: MBV2Space) -> Iterator[Key]:
         seen.add(key)
         return True
 
+    choices = space.width_choices or tuple((width,) for width in space.fixed_widths)
     for resolution in space.resolutions:
-        key: Key = ("stem", (space.in_channels, space.stem_channels, space.stem_stride, resolution))
-        if new(key):
-            yield key
+        for stem in choices[0]:
+            key: Key = ("stem", (space.in_channels, stem, space.stem_stride, resolution))
+            if new(key):
+                yield key
         size = _out(resolution, space.stem_stride)
-        key = ("first", (space.stem_channels, space.first_channels, size))
-        if new(key):
-            yield key
-        for stage, out_channels in enumerate(space.stage_channels):
+        for stem, first in product(choices[0], choices[1]):
+            key = ("first", (stem, first, size))
+            if new(key):
+                yield key
+        for stage in range(space.num_stages):
             for block in range(max(space.depth_choices[stage])):
-                in_channels = space.stage_in_channels(stage) if block == 0 else out_channels
+                outs = choices[stage + 2]
+                # A stage's first block meets every width of the stage before; the others their own.
+                widths = list(product(choices[stage + 1], outs)) if block == 0 else [(w, w) for w in outs]
                 stride = space.stage_strides[stage] if block == 0 else 1
-                for kernel in space.kernel_choices:
-                    for expand in space.expand_choices:
-                        key = ("block", (in_channels, space.mid_channels(in_channels, expand), out_channels, kernel,
-                                         stride, size))
-                        if new(key):
-                            yield key
+                for (in_channels, out_channels), kernel, expand in product(widths, space.kernel_choices,
+                                                                           space.expand_choices):
+                    key = ("block", (in_channels, space.mid_channels(in_channels, expand), out_channels, kernel,
+                                     stride, size))
+                    if new(key):
+                        yield key
                 size = _out(size, stride)
-        key = ("head", (space.stage_channels[-1], space.last_channels, size, space.num_classes))
-        if new(key):
-            yield key
+        for last in choices[-1]:
+            key = ("head", (last, space.last_channels, size, space.num_classes))
+            if new(key):
+                yield key
 
 
 class _Stem(nn.Layer):

@@ -9,16 +9,30 @@ block but a stage's first). Per block the kernel size (``kernel_choices``, the c
 largest kernel) and the expand ratio (``expand_choices``: the middle width is
 ``make_divisible(in_channels * ratio, channel_divisor)``) are elastic, per stage the depth.
 
-Arch code (``1 + S + 2 * sum(stage_blocks)`` digits; 55 for ``mbv2``, 37 for ``mbv2_tiny``)::
+**Elastic widths** (``width_choices``, PSS-Net's MobileNetV2): the output width of the stem, of
+the first block and of each stage (all blocks of a stage share it) is chosen from an increasing
+list whose largest entry is the supernet's width; a block's middle width then follows its
+actual input width (``make_divisible(actual_in * ratio, channel_divisor)``). A list of one
+width fixes it (no slot, no code digit). The head conv keeps ``last_channels``. A space without
+``width_choices`` has the fixed widths above.
 
-    [0]        image-size code (1 -> the first resolution of the space)
-    [1:1+S]    depth of each of the S stages
-    [1+S:]     two digits per block slot, stage by stage: kernel size, expand ratio (the values
+Arch code (``R + W + S + 2 * sum(stage_blocks)`` digits; 55 for ``mbv2``, 37 for ``mbv2_tiny``,
+47 for ``pss_mbv2``)::
+
+    [0:R]      image-size code (1 -> the first resolution), R digits for the number of
+               resolutions (:mod:`hnas.search_spaces.resolution`)
+    [R:R+W]    only with elastic widths: the width index (1 = narrowest) of each width with a
+               choice (stem, first block, stages in order), zero-padded to the digits of its
+               number of choices
+    then       depth of each of the S stages
+    then       two digits per block slot, stage by stage: kernel size, expand ratio (the values
                themselves, e.g. "76" = 7x7 kernel, expand 6); "00" for slots beyond the depth
 
-Choice view: ``resolution``; per stage ``s`` (1-based) ``depth{s}`` then ``s{s}.b{b}.kernel`` and
-``s{s}.b{b}.expand`` for every block slot. Nothing is tied: widths between blocks are fixed, so
-no residual addition constrains a choice.
+Choice view: ``resolution``; with elastic widths ``width.stem``, ``width.first`` and
+``width.s{s}`` for the widths with a choice (values: the width index, as in the code, so one
+index means "that far up its list" in every slot); per stage ``s`` (1-based) ``depth{s}`` then
+``s{s}.b{b}.kernel`` and ``s{s}.b{b}.expand`` for every block slot. Nothing is tied: a stage's
+blocks share one width slot, so no residual addition constrains a choice.
 """
 
 from __future__ import annotations
@@ -27,12 +41,19 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
+from hnas.errors import ArchCodeError
 from hnas.search_spaces.activations import check_activation
 from hnas.search_spaces.base import Choices, SearchSpace, Slot
 from hnas.search_spaces.channels import make_divisible
 from hnas.search_spaces.codes import block_slot_active, check_digits, check_padding, digit
 from hnas.search_spaces.mbv2.spec import MBBlockShape, MBV2Spec
-from hnas.search_spaces.resolution import decode_resolution
+from hnas.search_spaces.resolution import (
+    check_resolutions,
+    decode_resolution,
+    encode_resolution,
+    resolution_digits,
+    resolution_range,
+)
 
 if TYPE_CHECKING:
     from paddle import nn
@@ -55,6 +76,8 @@ class MBV2Space(SearchSpace):
         depth_choices: allowed depths per stage.
         kernel_choices: allowed depthwise kernel sizes (odd, at most 9; the largest is stored).
         expand_choices: allowed expand ratios (1 to 9).
+        width_choices: elastic widths: increasing channel choices of the stem, the first block
+            and each stage (``S + 2`` lists, each ending at the fixed width above); empty: fixed.
         last_channels: output channels of the 1x1 head conv.
         stem_stride: stride of the stem conv.
         channel_divisor: middle widths are ``make_divisible(in * ratio, divisor)``.
@@ -78,6 +101,7 @@ class MBV2Space(SearchSpace):
     depth_choices: tuple[tuple[int, ...], ...] = ((2, 3, 4),) * 6
     kernel_choices: tuple[int, ...] = (3, 5, 7)
     expand_choices: tuple[int, ...] = (3, 4, 6)
+    width_choices: tuple[tuple[int, ...], ...] = ()
     last_channels: int = 1280
     stem_stride: int = 2
     channel_divisor: int = 8
@@ -101,8 +125,28 @@ class MBV2Space(SearchSpace):
             raise ValueError(f"space {self.name!r}: kernel choices {self.kernel_choices} must be odd digits")
         if not self.expand_choices or any(not 1 <= e <= 9 for e in self.expand_choices):
             raise ValueError(f"space {self.name!r}: expand choices {self.expand_choices} must be digits 1..9")
-        if not 1 <= len(self.resolutions) <= 9:
-            raise ValueError(f"space {self.name!r}: 1 to 9 resolutions fit in one code digit")
+        check_resolutions(self.resolutions, self.name)
+        if self.width_choices:
+            self._check_width_choices()
+
+    def _check_width_choices(self) -> None:
+        fixed = self.fixed_widths
+        if len(self.width_choices) != len(fixed):
+            raise ValueError(f"space {self.name!r}: width_choices needs {len(fixed)} lists (stem, first block, "
+                             f"one per stage), got {len(self.width_choices)}")
+        for slot, (choices, widest) in enumerate(zip(self.width_choices, fixed)):
+            if not choices or min(choices) < 1 or list(choices) != sorted(set(choices)) or choices[-1] != widest:
+                raise ValueError(f"space {self.name!r}: width choices {list(choices)} of {_width_label(slot)} must be "
+                                 f"positive, strictly increasing and end at its width {widest}")
+        # A residual addition is built where stride 1 meets equal widths; with elastic widths that
+        # must hold for every subnet or for none (blocks after a stage's first always have it).
+        junctions = [(0, 1, 1)] + [(slot + 1, slot + 2, self.stage_strides[slot]) for slot in range(self.num_stages)]
+        for before, after, stride in junctions:
+            a, b = self.width_choices[before], self.width_choices[after]
+            if stride == 1 and set(a) & set(b) and not (len(a) == len(b) == 1):
+                raise ValueError(f"space {self.name!r}: {_width_label(before)} and {_width_label(after)} widths "
+                                 f"overlap ({list(a)} / {list(b)}) at a stride-1 block, so its shortcut would come "
+                                 "and go with the widths")
 
     @property
     def num_stages(self) -> int:
@@ -112,28 +156,63 @@ class MBV2Space(SearchSpace):
     def max_kernel(self) -> int:
         return max(self.kernel_choices)
 
+    @property
+    def fixed_widths(self) -> tuple[int, ...]:
+        """The largest widths: stem, first block, each stage."""
+        return (self.stem_channels, self.first_channels, *self.stage_channels)
+
+    @cached_property
+    def _elastic_widths(self) -> tuple[tuple[int, str, tuple[int, ...], int], ...]:
+        """``(position in the widths, slot name, choices, code digits)`` of every width with a choice."""
+        names = ("width.stem", "width.first", *(f"width.s{stage}" for stage in range(1, self.num_stages + 1)))
+        return tuple((slot, names[slot], choices, len(str(len(choices))))
+                     for slot, choices in enumerate(self.width_choices) if len(choices) > 1)
+
+    @cached_property
+    def _width_digits(self) -> tuple[int, ...]:
+        return tuple(digits for *_, digits in self._elastic_widths)
+
     @cached_property
     def code_length(self) -> int:
-        return 1 + self.num_stages + 2 * sum(self.stage_blocks)
+        return (resolution_digits(self.resolutions) + sum(self._width_digits) + self.num_stages
+                + 2 * sum(self.stage_blocks))
 
     def mid_channels(self, in_channels: int, expand: int) -> int:
         return make_divisible(in_channels * expand, self.channel_divisor)
 
     def stage_in_channels(self, stage: int) -> int:
+        """Largest input width of ``stage`` (0-based)."""
         return self.first_channels if stage == 0 else self.stage_channels[stage - 1]
+
+    def widths(self, spec: MBV2Spec) -> tuple[int, ...]:
+        """Output widths of ``spec``'s stem, first block and stages."""
+        return spec.widths if self.width_choices else self.fixed_widths
 
     # --- code -----------------------------------------------------------------------------
 
     def code_format(self) -> str:
-        return (f"{self.code_length} digits: image-size code, {self.num_stages} stage depths, then kernel size and "
-                "expand ratio per block slot, '00' for inactive slots")
+        widths = (f"the width index (1 = narrowest) of {', '.join(n for _, n, *_ in self._elastic_widths)} "
+                  f"({list(self._width_digits)} digits), " if self._elastic_widths else "")
+        return (f"{self.code_length} digits: image-size code ({resolution_digits(self.resolutions)} digit(s)), "
+                f"{widths}{self.num_stages} stage depths, then kernel size and expand ratio per block slot, '00' for "
+                "inactive slots")
 
     def decode(self, code: str) -> MBV2Spec:
         code = check_digits(code, self.code_length)
         resolution = decode_resolution(code, 0, self.resolutions, self.name)
-        depths = tuple(digit(code, 1 + s, f"depth of stage {s + 1}", self.depth_choices[s])
+        position = resolution_digits(self.resolutions)
+        widths = [choices[0] for choices in self.width_choices]
+        for slot, _, choices, size in self._elastic_widths:
+            index = int(code[position:position + size])
+            if not 1 <= index <= len(choices):
+                raise ArchCodeError(code, position, f"width index of {_width_label(slot)} is "
+                                    f"{code[position:position + size]}, expected 1..{len(choices)} (space "
+                                    f"{self.name!r}: {', '.join(map(str, choices))} channels)")
+            widths[slot] = choices[index - 1]
+            position += size
+        depths = tuple(digit(code, position + s, f"depth of stage {s + 1}", self.depth_choices[s])
                        for s in range(self.num_stages))
-        position = 1 + self.num_stages
+        position += self.num_stages
         kernels: list[tuple[int, ...]] = []
         expands: list[tuple[int, ...]] = []
         for stage, depth in enumerate(depths):
@@ -148,16 +227,22 @@ class MBV2Space(SearchSpace):
                 position += 2
             kernels.append(tuple(stage_kernels))
             expands.append(tuple(stage_expands))
-        return MBV2Spec(resolution, depths, tuple(kernels), tuple(expands))
+        return MBV2Spec(resolution, depths, tuple(kernels), tuple(expands), tuple(widths))
 
     def encode(self, spec: MBV2Spec) -> str:
         if not isinstance(spec, MBV2Spec):
             raise ValueError(f"not an mbv2 spec: {spec!r}")
-        if spec.resolution not in self.resolutions:
-            raise ValueError(f"resolution {spec.resolution} not in {self.resolutions}")
         if not len(spec.depths) == len(spec.kernels) == len(spec.expands) == self.num_stages:
             raise ValueError(f"spec must have {self.num_stages} stages: {spec}")
-        parts = [str(self.resolutions.index(spec.resolution) + 1), *map(str, spec.depths)]
+        if len(spec.widths) != len(self.width_choices):
+            raise ValueError(f"spec must have {len(self.width_choices)} widths: {spec}")
+        parts = [encode_resolution(spec.resolution, self.resolutions)]
+        for slot, (width, choices) in enumerate(zip(spec.widths, self.width_choices)):
+            if width not in choices:
+                raise ValueError(f"{_width_label(slot)} width {width} is not a choice of space {self.name!r}: "
+                                 f"{list(choices)}")
+        parts += [f"{choices.index(spec.widths[slot]) + 1:0{size}d}" for slot, _, choices, size in self._elastic_widths]
+        parts += map(str, spec.depths)
         for stage, depth in enumerate(spec.depths):
             if depth not in self.depth_choices[stage]:
                 raise ValueError(f"depth {depth} of stage {stage + 1} not in {self.depth_choices[stage]}")
@@ -178,6 +263,7 @@ class MBV2Space(SearchSpace):
     @cached_property
     def _slots(self) -> tuple[Slot, ...]:
         slots = [Slot("resolution", self.resolutions, "resolution")]
+        slots += [Slot(name, tuple(range(1, len(choices) + 1)), "width") for _, name, choices, _ in self._elastic_widths]
         for stage, blocks in enumerate(self.stage_blocks, start=1):
             slots.append(Slot(f"depth{stage}", self.depth_choices[stage - 1], "depth"))
             for b in range(1, blocks + 1):
@@ -193,6 +279,7 @@ class MBV2Space(SearchSpace):
 
     def choices(self, spec: MBV2Spec) -> Choices:
         values: Choices = {"resolution": spec.resolution}
+        values.update({name: choices.index(spec.widths[slot]) + 1 for slot, name, choices, _ in self._elastic_widths})
         for stage, blocks in enumerate(self.stage_blocks, start=1):
             depth = spec.depths[stage - 1]
             values[f"depth{stage}"] = depth
@@ -209,23 +296,27 @@ class MBV2Space(SearchSpace):
                         for s, d in enumerate(depths, start=1))
         expands = tuple(tuple(int(values[f"s{s}.b{b}.expand"]) for b in range(1, d + 1))  # type: ignore[arg-type]
                         for s, d in enumerate(depths, start=1))
-        return MBV2Spec(int(values["resolution"]), depths, kernels, expands)  # type: ignore[arg-type]
+        widths = [choices[0] for choices in self.width_choices]
+        for slot, name, choices, _ in self._elastic_widths:
+            widths[slot] = choices[int(values[name]) - 1]  # type: ignore[arg-type]
+        return MBV2Spec(int(values["resolution"]), depths, kernels, expands, tuple(widths))  # type: ignore[arg-type]
 
     # --- shapes, networks and costs ---------------------------------------------------------
 
     def block_shapes(self, spec: MBV2Spec) -> list[MBBlockShape]:
         """Every active elastic block, in forward order."""
         shapes = []
+        widths = self.widths(spec)
         for stage, depth in enumerate(spec.depths):
-            in_channels = self.stage_in_channels(stage)
+            in_channels, out_channels = widths[stage + 1], widths[stage + 2]
             for block in range(depth):
                 shapes.append(MBBlockShape(
                     stage=stage, index=block, in_channels=in_channels,
                     mid_channels=self.mid_channels(in_channels, spec.expands[stage][block]),
-                    out_channels=self.stage_channels[stage], kernel=spec.kernels[stage][block],
+                    out_channels=out_channels, kernel=spec.kernels[stage][block],
                     stride=self.stage_strides[stage] if block == 0 else 1,
                 ))
-                in_channels = self.stage_channels[stage]
+                in_channels = out_channels
         return shapes
 
     def build_supernet(self) -> Any:
@@ -271,25 +362,46 @@ class MBV2Space(SearchSpace):
 
         return build_key(key, self.activation)
 
-    def prefix_key(self, spec: MBV2Spec) -> tuple[int]:
-        """The stem and the fixed first block, which depend on the resolution only.
+    def prefix_key(self, spec: MBV2Spec) -> tuple[int, ...]:
+        """The stem and the first block, which depend on the resolution and their two widths only.
 
         The cut is before the first elastic stage: stage 1 alone has thousands of kernel and
         expand combinations, so few archs of a file would share it, while every arch of one
-        resolution shares the fixed part.
+        resolution (and, with elastic widths, stem and first-block width) shares the part before.
         """
-        return (spec.resolution,)
+        return (spec.resolution, *self.widths(spec)[:2])
 
     def width_ratio(self, spec: MBV2Spec) -> float:
-        """Mean expand ratio of the active blocks as a fraction of the largest."""
-        ratios = [e for stage in spec.expands for e in stage]
-        return sum(ratios) / (len(ratios) * max(self.expand_choices))
+        """Mean of the active blocks' expand ratios, and of the elastic widths, each as a fraction of its largest."""
+        ratios = [e / max(self.expand_choices) for stage in spec.expands for e in stage]
+        ratios += [spec.widths[slot] / choices[-1] for slot, _, choices, _ in self._elastic_widths]
+        return sum(ratios) / len(ratios)
 
+
+def _width_label(slot: int) -> str:
+    """``"stem"``, ``"first block"``, ``"stage 1"``, ... for width slot ``slot``."""
+    return ("stem", "first block")[slot] if slot < 2 else f"stage {slot - 1}"
+
+
+def multiplier_widths(channels: int, low: float = 0.75, high: float = 1.0, divisor: int = 8) -> tuple[int, ...]:
+    """The distinct ``make_divisible(channels * m, divisor)`` for PSS-Net's multipliers ``m`` from ``low``
+    to ``high`` in steps of 0.001 (it rounds its draws to 3 decimals), increasing."""
+    steps = round((high - low) * 1000)
+    return tuple(sorted({make_divisible(channels * (low + i / 1000), divisor) for i in range(steps + 1)}))
+
+
+#: PSS-Net's MobileNetV2: blocks per stage after the fixed first block (``[t, c, n, s]`` rows 2-7).
+PSS_MBV2_DEPTHS: tuple[int, ...] = (2, 3, 4, 3, 3, 1)
 
 #: The named mbv2 spaces. ``mbv2``: OFA's MobileNetV2 space on 224 px ImageNet (55-digit codes).
 #: ``mbv2_multires``: the same with OFA's elastic input resolution, 128, 160, 192 or 224 px (code
 #: digit 0 = 1..4; the data comes at 224 px and each subnet's batch is resized, :mod:`hnas.nn.resize`).
 #: ``mbv2_tiny``: a narrow 4-stage version for the embedded 28 px grayscale data (37-digit codes).
+#: ``pss_mbv2``: PSS-Net's MobileNetV2 width space (``docs/spaces/mobilenetv2.md``): one width per
+#: stem, first block and stage, the distinct ``make_divisible(c * m, 8)`` for m in [0.75, 1.0];
+#: depth, kernel 3 and expand 6 fixed; 128 to 224 px in steps of 8; the 1280-wide head conv fixed
+#: (PSS-Net's 9th multiplier changes nothing in its network, so hnas has no slot for it). 47 digits.
+#: ``pss_mbv2_tiny``: its twin for the embedded data (divisor 4, 20/24/28 px, 21 digits).
 MBV2_SPACES: tuple[MBV2Space, ...] = (
     MBV2Space(name="mbv2"),
     MBV2Space(name="mbv2_multires", resolutions=(128, 160, 192, 224)),
@@ -306,5 +418,31 @@ MBV2_SPACES: tuple[MBV2Space, ...] = (
         in_channels=1,
         num_classes=10,
         resolutions=(28,),
+    ),
+    MBV2Space(
+        name="pss_mbv2",
+        stage_blocks=PSS_MBV2_DEPTHS,
+        depth_choices=tuple((depth,) for depth in PSS_MBV2_DEPTHS),
+        kernel_choices=(3,),
+        expand_choices=(6,),
+        width_choices=tuple(multiplier_widths(channels) for channels in (32, 16, 24, 32, 64, 96, 160, 320)),
+        resolutions=resolution_range(128, 224, 8),
+    ),
+    MBV2Space(
+        name="pss_mbv2_tiny",
+        stem_channels=16,
+        first_channels=8,
+        stage_channels=(12, 16, 24, 32),
+        stage_strides=(2, 2, 1, 2),
+        stage_blocks=(1, 2, 2, 1),
+        depth_choices=((1,), (2,), (2,), (1,)),
+        kernel_choices=(3,),
+        expand_choices=(6,),
+        width_choices=tuple(multiplier_widths(channels, divisor=4) for channels in (16, 8, 12, 16, 24, 32)),
+        last_channels=64,
+        channel_divisor=4,
+        in_channels=1,
+        num_classes=10,
+        resolutions=(20, 24, 28),
     ),
 )

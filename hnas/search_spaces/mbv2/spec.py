@@ -19,12 +19,15 @@ class MBV2Spec:
         depths: active blocks per stage.
         kernels: kernel size of every active block, per stage.
         expands: expand ratio of every active block, per stage.
+        widths: output channels of the stem, the first block and each stage, for a space with
+            elastic widths (``width_choices``); empty for a space whose widths are fixed.
     """
 
     resolution: int
     depths: tuple[int, ...]
     kernels: tuple[tuple[int, ...], ...]
     expands: tuple[tuple[int, ...], ...]
+    widths: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -55,9 +55,10 @@ class InvertedResidual(nn.Layer):
 
 
 class Stem(nn.Layer):
-    def __init__(self, space: MBV2Space) -> None:
+    def __init__(self, space: MBV2Space, channels: int | None = None) -> None:
         super().__init__()
-        self.conv = ConvBN(space.in_channels, space.stem_channels, 3, stride=space.stem_stride)
+        channels = space.stem_channels if channels is None else channels
+        self.conv = ConvBN(space.in_channels, channels, 3, stride=space.stem_stride)
         self.act = make_activation(space.activation)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
@@ -65,9 +66,10 @@ class Stem(nn.Layer):
 
 
 class Head(nn.Layer):
-    def __init__(self, space: MBV2Space) -> None:
+    def __init__(self, space: MBV2Space, in_channels: int | None = None) -> None:
         super().__init__()
-        self.conv = ConvBN(space.stage_channels[-1], space.last_channels, 1)
+        in_channels = space.stage_channels[-1] if in_channels is None else in_channels
+        self.conv = ConvBN(in_channels, space.last_channels, 1)
         self.act = make_activation(space.activation)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
@@ -81,14 +83,15 @@ class StandaloneMBV2(nn.Layer):
         super().__init__()
         self.space = space
         self.spec = spec
-        self.stem = Stem(space)
-        self.first = FirstBlock(space.stem_channels, space.first_channels, space.activation)
+        widths = space.widths(spec)
+        self.stem = Stem(space, widths[0])
+        self.first = FirstBlock(widths[0], widths[1], space.activation)
         shapes = space.block_shapes(spec)
         self.stages = nn.LayerList([
             nn.Sequential(*[InvertedResidual(shape, space.activation) for shape in shapes if shape.stage == stage])
             for stage in range(space.num_stages)
         ])
-        self.head = Head(space)
+        self.head = Head(space, widths[-1])
         self.pool = nn.AdaptiveAvgPool2D(1)
         self.fc = nn.Linear(space.last_channels, space.num_classes)
 

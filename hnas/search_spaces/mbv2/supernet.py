@@ -1,9 +1,10 @@
 """The weight-sharing MobileNetV2 supernet of an :class:`~hnas.search_spaces.mbv2.space.MBV2Space`.
 
-Stem, first block, head and classifier are fixed; every elastic block stores its largest
-middle width and kernel. ``apply(spec)`` gives each active block its expand width and kernel;
-``forward`` runs the subnet by slicing leading channels and taking (transformed) kernel
-centres. Parameter names equal :class:`~hnas.search_spaces.mbv2.standalone.StandaloneMBV2`'s,
+Every layer stores its largest widths and kernel. ``apply(spec)`` gives the stem, the first
+block and each stage its output width (fixed unless the space has ``width_choices``) and each
+active block its expand width and kernel; ``forward`` runs the subnet by slicing leading
+channels and taking (transformed) kernel centres. The head conv and classifier keep their
+widths (the head's input follows the last stage). Parameter names equal :class:`~hnas.search_spaces.mbv2.standalone.StandaloneMBV2`'s,
 so export copies state by name, the depthwise filters through the kernel crop
 (:meth:`MBV2Supernet.exported_tensors`). Everything else a supernet does, and the optimizer
 contract, is shared by the families (:class:`~hnas.search_spaces.elastic.ElasticSupernet`).
@@ -20,7 +21,6 @@ from paddle import nn
 from hnas.search_spaces.activations import make_activation
 from hnas.search_spaces.elastic import ElasticSupernet, ReorderableBlock, prefixed
 from hnas.search_spaces.mbv2.spec import MBBlockShape, MBV2Spec
-from hnas.search_spaces.mbv2.standalone import FirstBlock, Head, Stem
 from hnas.search_spaces.ops import ElasticConvBN, ElasticDepthwiseBN, ShapeMap
 
 if TYPE_CHECKING:
@@ -41,18 +41,20 @@ class ElasticInvertedResidual(nn.Layer, ReorderableBlock):
         self.residual = stride == 1 and in_channels == out_channels
         self.max_mid = max_mid
         self.mid_channels = max_mid
+        self.out_channels = out_channels
         self.kernel = max(space.kernel_choices)
 
     def configure(self, shape: MBBlockShape) -> None:
         if shape.stride != self.stride or shape.residual != self.residual or not 0 < shape.mid_channels <= self.max_mid:
             raise ValueError(f"block {shape.stage}.{shape.index}: shape {shape} does not fit the supernet block")
         self.mid_channels = shape.mid_channels
+        self.out_channels = shape.out_channels
         self.kernel = shape.kernel
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         out = self.act(self.expand(x, self.mid_channels))
         out = self.act(self.dw(out, self.kernel))
-        out = self.project(out)
+        out = self.project(out, self.out_channels)
         return out + x if self.residual else out
 
     def active_shapes(self, shape: MBBlockShape) -> ShapeMap:
@@ -71,6 +73,49 @@ class ElasticInvertedResidual(nn.Layer, ReorderableBlock):
         return [*((tensor, 0) for tensor in tensors), (self.project.conv.weight, 1)]
 
 
+class ElasticStem(nn.Layer):
+    """3x3 stem conv -> BN -> act with an elastic output width (names as the stand-alone ``Stem``)."""
+
+    def __init__(self, space: MBV2Space) -> None:
+        super().__init__()
+        self.conv = ElasticConvBN(space.in_channels, space.stem_channels, 3, stride=space.stem_stride)
+        self.act = make_activation(space.activation)
+
+    def forward(self, x: paddle.Tensor, channels: int) -> paddle.Tensor:
+        return self.act(self.conv(x, channels))
+
+
+class ElasticFirstBlock(nn.Layer):
+    """The expand-1 first block (3x3 depthwise, 1x1 project) on an elastic input and output width."""
+
+    def __init__(self, in_channels: int, out_channels: int, activation: str) -> None:
+        super().__init__()
+        self.dw = ElasticDepthwiseBN(in_channels, (3,), 1)
+        self.project = ElasticConvBN(in_channels, out_channels, 1)
+        self.act = make_activation(activation)
+        self.residual = in_channels == out_channels
+
+    def forward(self, x: paddle.Tensor, channels: int) -> paddle.Tensor:
+        out = self.project(self.act(self.dw(x, 3)), channels)
+        return out + x if self.residual else out
+
+    def active_shapes(self, in_channels: int, out_channels: int) -> ShapeMap:
+        return {**prefixed("dw.", self.dw.active_shapes(in_channels, 3)),
+                **prefixed("project.", self.project.active_shapes(in_channels, out_channels))}
+
+
+class ElasticHead(nn.Layer):
+    """1x1 head conv -> BN -> act from the last stage's (elastic) width to ``last_channels``."""
+
+    def __init__(self, space: MBV2Space) -> None:
+        super().__init__()
+        self.conv = ElasticConvBN(space.stage_channels[-1], space.last_channels, 1)
+        self.act = make_activation(space.activation)
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        return self.act(self.conv(x))
+
+
 class MBV2Supernet(ElasticSupernet):
     """Elastic MobileNetV2 of ``space``; input ``[N, C, H, W]``, output logits ``[N, num_classes]``."""
 
@@ -78,8 +123,8 @@ class MBV2Supernet(ElasticSupernet):
 
     def __init__(self, space: MBV2Space) -> None:
         super().__init__(space)
-        self.stem = Stem(space)
-        self.first = FirstBlock(space.stem_channels, space.first_channels, space.activation)
+        self.stem = ElasticStem(space)
+        self.first = ElasticFirstBlock(space.stem_channels, space.first_channels, space.activation)
         stages = []
         for stage in range(space.num_stages):
             in_channels = space.stage_in_channels(stage)
@@ -90,12 +135,13 @@ class MBV2Supernet(ElasticSupernet):
                 in_channels = space.stage_channels[stage]
             stages.append(nn.LayerList(blocks))
         self.stages = nn.LayerList(stages)
-        self.head = Head(space)
+        self.head = ElasticHead(space)
         self.pool = nn.AdaptiveAvgPool2D(1)
         self.fc = nn.Linear(space.last_channels, space.num_classes)
         self.apply(space.max_spec())
 
     def configure(self, spec: MBV2Spec) -> None:
+        self._widths = self.space.widths(spec)
         for shape in self.space.block_shapes(spec):
             self.stages[shape.stage][shape.index].configure(shape)
 
@@ -103,8 +149,8 @@ class MBV2Supernet(ElasticSupernet):
         return self.forward_suffix(self.forward_prefix(x))
 
     def forward_prefix(self, x: paddle.Tensor) -> paddle.Tensor:
-        """The fixed stem and first block (the part :meth:`MBV2Space.prefix_key` names)."""
-        return self.first(self.stem(x))
+        """The stem and first block at the active subnet's widths (the part :meth:`MBV2Space.prefix_key` names)."""
+        return self.first(self.stem(x, self._widths[0]), self._widths[1])
 
     def forward_suffix(self, x: paddle.Tensor) -> paddle.Tensor:
         """The elastic stages, head and classifier, from the first block's output."""
@@ -119,8 +165,12 @@ class MBV2Supernet(ElasticSupernet):
     def active_shapes(self, spec: MBV2Spec | None = None) -> ShapeMap:
         """Active leading block of every state tensor ``spec`` uses (equals ``export(spec)``'s shapes)."""
         spec = self._spec if spec is None else spec
+        stem, first, *_, last = self.space.widths(spec)
         shapes = {name: tuple(tensor.shape) for name, tensor in self.state_dict().items()
-                  if not name.startswith("stages.")}
+                  if name.startswith("fc.")}
+        shapes.update(prefixed("stem.conv.", self.stem.conv.active_shapes(self.space.in_channels, stem)))
+        shapes.update(prefixed("first.", self.first.active_shapes(stem, first)))
+        shapes.update(prefixed("head.conv.", self.head.conv.active_shapes(last, self.space.last_channels)))
         for shape in self.space.block_shapes(spec):
             block = self.stages[shape.stage][shape.index]
             shapes.update(prefixed(f"stages.{shape.stage}.{shape.index}.", block.active_shapes(shape)))
