@@ -17,7 +17,7 @@ import sys
 from typing import Sequence
 
 from hnas import __version__
-from hnas.errors import USAGE_EXIT_CODE, HnasError
+from hnas.errors import USAGE_EXIT_CODE, HnasError, WriteError
 from hnas.logs import configure_logging, quiet_paddle_notices
 from hnas.termination import (
     INTERRUPTED_EXIT_CODE,
@@ -89,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     raise_on_sigint()
     try:
         return int(args.func(args) or 0)
+    except WriteError as error:  # a write refused midway: what is intact, then how to continue
+        hint = _hint(args)
+        print(f"hnas: error: {error}" + (f"; {hint}" if hint else ""), file=sys.stderr)
+        return USAGE_EXIT_CODE
     except HnasError as error:
         print(f"hnas: error: {error}", file=sys.stderr)
         return USAGE_EXIT_CODE
@@ -103,10 +107,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _stopped(how: str, args: argparse.Namespace) -> None:
     """Say that the command was stopped and, if it keeps finished work, how to continue."""
-    hint = getattr(args, "resume_hint", None)
-    if callable(hint):
-        hint = hint()
+    hint = _hint(args)
     print(f"hnas: {how}" + (f"; {hint}" if hint else ""), file=sys.stderr)
+
+
+def _hint(args: argparse.Namespace) -> str | None:
+    """The command's ``resume_hint``: what it keeps and how to continue."""
+    hint = getattr(args, "resume_hint", None)
+    return hint() if callable(hint) else hint
 
 
 def run() -> None:

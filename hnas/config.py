@@ -1,7 +1,7 @@
 """Experiment configs: frozen dataclasses loaded from YAML with strict checking.
 
 A config file is plain YAML whose keys mirror the fields of a dataclass schema, which the
-caller always names (``hnas train`` uses :class:`hnas.engine.config.TrainConfig`). Loading is
+caller always names (``hnas train`` uses :class:`hnas.train_config.TrainConfig`). Loading is
 strict so that a typo fails instead of silently falling back to a default:
 
 * an unknown key, a duplicate key or a missing required key raises :class:`ConfigError`
@@ -329,7 +329,7 @@ def load_config(
     Args:
         path: YAML file; an empty file means "all defaults".
         overrides: ``key.sub=value`` or ``--key.sub value`` items, applied after the file.
-        schema: dataclass to build, e.g. :class:`hnas.engine.config.TrainConfig` for a
+        schema: dataclass to build, e.g. :class:`hnas.train_config.TrainConfig` for a
             training config or a checkpoint's ``config.yaml``.
 
     Raises:

@@ -31,3 +31,11 @@ class ArchCodeError(HnasError, ValueError):
         self.reason = reason
         where = f"position {position}" if position is not None else "whole code"
         super().__init__(f"arch code {shorten(repr(code))}: {where}: {reason}")
+
+
+class WriteError(HnasError):
+    """A write that the filesystem refused midway (disk full, folder removed meanwhile).
+
+    The message names the path and what is still intact; the CLI adds the command's
+    ``resume_hint`` (how to continue), if it has one.
+    """

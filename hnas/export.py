@@ -4,30 +4,31 @@
 subnet's BN statistics on training images, and writes into one folder
 
     model.pdparams       the stand-alone network's state dict (``space.build_standalone(spec)``)
-    subnet.json          arch code, space name, family and fields, source checkpoint, BN recalibration
+    subnet.json          arch code, the space record (:mod:`hnas.checkpoints.space_record`), source
+                         checkpoint, BN recalibration
     inference/model.*    ``paddle.jit.save`` inference model, input ``[None, C, R, R]`` float32
 
-The folder is written next to its final place and renamed into it, so a killed export leaves
-nothing half-written. :func:`load_export` reads it back (``hnas standalone --init-from``).
+The folder is written whole (:func:`hnas.io.atomic.atomic_write_folder`), so a killed or failed
+export leaves nothing half-written and an earlier folder (``--force``) untouched.
+:func:`load_export` reads it back (``hnas standalone --init-from``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import paddle
 
+from hnas.checkpoints.source import config_space, load_supernet, locate
+from hnas.checkpoints.space_record import read_space, space_record
 from hnas.errors import HnasError
-from hnas.loading import config_space, load_supernet, locate
+from hnas.io.atomic import atomic_write_folder
 from hnas.search_spaces.base import SearchSpace
 from hnas.search_spaces.per_width_bn import export_width_statistics
-from hnas.search_spaces.spaces import space_from_fields
 
 MODEL_FILE = "model.pdparams"
 META_FILE = "subnet.json"
@@ -105,34 +106,21 @@ def export_subnet(
     network = export_width_statistics(supernet, supernet.export(spec))  # per-width BN: the statistics of its width
     network.eval()
     meta = {
-        "arch": arch, "space_name": space.name, "space_family": space.family, "space": space.fields(),
+        "arch": arch, **space_record(space),
         "checkpoint": str(source.weights), "bn_recal_batches": bn_recal_batches,
         "recal_batch_size": recal_batch_size if bn_recal_batches else 0, "seed": seed,
         "input_shape": [None, space.in_channels, spec.resolution, spec.resolution],
     }
-    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.resolve().parent))
-    try:
+
+    def fill(temp: Path) -> None:
         paddle.save(network.state_dict(), str(temp / MODEL_FILE))
         (temp / META_FILE).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         shape = [None, space.in_channels, spec.resolution, spec.resolution]
         paddle.jit.save(network, str(temp / INFERENCE_PREFIX),
                         input_spec=[paddle.static.InputSpec(shape=shape, dtype="float32", name="image")])
-        _replace(temp, out)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-    return out
 
-
-def _replace(temp: Path, out: Path) -> None:
-    """Rename ``temp`` to ``out``; an old ``out`` (``--force``) is moved aside first and removed after."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(temp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    intact = f"the previous export {out} is untouched" if out.exists() else f"nothing was written to {out}"
+    return atomic_write_folder(out, fill, intact=intact + "; free space and run the same command again")
 
 
 def load_export(folder: str | os.PathLike[str]) -> Export:
@@ -147,7 +135,6 @@ def load_export(folder: str | os.PathLike[str]) -> Export:
         state = paddle.load(str(folder / MODEL_FILE))
     except (OSError, ValueError, RuntimeError) as error:
         raise HnasError(f"{folder}: not an hnas export ({error})") from None
-    for key in ("arch", "space", "space_family"):
-        if key not in meta:
-            raise HnasError(f"{folder / META_FILE}: no {key!r} entry")
-    return Export(folder, meta["arch"], space_from_fields(meta["space"], meta["space_family"]), dict(state))
+    if "arch" not in meta:
+        raise HnasError(f"{folder / META_FILE}: no 'arch' entry")
+    return Export(folder, meta["arch"], read_space(meta, str(folder / META_FILE)), dict(state))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hnas.config import load_config
-from hnas.engine.config import TrainConfig
+from hnas.train_config import TrainConfig
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

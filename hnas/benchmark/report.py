@@ -223,13 +223,13 @@ def data_overrides(truth: GroundTruth) -> list[str]:
 
 
 def supernet_config(method: Method, seed: int, truth: GroundTruth, settings: ReportSettings) -> Any:
-    """The resolved :class:`~hnas.engine.config.TrainConfig` of one supernet run.
+    """The resolved :class:`~hnas.train_config.TrainConfig` of one supernet run.
 
     Raises:
         HnasError: the config trains another space or other data than the ground truth.
     """
     from hnas.config import load_config
-    from hnas.engine.config import TrainConfig
+    from hnas.train_config import TrainConfig
 
     run_dir = run_directory(settings, method, seed)
     overrides = [*data_overrides(truth), *method.overrides, *settings.overrides,
@@ -271,10 +271,10 @@ def same_run_config(stored_text: str, cfg: Any) -> bool:
     Every key must match except ``checkpoint.dir``, so a moved runs folder is still
     recognised. A record missing a key that exists today is not the same config: the run was
     made before the key existed, and today's default need not be what it did; except the keys
-    of :data:`~hnas.engine.config.BEHAVIOUR_PRESERVING_KEYS`, whose default is what it did.
+    of :data:`~hnas.train_config.BEHAVIOUR_PRESERVING_KEYS`, whose default is what it did.
     """
     from hnas.config import ConfigError, config_to_dict, parse_yaml
-    from hnas.engine.config import BEHAVIOUR_PRESERVING_KEYS, TrainConfig
+    from hnas.train_config import BEHAVIOUR_PRESERVING_KEYS, TrainConfig
 
     try:
         stored = parse_yaml(stored_text)
@@ -312,7 +312,7 @@ def _finished_run(run_dir: Path, cfg: Any, evaluation: dict[str, Any]) -> dict[s
 
 def _check_resumable(run_dir: Path, cfg: Any) -> bool:
     """True when ``run_dir`` has an interrupted training of the same config to continue."""
-    from hnas.engine.checkpoint import CONFIG_FILE, LAST
+    from hnas.checkpoints.folder import CONFIG_FILE, LAST
 
     stored = run_dir / LAST / CONFIG_FILE
     if not stored.is_file():

@@ -17,7 +17,7 @@ def add_force_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_weights_argument(parser: argparse.ArgumentParser) -> None:
-    """``--weights model|ema``: which weights of a checkpoint folder to use (see :func:`hnas.loading.locate`)."""
+    """``--weights model|ema``: which weights of a checkpoint folder to use (:func:`hnas.checkpoints.source.locate`)."""
     parser.add_argument("--weights", choices=("model", "ema"), default="model",
                         help="the checkpoint's weights (model, default) or their moving average (ema: runs "
                              "trained with loss.teacher ema, DS-Net's bootstrapped teacher)")

@@ -7,8 +7,8 @@ import dataclasses
 from pathlib import Path
 
 from hnas.config import SpaceCfg, load_config
-from hnas.engine.config import TrainConfig
 from hnas.errors import HnasError
+from hnas.train_config import TrainConfig
 
 DEFAULT_SPACE = "resnet48"
 
@@ -55,8 +55,8 @@ def resolve_config(config: Path | None, space_name: str | None) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hnas.checkpoints.source import config_space
     from hnas.engine.convert_ckpt import convert_paddleslim  # imports Paddle
-    from hnas.loading import config_space
     from hnas.search_spaces.resnet import ResNetSpace
 
     cfg = resolve_config(args.config, args.space)

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         plan = plan_fewshot(args.parent, args.split, args.out, args.epochs, args.overrides)
         manifest = plan.manifest
-        print(f"ok: {len(manifest.parts)} parts of {manifest.space_name} by {manifest.split.describe()}, "
+        print(f"ok: {len(manifest.parts)} parts of {manifest.space.name} by {manifest.split.describe()}, "
               f"{args.epochs} epoch(s) each from {manifest.parent}; would write {args.out}/fewshot.json and")
         for index, cfg in enumerate(plan.configs):
             print(f"  {manifest.part_dir(index)}: {cfg.sampler.name} on {cfg.sampler.args.get('distribution')}")

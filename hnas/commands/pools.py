@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hnas.engine.checkpoint import STATE_FILE, resolve_checkpoint
+    from hnas.checkpoints.folder import STATE_FILE, resolve_checkpoint
     from hnas.samplers.pss import top_subnets
 
     if args.top < 1:

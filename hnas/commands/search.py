@@ -116,10 +116,10 @@ def _check_out(out: Path, force: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from hnas.checkpoints.source import config_space, load_supernet, locate
     from hnas.data.datasets import build_split
     from hnas.evaluation.eval_data import load_eval_data
     from hnas.io.atomic import atomic_write_text
-    from hnas.loading import config_space, load_supernet, locate
     from hnas.nn.scorer import SubnetScorer
     from hnas.search.evolution import Buckets, SearchState, run_search
     from hnas.search.plots import plot_pareto, plot_progress

@@ -49,8 +49,8 @@ def stop_hint(checkpoint_dir: Path) -> Callable[[], str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hnas.engine.config import TrainConfig
     from hnas.engine.trainer import train
+    from hnas.train_config import TrainConfig
 
     cfg = load_config(args.config, args.overrides, schema=TrainConfig)
     args.resume_hint = stop_hint(Path(cfg.checkpoint.dir))

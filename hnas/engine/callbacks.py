@@ -32,7 +32,8 @@ from typing import Any, Callable, Iterable, Iterator
 import paddle
 from paddle.callbacks import Callback
 
-from hnas.engine.checkpoint import LAST, TrainingState, epoch_name, prune_checkpoints, save_checkpoint
+from hnas.checkpoints.folder import LAST, epoch_name, prune_checkpoints
+from hnas.engine.checkpoint import TrainingState, save_checkpoint
 from hnas.engine.distributed import DistInfo, average_buffers
 from hnas.nn.optim import permute_optimizer_state
 from hnas.nn.scorer import SubnetScorer

@@ -1,19 +1,9 @@
-"""Training checkpoints: one directory per checkpoint, written atomically.
+"""Saving and restoring the training state in checkpoint folders (:mod:`hnas.checkpoints.folder`).
 
-Layout of ``<checkpoint.dir>/<name>/`` (``name`` is ``last`` or ``epoch_0003``)::
-
-    model.pdparams   network state dict (parameters and BN statistics, structural names)
-    optimizer.pdopt  optimizer state, keyed by structural parameter names (see below)
-    ema.pdparams     only with ``loss.teacher: ema``: the moving average of the weights
-    state.pkl        LR scheduler and sampler state, Python / NumPy / Paddle RNG states,
-                     progress (epoch, step in epoch, global step)
-    meta.json        human-readable: progress, space name, family and fields, hnas version
-    config.yaml      the resolved config of the run
-
-A checkpoint is first written into a hidden temporary directory next to its final place
-and then renamed over it, so a reader sees a complete old or a complete new checkpoint.
-Replacing an existing directory takes two renames (old -> backup, temp -> final); if the
-process dies between them, :func:`resolve_checkpoint` finds the backup.
+A save writes ``model.pdparams``, ``optimizer.pdopt``, ``ema.pdparams`` (``loss.teacher: ema``)
+and ``state.pkl`` (LR scheduler and sampler state, Python / NumPy / Paddle RNG states, progress)
+into a folder that :func:`hnas.checkpoints.folder.write_checkpoint_folder` completes with
+``meta.json`` and ``config.yaml`` and publishes whole.
 
 Paddle names optimizer accumulators after the auto-generated parameter names
 (``conv2d_3.w_0_velocity_0``), which depend on how many layers the process created
@@ -24,36 +14,38 @@ before. The optimizer state is therefore stored under structural names
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import pickle
 import random
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import paddle
 from paddle import nn
 
-from hnas import __version__
+from hnas.checkpoints.folder import (
+    AVERAGE_FILE,
+    LAST,
+    MODEL_FILE,
+    OPTIMIZER_FILE,
+    STATE_FILE,
+    CheckpointMismatchError,
+    check_space,
+    checkpoint_candidates,
+    copy_checkpoint,
+    folder_bytes,
+    resolve_checkpoint,
+    write_checkpoint_folder,
+)
 from hnas.errors import HnasError, shorten
 from hnas.nn.state_dict import compare_state
 from hnas.search_spaces.base import SearchSpace
 
 logger = logging.getLogger(__name__)
 
-MODEL_FILE = "model.pdparams"
-OPTIMIZER_FILE = "optimizer.pdopt"
-STATE_FILE = "state.pkl"
-#: The moving average of the weights (``loss.teacher: ema``), beside the live weights.
-AVERAGE_FILE = "ema.pdparams"
-META_FILE = "meta.json"
-CONFIG_FILE = "config.yaml"
-LAST = "last"
 _KEY_SEPARATOR = "::"
 
 
@@ -72,17 +64,8 @@ class Progress:
     global_step: int = 0
 
 
-class CheckpointMismatchError(HnasError):
-    """A checkpoint that does not belong to the configured run (other space, missing files)."""
-
-
 class NonFiniteStateError(HnasError):
     """The model holds NaN or inf values; such a state is never written."""
-
-
-def epoch_name(epoch: int) -> str:
-    """Directory name of the checkpoint written after epoch ``epoch`` (1-based count)."""
-    return f"epoch_{epoch:04d}"
 
 
 # --- optimizer state under structural names ------------------------------------------------
@@ -196,12 +179,7 @@ class TrainingState:
     average: Any = None  # hnas.engine.ema.WeightAverage of loss.teacher: ema, else None
 
 
-def space_fields(space: SearchSpace) -> dict[str, Any]:
-    """JSON-ready fields of the space (tuples become lists)."""
-    return space.fields()
-
-
-def _write_contents(folder: Path, state: TrainingState, config_text: str, meta_extra: Mapping[str, Any]) -> None:
+def _write_state(folder: Path, state: TrainingState) -> None:
     paddle.save(state.network.state_dict(), str(folder / MODEL_FILE))
     paddle.save(portable_optimizer_state(state.optimizer, state.network), str(folder / OPTIMIZER_FILE))
     if state.average is not None:
@@ -214,50 +192,21 @@ def _write_contents(folder: Path, state: TrainingState, config_text: str, meta_e
     }
     with open(folder / STATE_FILE, "wb") as stream:
         pickle.dump(payload, stream, protocol=pickle.HIGHEST_PROTOCOL)
-    meta = {
-        "hnas_version": __version__,
-        "progress": dataclasses.asdict(state.progress),
-        "space_name": state.space.name,
-        "space_family": state.space.family,
-        "space": space_fields(state.space),
-        **dict(meta_extra),
-    }
-    (folder / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    (folder / CONFIG_FILE).write_text(config_text, encoding="utf-8")
-    for path in folder.iterdir():
-        with open(path, "rb") as stream:
-            os.fsync(stream.fileno())
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def checkpoint_bytes(state: TrainingState, root: Path) -> int:
+    """About how many bytes one checkpoint of ``state`` takes: the size of ``root``'s ``last`` if it
+    exists, else the weights, one optimizer accumulator per trainable parameter and the average."""
+    last = root / LAST
+    if (last / MODEL_FILE).is_file():
+        return folder_bytes(last)
 
+    def nbytes(tensors: Any) -> int:
+        return sum(int(np.prod(tensor.shape)) * tensor.element_size() for tensor in tensors)
 
-def _replace_directory(source: Path, target: Path) -> None:
-    """Move the finished ``source`` to ``target``, replacing a previous ``target``."""
-    backup: Path | None = None
-    if target.exists():
-        backup = target.with_name(f".{target.name}.old-{os.getpid()}")
-        if backup.exists():
-            shutil.rmtree(backup)
-        os.replace(target, backup)
-    os.replace(source, target)
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
-
-
-def _atomic_directory(target: Path, fill: Callable[[Path], None]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        temp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; a checkpoint gets normal permissions
-        fill(temp)
-        _replace_directory(temp, target)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
+    weights = nbytes(state.network.state_dict().values())
+    accumulators = nbytes(param for param in state.network.parameters() if not param.stop_gradient)
+    return weights * (2 if state.average is not None else 1) + accumulators
 
 
 def save_checkpoint(
@@ -278,6 +227,7 @@ def save_checkpoint(
     Raises:
         ValueError: if ``names`` is empty.
         NonFiniteStateError: if a parameter or BN statistic holds NaN or inf.
+        WriteError: the filesystem refused (disk full); the checkpoints written before are intact.
     """
     if not names:
         raise ValueError("save_checkpoint needs at least one name")
@@ -290,138 +240,17 @@ def save_checkpoint(
             f"the model holds NaN or inf values (in {', '.join(bad[:5])}); the checkpoint was not written "
             f"and {kept}"
         )
-    meta_extra = meta_extra or {}
+    meta = {"progress": dataclasses.asdict(state.progress), **dict(meta_extra or {})}
     first = root / names[0]
-    _atomic_directory(first, lambda folder: _write_contents(folder, state, config_text, meta_extra))
+    write_checkpoint_folder(first, lambda folder: _write_state(folder, state), state.space, config_text, meta)
     written = [first]
     for name in names[1:]:
-        target = root / name
-        _atomic_directory(target, lambda folder: _copy_files(first, folder))
-        written.append(target)
+        written.append(copy_checkpoint(first, root / name))
     logger.info("checkpoint written: %s", ", ".join(str(path) for path in written))
     return written
 
 
-def save_weights_checkpoint(
-    folder: str | os.PathLike[str],
-    state_dict: Mapping[str, Any],
-    space: SearchSpace,
-    config_text: str,
-    meta_extra: Mapping[str, Any] | None = None,
-) -> Path:
-    """Write an evaluation-only checkpoint (``model.pdparams``, ``meta.json``, ``config.yaml``) atomically.
-
-    Used for weights that come from elsewhere (``hnas convert-ckpt``): ``hnas eval --ckpt``
-    accepts the folder; ``hnas train --resume`` does not (there is no optimizer or sampler state).
-    """
-    folder = Path(folder)
-
-    def fill(temp: Path) -> None:
-        paddle.save(dict(state_dict), str(temp / MODEL_FILE))
-        meta = {
-            "hnas_version": __version__,
-            "space_name": space.name,
-            "space_family": space.family,
-            "space": space_fields(space),
-            **dict(meta_extra or {}),
-        }
-        (temp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        (temp / CONFIG_FILE).write_text(config_text, encoding="utf-8")
-        for path in temp.iterdir():
-            with open(path, "rb") as stream:
-                os.fsync(stream.fileno())
-
-    _atomic_directory(folder, fill)
-    return folder
-
-
-def _copy_files(source: Path, folder: Path) -> None:
-    for path in source.iterdir():
-        shutil.copy2(path, folder / path.name)
-
-
-def prune_checkpoints(root: str | os.PathLike[str], prefix: str, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` directories named ``<prefix>_<number>``; 0 keeps all."""
-    if keep <= 0:
-        return []
-    found = sorted(
-        path for path in Path(root).glob(f"{prefix}_*") if path.is_dir() and path.name[len(prefix) + 1:].isdigit()
-    )
-    removed = found[:-keep]
-    for path in removed:
-        shutil.rmtree(path, ignore_errors=True)
-    return removed
-
-
 # --- reading -------------------------------------------------------------------------------
-
-
-def resolve_checkpoint(path: str | os.PathLike[str], weights_only: bool = False) -> Path:
-    """The checkpoint directory for ``path``: a checkpoint itself or a root holding ``last``.
-
-    Falls back to the backup left by an interrupted replacement of ``last``. With
-    ``weights_only`` (evaluation) a folder needs only ``meta.json`` and ``model.pdparams``, as
-    written by :func:`save_weights_checkpoint`; resuming needs the training state too.
-
-    Raises:
-        CheckpointMismatchError: if no complete checkpoint is found.
-    """
-    path = Path(path)
-    candidates = [path, path / LAST, *sorted(path.glob(f".{LAST}.old-*"))]
-    required = (MODEL_FILE,) if weights_only else (MODEL_FILE, OPTIMIZER_FILE, STATE_FILE)
-    for candidate in candidates:
-        if (candidate / META_FILE).is_file():
-            missing = [name for name in required if not (candidate / name).is_file()]
-            if missing:
-                raise CheckpointMismatchError(
-                    f"checkpoint {candidate} is incomplete: missing {', '.join(missing)}{_imported_hint(candidate)}"
-                )
-            return candidate
-    raise CheckpointMismatchError(f"no checkpoint found at {path} (looked for {META_FILE} in it and in {path / LAST})")
-
-
-def _imported_hint(folder: Path) -> str:
-    """How to continue from an evaluation-only folder written by ``hnas convert-ckpt``."""
-    try:
-        imported = "converted_from" in read_meta(folder)
-    except CheckpointMismatchError:
-        return ""
-    if not imported:
-        return ""
-    return (f"; it holds imported weights only (hnas convert-ckpt): start a new run with "
-            f"checkpoint.init_from={folder / MODEL_FILE} checkpoint.reorder=false")
-
-
-def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    path = Path(folder) / META_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise CheckpointMismatchError(f"{path}: cannot read checkpoint metadata ({error})") from None
-
-
-def check_space(folder: str | os.PathLike[str], space: SearchSpace) -> None:
-    """Raise :class:`CheckpointMismatchError` naming the family or every space field that differs
-    (checkpoints without ``space_family`` predate families and hold ResNet spaces)."""
-    meta = read_meta(folder)
-    family = meta.get("space_family", "resnet")
-    if family != space.family:
-        raise CheckpointMismatchError(
-            f"checkpoint {folder} was trained on a {family!r} space ({meta.get('space_name')!r}), but the configured "
-            f"space {space.name!r} is of family {space.family!r}"
-        )
-    stored = space.stored_fields(meta.get("space", {}))
-    current = space_fields(space)
-    differences = [
-        f"{key}: checkpoint {stored.get(key)!r} vs config {value!r}"
-        for key, value in current.items()
-        if stored.get(key) != value
-    ]
-    if differences:
-        raise CheckpointMismatchError(
-            f"checkpoint {folder} was trained on space {meta.get('space_name')!r}, which differs from the "
-            f"configured space {space.name!r} in " + "; ".join(differences)
-        )
 
 
 def load_checkpoint(folder: str | os.PathLike[str], state: TrainingState, restore_rng: bool = True) -> Progress:
@@ -476,35 +305,6 @@ def load_checkpoint(folder: str | os.PathLike[str], state: TrainingState, restor
 
 
 # --- maintenance and choosing a checkpoint -------------------------------------------------
-
-
-def clean_orphans(root: str | os.PathLike[str]) -> list[Path]:
-    """Remove the temporary folders (``.<name>.tmp-*``) a kill during a save left in ``root``.
-
-    Only a running save creates them and a run owns its ``checkpoint.dir``, so at the start of
-    a run every one is an orphan. Backups of an interrupted replacement (``.last.old-*``) are
-    kept: :func:`resolve_checkpoint` may need them.
-    """
-    root = Path(root)
-    removed = [path for path in root.glob(".*.tmp-*") if path.is_dir()] if root.is_dir() else []
-    for path in removed:
-        shutil.rmtree(path, ignore_errors=True)
-        logger.info("removed %s, left by a save that was interrupted", path)
-    return removed
-
-
-def checkpoint_candidates(root: str | os.PathLike[str]) -> list[Path]:
-    """Complete-looking checkpoints in ``root`` (``last``, its backup, ``epoch_NNNN``), newest first."""
-    root = Path(root)
-    found = []
-    for path in [root / LAST, *root.glob(f".{LAST}.old-*"), *root.glob("epoch_*")]:
-        if (path / META_FILE).is_file():
-            try:
-                step = int(read_meta(path)["progress"]["global_step"])
-            except (HnasError, KeyError, TypeError, ValueError):
-                continue
-            found.append((step, path.name == LAST, path))
-    return [path for _, _, path in sorted(found, key=lambda item: (item[0], item[1]), reverse=True)]
 
 
 def load_newest_intact(root: str | os.PathLike[str], state: TrainingState) -> tuple[Path, Progress]:

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import yaml
 
+from hnas.checkpoints.folder import save_weights_checkpoint
 from hnas.config import config_to_dict
-from hnas.engine.checkpoint import save_weights_checkpoint
-from hnas.engine.config import TrainConfig
 from hnas.engine.pretrained import KeyMapping, map_paddleslim_state
 from hnas.errors import HnasError
 from hnas.nn.state_dict import compare_state, read_state_dict
 from hnas.search_spaces.resnet import ResNetSpace
+from hnas.train_config import TrainConfig
 
 logger = logging.getLogger(__name__)
 

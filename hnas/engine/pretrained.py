@@ -43,7 +43,7 @@ from typing import Any, Mapping
 
 import paddle
 
-from hnas.engine.checkpoint import MODEL_FILE, check_space, resolve_checkpoint
+from hnas.checkpoints.folder import MODEL_FILE, check_space, resolve_checkpoint
 from hnas.errors import HnasError
 from hnas.nn.state_dict import DATA_PARALLEL_PREFIX, load_into, read_state_dict, strip_data_parallel
 from hnas.search_spaces.base import SearchSpace

@@ -29,6 +29,14 @@ import paddle
 import yaml
 from paddle.callbacks import Callback
 
+from hnas.checkpoints.folder import (
+    CONFIG_FILE,
+    LAST,
+    check_free_space,
+    checkpoint_candidates,
+    clean_orphans,
+    resolve_checkpoint,
+)
 from hnas.config import ConfigError, config_to_dict, parse_yaml
 from hnas.data import build_datasets, make_loader, set_epoch
 from hnas.engine.callbacks import (
@@ -40,18 +48,7 @@ from hnas.engine.callbacks import (
     SyncBatchNormStats,
     VisualDLLogger,
 )
-from hnas.engine.checkpoint import (
-    CONFIG_FILE,
-    LAST,
-    Progress,
-    TrainingState,
-    checkpoint_candidates,
-    clean_orphans,
-    load_checkpoint,
-    load_newest_intact,
-    resolve_checkpoint,
-)
-from hnas.engine.config import LossCfg, TrainConfig
+from hnas.engine.checkpoint import Progress, TrainingState, checkpoint_bytes, load_checkpoint, load_newest_intact
 from hnas.engine.distributed import DistInfo, broadcast_state, init_distributed
 from hnas.engine.ema import WeightAverage
 from hnas.engine.pretrained import init_from_standalone, init_from_supernet
@@ -64,6 +61,7 @@ from hnas.samplers import SAMPLERS, Sampler, check_sampler_args
 from hnas.search_spaces.base import SearchSpace, Supernet
 from hnas.search_spaces.spaces import resolve_space
 from hnas.termination import raise_if_interrupted
+from hnas.train_config import LossCfg, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -481,8 +479,10 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, resum
 
     Raises:
         HnasError: an option the sampler does not take, bad data folder, space / checkpoint
-            mismatch, an existing checkpoint without ``--resume`` / ``--overwrite``, or a
-            non-finite loss (``nan_policy: stop``).
+            mismatch, an existing checkpoint without ``--resume`` / ``--overwrite``, a
+            ``checkpoint.dir`` without the free space for a save (checked before the first
+            step), or a non-finite loss (``nan_policy: stop``).
+        WriteError: a save refused midway (disk full); the earlier checkpoints are intact.
     """
     started = time.perf_counter()
     check_sampler(cfg)  # before any data is loaded
@@ -496,6 +496,9 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False, resum
     run = _build_run(cfg, resume, root, resume_from)
     if changes and run.dist_info.is_main:
         store_resumed_config(cfg, root, resume_folder(root, resume_from), changes)
+    if run.dist_info.is_main:
+        copies = 1 if cfg.checkpoint.keep_epochs == -1 else 2  # epoch_NNNN and last
+        check_free_space(root, checkpoint_bytes(run.state, root), copies)
     callbacks, evaluator, checkpointer = _callbacks(cfg, run, root)
     logger.info("peak lr %.5g (batch %d x %d ranks), %d warm-up steps of %d", run.peak_lr, cfg.data.batch_size,
                 run.dist_info.world_size, run.lengths.warmup_steps, run.lengths.total_steps)

@@ -2,7 +2,7 @@
 
 A chain of small steps, one module each:
 
-- :mod:`~hnas.loading` finds the checkpoint, its space and its config;
+- :mod:`~hnas.checkpoints.source` finds the checkpoint, its space and its config;
 - :mod:`~hnas.evaluation.eval_data` draws the fixed validation and recalibration images;
 - :mod:`~hnas.nn.bn_recal` recalibrates BN for the active subnet and restores it;
 - :mod:`~hnas.evaluation.evaluate` activates, measures and appends to the progress file

@@ -17,6 +17,7 @@ instead of mixing results. An exclusive ``flock`` keeps two processes off the sa
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
@@ -27,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Mapping
 
-from hnas.errors import HnasError
+from hnas.errors import HnasError, WriteError
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,10 @@ class ProgressLog:
 
     def sync(self) -> None:
         if self._fd is not None and self._unsynced:
-            os.fsync(self._fd)
+            try:
+                os.fsync(self._fd)
+            except OSError as error:
+                raise self._refused(error) from None
             self._unsynced = 0
         self._last_sync = time.monotonic()
 
@@ -160,9 +164,21 @@ class ProgressLog:
         if self._fd is None:
             raise RuntimeError("ProgressLog.open() must be called before writing")
         data = line.encode("utf-8")
-        written = os.write(self._fd, data)
-        if written != len(data):  # regular files take the whole buffer; be loud if not
-            raise OSError(f"{self.path}: short write ({written} of {len(data)} bytes)")
+        end = os.fstat(self._fd).st_size
+        try:
+            written = os.write(self._fd, data)
+            if written != len(data):  # regular files take the whole buffer unless the disk is full
+                raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} ({written} of {len(data)} bytes written)")
+        except OSError as error:
+            try:
+                os.ftruncate(self._fd, end)  # drop a partial record: the file stays a valid progress file
+            except OSError:
+                pass  # a cut line is dropped on resume anyway
+            raise self._refused(error) from None
+
+    def _refused(self, error: OSError) -> WriteError:
+        return WriteError(f"cannot write {self.path}: {error.strerror or error}; the results already in it "
+                          "are intact")
 
     def _load(self, expected: Mapping[str, str]) -> dict[str, ArchResult]:
         assert self._fd is not None

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hnas.errors import HnasError
+from hnas.evaluation.options import ScoringOptions
 from hnas.evaluation.shards import Shard, part_path
-from hnas.nn import BN_RECAL_MODES
+from hnas.nn import BN_RECAL_MODES  # noqa: F401 - the --bn-recal choices, offered to the parser
 
 #: Submission path when ``--out`` is not given.
 DEFAULT_OUT = Path("checkpoints/submit_results.json")
@@ -60,18 +61,13 @@ class EvalRequest:
     weights: str = "model"
     shared_prefix: bool = True
 
+    @property
+    def scoring(self) -> ScoringOptions:
+        return ScoringOptions(self.val_images, self.batch_size, self.bn_recal, self.recal_batches,
+                              self.recal_batch_size, self.seed)
+
     def check(self) -> None:
-        if self.bn_recal not in BN_RECAL_MODES:
-            raise HnasError(f"--bn-recal {self.bn_recal!r}: expected one of {', '.join(BN_RECAL_MODES)}")
-        for name in ("recal_batches", "recal_batch_size", "batch_size"):
-            if getattr(self, name) < (0 if name == "recal_batches" else 1):
-                raise HnasError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        if self.bn_recal == "reset" and self.recal_batches == 0:
-            raise HnasError("--bn-recal reset needs --recal-batches >= 1")
-        if self.val_images is not None and self.val_images < 1:
-            raise HnasError(f"--val-images must be >= 1, got {self.val_images}")
-        if self.seed < 0:
-            raise HnasError(f"--seed must be >= 0, got {self.seed}")
+        self.scoring.check()
         if self.max_archs is not None and self.max_archs < 1:
             raise HnasError(f"--max-archs must be >= 1, got {self.max_archs}")
 

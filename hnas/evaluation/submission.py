@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from hnas.checkpoints.source import FewShotRoute, config_space, fingerprint, load_supernet, locate
 from hnas.config import DataCfg
 from hnas.data.base import SeededDataset
 from hnas.data.datasets import build_split
@@ -30,9 +31,9 @@ from hnas.evaluation.eval_data import load_eval_data
 from hnas.evaluation.evaluate import EvalRun, evaluate_archs
 from hnas.evaluation.progress import ProgressLog, progress_path
 from hnas.evaluation.request import EvalRequest
+from hnas.evaluation.scorer_builder import open_source
 from hnas.evaluation.shards import shard_of
 from hnas.io.archs import ArchEntry, load_arch_file, write_arch_file
-from hnas.loading import FewShotRoute, config_space, fingerprint, load_supernet, locate
 from hnas.search_spaces.base import SearchSpace, Spec, Supernet
 
 logger = logging.getLogger(__name__)
@@ -105,14 +106,8 @@ def plan_evaluation(request: EvalRequest) -> EvalPlan:
     entries = load_arch_file(request.arch_file, source.space or config_space(source.config))
     shard_entries = shard_of(entries, request.shard.index, request.shard.count)
     logger.info("%s: %d archs, shard %s holds %d", request.arch_file, len(entries), request.shard, len(shard_entries))
-    data = source.config.data
-    val = build_split(data, "val")
-    space = source.space or config_space(source.config, val.info.space_overrides())
-    if val.info.in_channels != space.in_channels:
-        raise HnasError(
-            f"dataset {data.name!r} gives {val.info.in_channels}-channel images, space {space.name!r} "
-            f"takes {space.in_channels}"
-        )
+    trained = open_source(source)
+    data, val, space = trained.data, trained.val, trained.space
     if val.info.resolution not in space.resolutions:
         raise HnasError(
             f"dataset {data.name!r} gives {val.info.resolution} px images, but space {space.name!r} runs at "

@@ -8,8 +8,8 @@ then scored by the sub-supernet of its part. The 2nd and 4th teams of CVPR 2022 
 split their supernets this way (by stage depths, 5 and 2-7 sub-supernets).
 
 * :mod:`hnas.fewshot.split`: which slot splits the space and how its values are grouped;
-* :mod:`hnas.fewshot.manifest`: the few-shot folder (``fewshot.json`` and one training
-  checkpoint root per part), which ``hnas eval`` reads to route each arch;
+* the few-shot folder (``fewshot.json`` and one training checkpoint root per part), which
+  ``hnas eval`` reads to route each arch, is described by :mod:`hnas.checkpoints.fewshot`;
 * :mod:`hnas.fewshot.train`: training the sub-supernets from a parent checkpoint
   (``hnas fewshot train``; resumable part by part).
 
@@ -17,7 +17,6 @@ This package's ``__init__`` imports neither Paddle nor the engine: evaluation re
 manifests without loading the trainer.
 """
 
-from hnas.fewshot.manifest import MANIFEST_FILE, FewShotManifest, is_fewshot_dir, read_manifest
 from hnas.fewshot.split import Split
 
-__all__ = ["MANIFEST_FILE", "FewShotManifest", "Split", "is_fewshot_dir", "read_manifest"]
+__all__ = ["Split"]

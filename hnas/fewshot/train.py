@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from hnas.checkpoints.fewshot import MANIFEST_FILE, FewShotManifest, is_fewshot_dir, read_manifest
+from hnas.checkpoints.folder import CONFIG_FILE, LAST, META_FILE, read_meta, resolve_checkpoint
+from hnas.checkpoints.space_record import read_space
 from hnas.config import load_config
-from hnas.engine.checkpoint import CONFIG_FILE, LAST, read_meta, resolve_checkpoint
-from hnas.engine.config import TrainConfig
 from hnas.errors import HnasError
-from hnas.fewshot.manifest import MANIFEST_FILE, FewShotManifest, is_fewshot_dir, read_manifest
 from hnas.fewshot.split import Split
 from hnas.io.outputs import check_output_dir
-from hnas.search_spaces.spaces import space_from_fields
+from hnas.train_config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -64,16 +64,12 @@ def plan_fewshot(parent: Path, split_text: str, out: Path, epochs: int,
     if epochs < 1:
         raise HnasError(f"--epochs must be >= 1, got {epochs}")
     folder = resolve_checkpoint(parent, weights_only=True)
-    meta = read_meta(folder)
-    if "space" not in meta:
-        raise HnasError(f"parent checkpoint {folder}: meta.json has no 'space' entry")
-    family = meta.get("space_family", "resnet")
-    space = space_from_fields(meta["space"], family)
+    space = read_space(read_meta(folder), f"parent checkpoint {folder / META_FILE}")
     parent_cfg = load_config(folder / CONFIG_FILE, schema=TrainConfig)
     split = Split.parse(split_text, space)
     manifest = FewShotManifest(
-        root=out, split=split, parent=folder.resolve(), space_name=space.name, space_family=family,
-        space=meta["space"], parts=tuple(split.part_name(index) for index in range(len(split.groups))), epochs=epochs,
+        root=out, split=split, parent=folder.resolve(), space=space,
+        parts=tuple(split.part_name(index) for index in range(len(split.groups))), epochs=epochs,
     )
     _check_out(out, folder, manifest)
     base = parent_cfg.sampler.args.get("distribution", "uniform")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from hnas.checkpoints.space_record import space_differences, space_record, stored_family, stored_name
 from hnas.errors import HnasError
 from hnas.io.atomic import atomic_write_text
 from hnas.search_spaces.base import SearchSpace
@@ -66,7 +67,7 @@ def build_table(space: SearchSpace, device: str = "cpu", batch_size: int = 1, wa
         entries[_key_text(key)] = round(time_layer(layer, shape, batch_size, warmup, repeats), 6)
         if progress is not None:
             progress(index + 1, len(keys))
-    return {"format": FORMAT, "space": space.name, "space_family": space.family, "space_fields": space.fields(),
+    return {"format": FORMAT, **space_record(space),
             "device": device, "batch_size": batch_size, "warmup": warmup, "repeats": repeats, "unit": "ms",
             "paddle": paddle.__version__, "machine": platform.processor() or platform.machine(),
             "threads": os.environ.get("OMP_NUM_THREADS", "unset"), "entries": entries}
@@ -94,15 +95,14 @@ class LatencyTable:
             raise HnasError(f"latency table {path}: unreadable ({error})") from None
         if data.get("format") != FORMAT:
             raise HnasError(f"latency table {path}: not an hnas latency table (format {data.get('format')!r})")
-        stored = data.get("space_fields")
-        if not isinstance(stored, dict):
-            raise HnasError(f"latency table {path}: no space_fields entry")
-        stored, current = space.stored_fields(stored), space.fields()
-        if stored != current:
-            differing = ", ".join(f"{key} {stored.get(key)!r} vs {value!r}" for key, value in current.items()
-                                  if stored.get(key) != value)
-            raise HnasError(f"latency table {path} was measured for space {data.get('space')!r}, not {space.name!r} "
-                            f"({differing})")
+        source = f"latency table {path}"
+        if stored_family(data) != space.family:
+            raise HnasError(f"{source} was measured for a {stored_family(data)!r} space, not {space.name!r} "
+                            f"(family {space.family!r})")
+        differing = space_differences(data, space, source)
+        if differing:
+            raise HnasError(f"{source} was measured for space {stored_name(data)!r}, not {space.name!r} "
+                            f"({', '.join(differing)})")
         return cls(space, {k: v for k, v in data.items() if k != "entries"}, entries)
 
     def predict(self, spec: Any) -> float:

@@ -6,11 +6,11 @@ import pytest
 
 from hnas.benchmark.methods import METHODS, select_methods
 from hnas.config import load_config
-from hnas.engine.config import TrainConfig
 from hnas.engine.trainer import build_sampler
 from hnas.errors import HnasError
 from hnas.proxies.registry import PROXIES
 from hnas.search_spaces.spaces import resolve_space
+from hnas.train_config import TrainConfig
 
 
 def test_select_keeps_requested_order() -> None:

@@ -274,7 +274,7 @@ def test_finished_only_scores_the_finished_runs_and_trains_nothing(tmp_path: Pat
 
 def test_a_few_shot_method_scores_through_its_parts(tmp_path: Path, truth, monkeypatch) -> None:
     from hnas.benchmark.methods import FewShotStage
-    from hnas.fewshot import read_manifest
+    from hnas.checkpoints.fewshot import read_manifest
 
     method = Method("fs", "few-shot", overrides=("sampler.name=sandwich", "sampler.args.num_random=1"),
                     fewshot=FewShotStage(split="depth3=2,3,4,5/6,7,8", epochs=1))

@@ -14,8 +14,8 @@ import numpy as np
 import paddle
 import pytest
 
+from hnas.checkpoints.folder import CheckpointMismatchError, resolve_checkpoint
 from hnas.cli import main
-from hnas.engine.checkpoint import CheckpointMismatchError, resolve_checkpoint
 from hnas.engine.pretrained import hnas_to_paddleslim_key
 from hnas.nn.state_dict import add_data_parallel
 from hnas.search_spaces import SPACES

@@ -123,16 +123,16 @@ def test_a_data_parallel_checkpoint_is_converted(setup, reference: Path, tmp_pat
 
 
 def test_a_training_checkpoint_directory_is_read_like_its_weights_file(setup, reference: Path, tmp_path: Path) -> None:
+    from hnas.checkpoints import folder as checkpoint
     from hnas.config import save_config
-    from hnas.engine import checkpoint
-    from hnas.engine.config import TrainConfig
+    from hnas.train_config import TrainConfig
 
     folder = tmp_path / "run" / checkpoint.LAST
     folder.mkdir(parents=True)
     (folder / checkpoint.MODEL_FILE).write_bytes(setup[0].read_bytes())
     for name in (checkpoint.OPTIMIZER_FILE, checkpoint.STATE_FILE):
         (folder / name).write_bytes(b"")  # not read by evaluation
-    meta = {"space_name": "resnet48_tiny", "space": checkpoint.space_fields(SPACES.get("resnet48_tiny"))}
+    meta = {"space_name": "resnet48_tiny", "space": SPACES.get("resnet48_tiny").fields()}
     (folder / checkpoint.META_FILE).write_text(json.dumps(meta))
     save_config(TrainConfig(), folder / checkpoint.CONFIG_FILE)
     out = tmp_path / "submit.json"
@@ -141,7 +141,7 @@ def test_a_training_checkpoint_directory_is_read_like_its_weights_file(setup, re
 
 
 def test_help_names_the_training_output_folder(capsys) -> None:
-    from hnas.engine.config import TrainConfig
+    from hnas.train_config import TrainConfig
 
     with pytest.raises(SystemExit):
         main(["eval", "--help"])

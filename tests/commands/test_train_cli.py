@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from hnas.checkpoints.folder import LAST, read_meta
 from hnas.cli import main
 from hnas.config import load_config
-from hnas.engine.checkpoint import LAST, read_meta
-from hnas.engine.config import TrainConfig
+from hnas.train_config import TrainConfig
 from tests.engine.tiny import TINY_SPACE_OVERRIDE
 
 REPO = Path(__file__).resolve().parents[2]

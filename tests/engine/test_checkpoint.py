@@ -1,4 +1,4 @@
-"""Tests of hnas/engine/checkpoint.py: round trip, atomic replacement and mismatch errors."""
+"""Tests of hnas/engine/checkpoint.py and hnas/checkpoints/folder.py: round trip, atomic writes, mismatches."""
 
 from __future__ import annotations
 
@@ -11,17 +11,15 @@ import numpy as np
 import paddle
 import pytest
 
+from hnas.checkpoints.folder import LAST, CheckpointMismatchError, prune_checkpoints, resolve_checkpoint
 from hnas.engine.checkpoint import (
-    LAST,
-    CheckpointMismatchError,
     NonFiniteStateError,
     Progress,
     TrainingState,
     load_checkpoint,
-    prune_checkpoints,
-    resolve_checkpoint,
     save_checkpoint,
 )
+from hnas.errors import WriteError
 from hnas.nn.optim import WarmupCosine, build_optimizer
 from hnas.samplers import SandwichSampler
 
@@ -90,7 +88,7 @@ def test_replacing_a_checkpoint_is_atomic(tmp_path, tiny_space, monkeypatch) -> 
         raise OSError("disk full")
 
     monkeypatch.setattr("hnas.engine.checkpoint.pickle.dump", broken_dump)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteError, match="disk full; the previous checkpoint .*last is intact"):
         save_checkpoint(tmp_path, [LAST], failing, "second\n")
     assert (tmp_path / LAST / "config.yaml").read_text() == "first\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == [LAST]  # no temp dirs left behind

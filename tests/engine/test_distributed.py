@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from hnas.engine.checkpoint import LAST
+from hnas.checkpoints.folder import LAST
 
 WORKER = Path(__file__).with_name("distributed_worker.py")
 

@@ -6,8 +6,8 @@ import numpy as np
 import paddle
 import pytest
 
+from hnas.checkpoints.folder import AVERAGE_FILE, LAST, MODEL_FILE
 from hnas.config import ConfigError
-from hnas.engine.checkpoint import AVERAGE_FILE, LAST, MODEL_FILE
 from hnas.engine.ema import WeightAverage
 from hnas.engine.step import Objective, SupernetStep
 from hnas.engine.trainer import train
@@ -123,9 +123,9 @@ def test_bad_teacher_settings_name_the_key(tmp_path, override: str, message: str
 def test_eval_and_export_can_use_the_average(tmp_path, capsys) -> None:
     import json as json_module
 
+    from hnas.checkpoints.folder import AVERAGE_FILE as EMA
+    from hnas.checkpoints.source import load_supernet, locate
     from hnas.cli import main
-    from hnas.engine.checkpoint import AVERAGE_FILE as EMA
-    from hnas.loading import load_supernet, locate
     from tests.engine.tiny import TINY_SPACE
 
     train(tiny_config(tmp_path / "ema", "loss.teacher=ema", "loss.ema_decay=0.5", "max_steps=2"))

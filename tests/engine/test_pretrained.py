@@ -122,7 +122,7 @@ def test_paddleslim_keys_map_to_hnas_with_prefixes_and_teacher_removed() -> None
 
 
 def test_init_from_a_supernet_checkpoint_copies_its_weights(tmp_path) -> None:
-    from hnas.engine.checkpoint import LAST, MODEL_FILE, read_meta
+    from hnas.checkpoints.folder import LAST, MODEL_FILE, read_meta
     from hnas.engine.trainer import train
     from hnas.search_spaces.spaces import space_from_fields
     from tests.engine.tiny import TINY_SPACE_OVERRIDE, tiny_config

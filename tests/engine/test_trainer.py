@@ -8,12 +8,12 @@ import numpy as np
 import paddle
 import pytest
 
+from hnas.checkpoints.folder import LAST, MODEL_FILE, CheckpointMismatchError, read_meta
 from hnas.config import ConfigError, load_config
-from hnas.engine.checkpoint import LAST, MODEL_FILE, CheckpointMismatchError, read_meta
-from hnas.engine.config import TrainConfig
 from hnas.engine.step import NonFiniteLossError
 from hnas.engine.trainer import SupernetModel, train
 from hnas.errors import HnasError
+from hnas.train_config import TrainConfig
 from tests.engine.tiny import TINY_SPACE_OVERRIDE, tiny_config
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Sequence
 
 from hnas.config import load_config
-from hnas.engine.config import TrainConfig
 from hnas.samplers.base import SampledNet, Sampler
 from hnas.search_spaces.resnet import ResNetSpace
+from hnas.train_config import TrainConfig
 
 #: Two stages of two blocks, 8 channels, 16 px, 3 widths: a supernet step takes milliseconds.
 TINY_SPACE = ResNetSpace(

@@ -136,8 +136,8 @@ def test_eval_supernet_sh_refuses_while_earlier_workers_run(tmp_path: Path) -> N
 
 
 def test_nan_weights_in_state_are_detected_by_numpy_too() -> None:
+    from hnas.checkpoints.source import refuse_non_finite
     from hnas.errors import HnasError
-    from hnas.loading import refuse_non_finite
 
     with pytest.raises(HnasError, match="1 tensor"):
         refuse_non_finite({"a": np.array([1.0, np.inf]), "b": np.array([1, 2])}, "x")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from hnas.checkpoints.folder import LAST, MODEL_FILE, OPTIMIZER_FILE, read_meta
 from hnas.cli import main
-from hnas.engine.checkpoint import LAST, MODEL_FILE, OPTIMIZER_FILE, read_meta
 from tests.commands.test_train_cli import TINY
 
 

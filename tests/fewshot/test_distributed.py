@@ -8,12 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hnas.checkpoints.fewshot import read_manifest
+from hnas.checkpoints.folder import LAST
 from hnas.cli import main
-from hnas.engine.checkpoint import LAST
 from hnas.engine.trainer import train
-from hnas.fewshot import read_manifest
 from hnas.search_spaces.sampling import sample_codes
-from hnas.search_spaces.spaces import space_from_fields
 from tests.engine.tiny import tiny_config
 
 WORKER = Path(__file__).with_name("distributed_worker.py")
@@ -36,7 +35,7 @@ def test_two_ranks_train_every_part_and_the_folder_evaluates(tmp_path: Path, cap
     capsys.readouterr()
     again = main(["fewshot", "train", str(parent), "--split", "depth1", "--out", str(out), "--epochs", "1"])
     assert again == 0 and "finished earlier" in capsys.readouterr().err
-    space = space_from_fields(manifest.space, manifest.space_family)
+    space = manifest.space
     archs = tmp_path / "archs.json"
     archs.write_text(json.dumps({f"arch{i}": {"acc": 0.0, "arch": code}
                                  for i, code in enumerate(sample_codes(space, 4, seed=0), 1)}))

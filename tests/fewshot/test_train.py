@@ -13,17 +13,17 @@ import numpy as np
 import paddle
 import pytest
 
+from hnas.checkpoints.fewshot import MANIFEST_FILE, read_manifest
+from hnas.checkpoints.folder import CONFIG_FILE, LAST, MODEL_FILE, read_meta
+from hnas.checkpoints.source import locate
 from hnas.cli import main
 from hnas.config import load_config
-from hnas.engine.checkpoint import CONFIG_FILE, LAST, MODEL_FILE, read_meta
-from hnas.engine.config import TrainConfig
 from hnas.engine.trainer import train
 from hnas.errors import HnasError
-from hnas.fewshot import MANIFEST_FILE, read_manifest
 from hnas.fewshot.train import plan_fewshot, train_fewshot
-from hnas.loading import locate
 from hnas.search_spaces.sampling import sample_codes
 from hnas.search_spaces.spaces import space_from_fields
+from hnas.train_config import TrainConfig
 from tests.engine.tiny import tiny_config
 
 EVAL = ["--val-images", "16", "--batch-size", "8", "--recal-batches", "1", "--recal-batch-size", "8"]
@@ -138,7 +138,7 @@ def test_output_folders_that_hold_something_else_are_refused(parent: Path, fewsh
 def test_few_shot_eval_scores_each_arch_with_its_parts_supernet(fewshot: Path, arch_file: Path, tmp_path: Path) -> None:
     assert main(["eval", str(arch_file), "--ckpt", str(fewshot), "--out", str(tmp_path / "few.json"), *EVAL]) == 0
     routed = json.loads((tmp_path / "few.json").read_text())
-    space = space_from_fields(read_manifest(fewshot).space, "resnet")
+    space = read_manifest(fewshot).space
     manifest = read_manifest(fewshot)
     parts_used = set()
     for index, part in enumerate(manifest.parts):

@@ -17,8 +17,8 @@ from tests.paddleslim_ext.conftest import randomize_bn, real_codes, requires_pad
 
 requires_paddleslim()
 
+from hnas.checkpoints.source import load_supernet, locate  # noqa: E402
 from hnas.cli import main  # noqa: E402
-from hnas.loading import load_supernet, locate  # noqa: E402
 from hnas.nn.state_dict import add_data_parallel  # noqa: E402
 from hnas.search_spaces import SPACES  # noqa: E402
 from hnas.search_spaces.sampling import sample_codes  # noqa: E402

@@ -9,7 +9,7 @@ import numpy as np
 import paddle
 import pytest
 
-from hnas.engine.checkpoint import LAST, STATE_FILE
+from hnas.checkpoints.folder import LAST, STATE_FILE
 from hnas.engine.trainer import train
 from hnas.errors import HnasError
 from hnas.samplers import SAMPLERS

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hnas import cli
+from hnas.checkpoints.folder import LAST
 from hnas.engine import trainer
-from hnas.engine.checkpoint import LAST
 from hnas.errors import HnasError
 from tests.engine.tiny import tiny_config
 

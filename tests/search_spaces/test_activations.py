@@ -12,7 +12,7 @@ import numpy as np
 import paddle
 import pytest
 
-from hnas.engine.checkpoint import CheckpointMismatchError, check_space
+from hnas.checkpoints.folder import CheckpointMismatchError, check_space
 from hnas.errors import HnasError
 from hnas.proxies.latency import LatencyTable, build_table, write_table
 from hnas.search_spaces.activations import ACTIVATIONS, OUTER_ACTIVATIONS
@@ -96,9 +96,17 @@ def test_a_latency_table_of_another_activation_is_refused(tmp_path) -> None:
     with pytest.raises(HnasError, match="activation 'relu' vs 'swish'"):
         LatencyTable.load(path, SMALL.replace({"activation": "swish"}))
     data = json.loads(path.read_text())
-    del data["space_fields"]["activation"]  # a table written before the field existed
+    del data["space"]["activation"]  # a table written before the field existed
     path.write_text(json.dumps(data))
     assert LatencyTable.load(path, SMALL).entries
+    # ... and in the spelling tables had then: "space": NAME, "space_fields": {...}, no family
+    data["space_fields"] = data.pop("space")
+    data["space"] = data.pop("space_name")
+    del data["space_family"]
+    path.write_text(json.dumps(data))
+    assert LatencyTable.load(path, SMALL).entries
+    with pytest.raises(HnasError, match="activation 'relu' vs 'swish'"):
+        LatencyTable.load(path, SMALL.replace({"activation": "swish"}))
 
 
 def test_mish_is_x_tanh_softplus_x() -> None:

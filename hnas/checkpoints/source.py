@@ -1,8 +1,9 @@
-"""Finding what ``hnas eval`` evaluates: the checkpoint's weights, its search space and its config.
+"""From ``--ckpt``, ``--config`` and ``--weights`` to the weights, the search space and the config.
 
-Two kinds of checkpoint are accepted:
+Used by every command that reads a trained supernet (``eval``, ``search``, ``export``,
+``fewshot``). Accepted:
 
-- a training checkpoint directory (``hnas/engine/checkpoint.py``: ``model.pdparams``,
+- a training checkpoint directory (:mod:`hnas.checkpoints.folder`: ``model.pdparams``,
   ``meta.json`` with the exact ``SearchSpace``, ``config.yaml``), or a root holding ``last/``,
   or an evaluation-only folder of the same three files (``hnas convert-ckpt``);
   the space comes from ``meta.json`` and the data from ``config.yaml`` unless ``--config``
@@ -26,22 +27,24 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from hnas.config import load_config
-from hnas.engine.checkpoint import (
+from hnas.checkpoints.fewshot import MANIFEST_FILE, is_fewshot_dir, read_manifest
+from hnas.checkpoints.folder import (
     AVERAGE_FILE,
     CONFIG_FILE,
     LAST,
+    META_FILE,
     MODEL_FILE,
     check_space,
     read_meta,
     resolve_checkpoint,
 )
-from hnas.engine.config import TrainConfig
+from hnas.checkpoints.space_record import read_space
 from hnas.errors import HnasError
-from hnas.fewshot.manifest import MANIFEST_FILE, is_fewshot_dir, read_manifest
 from hnas.fewshot.split import Split
 from hnas.nn.state_dict import load_into, read_state_dict
 from hnas.search_spaces.base import SearchSpace, Supernet
-from hnas.search_spaces.spaces import resolve_space, space_from_fields
+from hnas.search_spaces.spaces import resolve_space
+from hnas.train_config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -134,18 +137,15 @@ def locate(checkpoint: str | os.PathLike[str] | None, config: str | os.PathLike[
                             f"to its parts; pass one part's folder here, e.g. {manifest.part_dir(0)}")
         return _locate_fewshot(path, given, weights)
     folder = resolve_checkpoint(path, weights_only=True)
-    meta = read_meta(folder)
-    if "space" not in meta:
-        raise HnasError(f"checkpoint {folder}: meta.json has no 'space' entry")
+    space = read_space(read_meta(folder), f"checkpoint {folder / META_FILE}")
     cfg = given or load_config(folder / CONFIG_FILE, schema=TrainConfig)
-    space = space_from_fields(meta["space"], meta.get("space_family", "resnet"))
     return EvalSource(weights=weights_file(folder, weights), config=cfg, space=space)
 
 
 def _locate_fewshot(path: Path, given: TrainConfig | None, weights_choice: str) -> EvalSource:
     """Every part of a few-shot folder: finished, of the manifest's space, with one data section."""
     manifest = read_manifest(path)
-    space = space_from_fields(manifest.space, manifest.space_family)
+    space = manifest.space
     weights: list[Path] = []
     configs: list[TrainConfig] = []
     for index, part in enumerate(manifest.parts):

@@ -2,7 +2,7 @@
 
 .. code-block:: text
 
-    DIR/fewshot.json              format, parent checkpoint, space, split, parts, epochs
+    DIR/fewshot.json              format, parent checkpoint, space record, split, parts, epochs
     DIR/part0_depth3-2/last/ ...  a normal ``hnas train`` checkpoint root per part
     DIR/part1_depth3-3/last/ ...
 
@@ -16,11 +16,13 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
+from hnas.checkpoints.space_record import read_space, space_record
 from hnas.errors import HnasError
 from hnas.fewshot.split import Split
 from hnas.io.atomic import atomic_write_text
+from hnas.search_spaces.base import SearchSpace
 
 MANIFEST_FILE = "fewshot.json"
 FORMAT = "hnas-fewshot"
@@ -35,9 +37,7 @@ class FewShotManifest:
         root: the folder holding the manifest.
         split: the partition of the space.
         parent: the parent supernet checkpoint every part started from.
-        space_name: the space's name.
-        space_family: its family.
-        space: its fields (as checkpoints store them).
+        space: the search space (stored as a space record, :mod:`hnas.checkpoints.space_record`).
         parts: each part's folder name under ``root``, in split order.
         epochs: training epochs of each part.
     """
@@ -45,9 +45,7 @@ class FewShotManifest:
     root: Path
     split: Split
     parent: Path
-    space_name: str
-    space_family: str
-    space: Mapping[str, Any]
+    space: SearchSpace
     parts: tuple[str, ...]
     epochs: int
 
@@ -59,9 +57,7 @@ class FewShotManifest:
             "format": FORMAT,
             "version": VERSION,
             "parent": str(self.parent),
-            "space_name": self.space_name,
-            "space_family": self.space_family,
-            "space": dict(self.space),
+            **space_record(self.space),
             "split": self.split.to_json(),
             "parts": list(self.parts),
             "epochs": self.epochs,
@@ -99,9 +95,7 @@ def read_manifest(root: str | os.PathLike[str]) -> FewShotManifest:
             root=root,
             split=Split.from_json(data["split"]),
             parent=Path(data["parent"]),
-            space_name=str(data["space_name"]),
-            space_family=str(data["space_family"]),
-            space=dict(data["space"]),
+            space=read_space(data, str(path)),
             parts=tuple(str(part) for part in data["parts"]),
             epochs=int(data["epochs"]),
         )
