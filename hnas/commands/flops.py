@@ -52,7 +52,7 @@ def resolve_flops_space(space_name: str, config: Path | None) -> SearchSpace:
     """
     if config is None:
         return SPACES.get(space_name)
-    from hnas.engine.config import TrainConfig
+    from hnas.train_config import TrainConfig
 
     cfg = load_config(config, schema=TrainConfig)
     if space_name not in ("resnet48", cfg.space.name):

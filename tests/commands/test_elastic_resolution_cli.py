@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from hnas.checkpoints.folder import LAST
 from hnas.cli import main
-from hnas.engine.checkpoint import LAST
 from hnas.search_spaces.base import SearchSpace
 from hnas.search_spaces.sampling import sample_codes
 from tests.engine.tiny import TINY_SPACE, TINY_SPACE_OVERRIDE

@@ -18,8 +18,8 @@ import numpy as np
 import paddle
 import pytest
 
+from hnas.checkpoints.folder import CheckpointMismatchError, check_space
 from hnas.cli import main
-from hnas.engine.checkpoint import CheckpointMismatchError, check_space
 from hnas.errors import HnasError
 from hnas.proxies.latency import LatencyTable, build_table, write_table
 from hnas.search_spaces.activations import OUTER_ACTIVATIONS, activation_params, make_activation
@@ -200,13 +200,13 @@ def test_a_latency_table_of_another_outer_activation_is_refused(tmp_path) -> Non
     with pytest.raises(HnasError, match="outer_activation 'relu' vs 'prelu'"):
         LatencyTable.load(path, SMALL.replace({"outer_activation": "prelu"}))
     data = json.loads(path.read_text())
-    del data["space_fields"]["outer_activation"]  # a table written before the field existed
+    del data["space"]["outer_activation"]  # a table written before the field existed
     path.write_text(json.dumps(data))
     assert LatencyTable.load(path, SMALL).entries
 
 
 def test_train_refuses_a_checkpoint_of_another_outer_activation_and_an_unknown_name(tmp_path, capsys) -> None:
-    from hnas.engine.checkpoint import save_weights_checkpoint
+    from hnas.checkpoints.folder import save_weights_checkpoint
 
     space = _space("prelu")
     save_weights_checkpoint(tmp_path / "ckpt", space.build_supernet().state_dict(), space, "{}\n", {})
