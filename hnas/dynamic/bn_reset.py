@@ -22,11 +22,11 @@ from typing import Any
 
 import yaml
 
+from hnas.checkpoints.folder import save_weights_checkpoint
+from hnas.checkpoints.source import locate
 from hnas.config import config_to_dict
-from hnas.engine.checkpoint import save_weights_checkpoint
 from hnas.errors import HnasError
 from hnas.export import check_output_folder
-from hnas.loading import locate
 from hnas.nn.bn_recal import reset_bn_per_width
 from hnas.nn.state_dict import load_into, read_state_dict
 from hnas.search_spaces.base import SearchSpace

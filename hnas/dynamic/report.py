@@ -16,17 +16,17 @@ from typing import Any
 import numpy as np
 import paddle
 
+from hnas.checkpoints.folder import CONFIG_FILE, MODEL_FILE, read_meta, resolve_checkpoint
+from hnas.checkpoints.space_record import read_space
 from hnas.config import load_config
 from hnas.data import make_loader
 from hnas.data.datasets import build_split
 from hnas.dynamic.network import GatedNetwork
 from hnas.dynamic.stage2 import build_gated, evaluate_dynamic
-from hnas.engine.checkpoint import CONFIG_FILE, MODEL_FILE, read_meta, resolve_checkpoint
-from hnas.engine.config import TrainConfig
 from hnas.errors import HnasError
 from hnas.io.atomic import atomic_write_text
 from hnas.nn.state_dict import load_into, read_state_dict
-from hnas.search_spaces.spaces import space_from_fields
+from hnas.train_config import TrainConfig
 
 
 def load_gated(checkpoint: str | os.PathLike[str]) -> tuple[GatedNetwork, TrainConfig, Path]:
@@ -41,7 +41,7 @@ def load_gated(checkpoint: str | os.PathLike[str]) -> tuple[GatedNetwork, TrainC
         raise HnasError(f"checkpoint {folder} holds no gate (its config has no gate section): train stage II from "
                         "it with a gate config first (docs/systems/dsnet.md)")
     meta = read_meta(folder)
-    space = space_from_fields(meta["space"], meta.get("space_family", "resnet"))
+    space = read_space(meta, f"checkpoint {folder}")
     gated = build_gated(space, cfg)
     load_into(gated, read_state_dict(folder / MODEL_FILE, f"checkpoint {folder}"), source=f"checkpoint {folder}")
     gated.eval()

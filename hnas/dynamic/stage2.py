@@ -29,19 +29,13 @@ import numpy as np
 import paddle
 from paddle.callbacks import Callback
 
+from hnas.checkpoints.folder import clean_orphans, read_meta, resolve_checkpoint
+from hnas.checkpoints.space_record import read_space
 from hnas.data import build_datasets, make_loader, set_epoch
 from hnas.dynamic.network import GatedNetwork, check_gate
 from hnas.dynamic.sgs import gate_loss, sgs_targets
 from hnas.engine.callbacks import Checkpointer, MaxSteps, ProgressLogger, VisualDLLogger
-from hnas.engine.checkpoint import (
-    Progress,
-    TrainingState,
-    clean_orphans,
-    load_checkpoint,
-    read_meta,
-    resolve_checkpoint,
-)
-from hnas.engine.config import TrainConfig
+from hnas.engine.checkpoint import Progress, TrainingState, load_checkpoint
 from hnas.engine.distributed import DistInfo, allreduce_gradients, broadcast_state, init_distributed
 from hnas.engine.pretrained import init_from_supernet
 from hnas.engine.step import NonFiniteLossError, StepResult
@@ -62,7 +56,7 @@ from hnas.engine.trainer import (
 from hnas.errors import HnasError
 from hnas.nn.optim import WarmupCosine, build_optimizer, scaled_lr, schedule_lengths
 from hnas.search_spaces.base import SearchSpace
-from hnas.search_spaces.spaces import space_from_fields
+from hnas.train_config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +159,7 @@ def stage_one_space(cfg: TrainConfig) -> tuple[Path, SearchSpace]:
     if meta.get("space_name") != cfg.space.name:
         raise HnasError(f"checkpoint.init_from {folder} holds a supernet of space {meta.get('space_name')!r}, "
                         f"but the gate config trains space {cfg.space.name!r}")
-    space = space_from_fields(meta["space"], meta.get("space_family", "resnet"))
+    space = read_space(meta, f"checkpoint {folder}")
     check_gate(space, cfg.gate.block, cfg.gate.options)
     return folder, space
 

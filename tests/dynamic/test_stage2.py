@@ -14,8 +14,8 @@ import numpy as np
 import paddle
 import pytest
 
+from hnas.checkpoints.folder import LAST, MODEL_FILE, read_meta
 from hnas.cli import main
-from hnas.engine.checkpoint import LAST, MODEL_FILE, read_meta
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = ["data.name=synthetic", "data.args={in_channels: 1, image_size: 28, num_classes: 10, num_images: 96}",

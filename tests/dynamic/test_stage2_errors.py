@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from hnas.checkpoints.folder import LAST
 from hnas.cli import main
-from hnas.engine.checkpoint import LAST
 from tests.engine.tiny import TINY_SPACE_OVERRIDE
 
 TINY = [TINY_SPACE_OVERRIDE, "data.name=synthetic", "--data.batch_size", "16", "--device", "cpu",
