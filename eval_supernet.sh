@@ -8,9 +8,9 @@
 # --ckpt defaults to checkpoint.dir of --config, else checkpoints/embedded (where
 # `bash train_supernet.sh` writes the embedded default).
 #
-# One machine: N workers each run `hnas eval JSON --shard i/N` (0-based i), then `hnas merge`
-# joins their part files into --out (default checkpoints/submit_results.json) and checks every
-# key is present exactly once with the input's arch strings.
+# One machine: `hnas eval JSON --workers N` runs N workers, each `hnas eval JSON --shard i/N`
+# (0-based i), then merges their part files into --out (default checkpoints/submit_results.json),
+# checking every key is present exactly once with the input's arch strings.
 #   N = HNAS_WORKERS if set; else the visible GPUs (CUDA_VISIBLE_DEVICES, or `nvidia-smi -L`),
 #       one GPU per worker; else `nproc` CPU processes.
 #   CPU workers get OMP_NUM_THREADS = MKL_NUM_THREADS = cores / N (at least 1).
@@ -26,7 +26,10 @@
 # Worker logs: <out stem>_part{i}of{N}.log next to --out. The folder of --out must exist, and an
 # existing --out that is not this evaluation's own result needs --force (the rule of every hnas
 # writer).
-# Exit codes: 0 done; 2 bad input (nothing written); other = a worker's exit code.
+# A worker that dies (e.g. kill -9) ends the script with one line naming its shard and the
+# command that continues.
+# Exit codes: 0 done; 2 bad input (nothing written) or hnas not installed; other = a worker's
+# exit code (128 + signal for a killed one).
 set -euo pipefail
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -39,6 +42,12 @@ if [[ -z $python ]]; then
     if [[ -x $here/.venv/bin/python ]]; then python="$here/.venv/bin/python"; else python=python3; fi
 fi
 export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
+if ! "$python" -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ("paddle", "yaml")))' \
+        2>/dev/null; then
+    echo "eval_supernet.sh: hnas and its dependencies are not installed for $python: run 'make venv' in $here" \
+         "(or pip install -e $here) first" >&2
+    exit 2
+fi
 hnas() { "$python" -m hnas "$@"; }
 
 json="$1"; shift
@@ -71,31 +80,9 @@ out_name="$(basename "$out")"
 stem="${out_name%.*}"
 suffix="${out_name#"$stem"}"
 
-# Workers of an earlier run that are still evaluating hold a lock on their progress files:
-# refuse before truncating any log they write to.
-busy="$("$python" - "$out_dir" "$stem" "$suffix" <<'PY'
-import fcntl, glob, os, sys
-folder, stem, suffix = sys.argv[1:]
-for path in sorted(glob.glob(os.path.join(glob.escape(folder), glob.escape(stem) + "_part*of*.progress.jsonl"))):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        print(path)
-    finally:
-        os.close(fd)
-PY
-)"
-if [[ -n $busy ]]; then
-    echo "hnas: error: workers of an earlier run are still evaluating (locked: $(echo "$busy" | tr '\n' ' '));" \
-         "wait for them or stop them, then run this command again" >&2
-    exit 2
-fi
-
-# Check the input, config and checkpoint once, before any worker starts or any file is written.
-hnas eval "$json" --dry-run ${args[@]+"${args[@]}"} >/dev/null
-
 if [[ -n $launch ]]; then
+    # Check the input, config and checkpoint once, before any rank starts or any file is written.
+    hnas eval "$json" --dry-run ${args[@]+"${args[@]}"} >/dev/null
     # shellcheck disable=SC2086  # launch options are split on purpose
     "$python" -m paddle.distributed.launch $launch "$here/eval_supernet.sh" "$json" ${args[@]+"${args[@]}"}
     shopt -s nullglob
@@ -133,36 +120,7 @@ threads=$(( cores / workers )); [[ $threads -ge 1 ]] || threads=1
 echo "eval_supernet.sh: $workers worker(s)" \
      "$( [[ ${#devices[@]} -gt 0 ]] && echo "on GPUs ${devices[*]}" || echo "on CPU, $threads thread(s) each")" >&2
 
-pids=()
-logs=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' INT TERM
-for (( i = 0; i < workers; i++ )); do
-    log="$out_dir/${stem}_part${i}of${workers}.log"
-    logs+=("$log")
-    (
-        if [[ ${#devices[@]} -gt 0 ]]; then
-            export CUDA_VISIBLE_DEVICES="${devices[$(( i % ${#devices[@]} ))]}"
-        else
-            export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" CPU_NUM=1
-        fi
-        exec "$python" -m hnas eval "$json" --shard "$i/$workers" ${args[@]+"${args[@]}"}
-    ) >"$log" 2>&1 &
-    pids+=("$!")
-done
-echo "eval_supernet.sh: logs in $out_dir/${stem}_part*of${workers}.log" >&2
-
-status=0
-for (( i = 0; i < workers; i++ )); do
-    code=0
-    wait "${pids[$i]}" || code=$?
-    if [[ $code -ne 0 ]]; then
-        echo "eval_supernet.sh: worker $i/$workers failed (exit $code); last lines of ${logs[$i]}:" >&2
-        tail -n 20 "${logs[$i]}" >&2
-        [[ $status -ne 0 ]] || status=$code
-    fi
-done
-[[ $status -eq 0 ]] || exit "$status"
-
-parts=()
-for (( i = 0; i < workers; i++ )); do parts+=("$out_dir/${stem}_part${i}of${workers}${suffix}"); done
-hnas merge "${parts[@]}" --against "$json" --out "$out" --force  # --out was checked by the dry run
+# The worker pool, the lock check, resuming and the merge are `hnas eval --workers`.
+if [[ ${#devices[@]} -gt 0 ]]; then export CUDA_VISIBLE_DEVICES="$(IFS=,; echo "${devices[*]}")"; fi
+export HNAS_RERUN="bash $0 $json${args[*]+ ${args[*]}}"
+exec "$python" -m hnas eval "$json" --workers "$workers" ${args[@]+"${args[@]}"}

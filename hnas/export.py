@@ -23,9 +23,10 @@ from typing import Any
 
 import paddle
 
-from hnas.checkpoints.source import config_space, load_supernet, locate
 from hnas.checkpoints.space_record import read_space, space_record
 from hnas.errors import HnasError
+from hnas.evaluation.options import ScoringOptions
+from hnas.evaluation.scorer_builder import load_scoring_data, open_trained
 from hnas.io.atomic import atomic_write_folder
 from hnas.search_spaces.base import SearchSpace
 from hnas.search_spaces.per_width_bn import export_width_statistics
@@ -58,24 +59,12 @@ def check_output_folder(out: Path, force: bool) -> None:
         raise HnasError(f"cannot write {out}: folder {parent} is not writable")
 
 
-def _recalibration_images(source: Any, space: SearchSpace, batches: int, batch_size: int, seed: int) -> list:
-    from hnas.data.datasets import build_split
-    from hnas.evaluation.eval_data import load_eval_data
-
-    data = source.config.data
-    val, train = build_split(data, "val"), build_split(data, "train")
-    if train.info.in_channels != space.in_channels:
-        raise HnasError(f"dataset {data.name!r} gives {train.info.in_channels}-channel images, space {space.name!r} "
-                        f"takes {space.in_channels}")
-    return load_eval_data(val, train, 1, batches, batch_size, 1, seed).recal
-
-
 def export_subnet(
     arch: str,
     checkpoint: str | os.PathLike[str] | None,
     out: str | os.PathLike[str],
     config: str | os.PathLike[str] | None = None,
-    bn_recal_batches: int = 0,
+    recal_batches: int = 0,
     recal_batch_size: int = 64,
     seed: int = 0,
     force: bool = False,
@@ -83,32 +72,38 @@ def export_subnet(
 ) -> Path:
     """Write the stand-alone network of ``arch`` with the weights of ``checkpoint`` into ``out``.
 
+    The checkpoint is read as by ``hnas eval`` (:mod:`hnas.evaluation.scorer_builder`): a plain
+    state-dict file's space is the config's, sized to the data. With ``recal_batches`` the
+    subnet's BN statistics are first re-estimated on that many training batches.
+
     Raises:
         HnasError: existing or unwritable output (checked first), bad checkpoint or config, an arch
             code that is not a member of the checkpoint's space, bad data for the recalibration.
     """
     out = Path(out)
-    if bn_recal_batches < 0:
-        raise HnasError(f"--bn-recal must be >= 0 batches, got {bn_recal_batches}")
+    if recal_batches < 0:
+        raise HnasError(f"--recal-batches must be >= 0, got {recal_batches}")
     check_output_folder(out, force)
-    source = locate(checkpoint, config, weights=weights)
-    space = source.space or config_space(source.config)
+    trained = open_trained(checkpoint, config, weights=weights)
+    space = trained.space
     spec = space.decode(arch)
-    supernet = load_supernet(source.weights, space)
+    supernet = trained.load()
     supernet.apply(spec)
-    if bn_recal_batches:
+    if recal_batches:
         from hnas.nn.bn_recal import recalibrate_bn
         from hnas.nn.resize import at_resolution
 
-        images = _recalibration_images(source, space, bn_recal_batches, recal_batch_size, seed)
+        options = ScoringOptions(val_images=1, batch_size=1, bn_recal="reset", recal_batches=recal_batches,
+                                 recal_batch_size=recal_batch_size, seed=seed)
+        images = load_scoring_data(trained, options).recal
         recalibrate_bn(supernet, at_resolution(images, spec.resolution))
     supernet.eval()
     network = export_width_statistics(supernet, supernet.export(spec))  # per-width BN: the statistics of its width
     network.eval()
     meta = {
         "arch": arch, **space_record(space),
-        "checkpoint": str(source.weights), "bn_recal_batches": bn_recal_batches,
-        "recal_batch_size": recal_batch_size if bn_recal_batches else 0, "seed": seed,
+        "checkpoint": str(trained.source.weights), "bn_recal_batches": recal_batches,
+        "recal_batch_size": recal_batch_size if recal_batches else 0, "seed": seed,
         "input_shape": [None, space.in_channels, spec.resolution, spec.resolution],
     }
 

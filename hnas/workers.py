@@ -85,3 +85,34 @@ def _restore_threads(value: str | None) -> None:
         os.environ.pop("OMP_NUM_THREADS", None)
     else:
         os.environ["OMP_NUM_THREADS"] = value
+
+
+def run_commands(commands: Sequence[Sequence[str]], logs: Sequence[str | os.PathLike[str]],
+                 environments: Sequence[dict[str, str]]) -> list[int]:
+    """Run each command as a child process, its output appended to its log; wait for all.
+
+    Unlike :func:`run_in_processes` each job is a whole program (``python -m hnas eval --shard
+    i/N``), so a job that dies (``kill -9``) is known by its index, and the others finish.
+    On Ctrl-C, SIGTERM or any error the children are terminated before the error propagates.
+
+    Returns:
+        The exit codes in the order of ``commands``; a child killed by signal ``S`` gives
+        ``128 + S`` (as a shell reports it).
+    """
+    import subprocess
+
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        for command, log, environment in zip(commands, logs, environments):
+            with open(log, "ab") as stream:  # the child keeps its own descriptor
+                children.append(subprocess.Popen(list(command), stdout=stream, stderr=subprocess.STDOUT,
+                                                 env=environment))
+        codes = [child.wait() for child in children]
+    except BaseException:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            child.wait()
+        raise
+    return [128 - code if code < 0 else code for code in codes]

@@ -72,6 +72,67 @@ def test_bad_input_stops_the_script_before_anything_is_written(setup, tmp_path: 
     assert list(out.parent.iterdir()) == []
 
 
+def _children(parent: int) -> list[int]:
+    """Every descendant process of ``parent``."""
+    found, todo = [], [parent]
+    while todo:
+        pid = todo.pop()
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        found += [int(child) for child in children]
+        todo += [int(child) for child in children]
+    return found
+
+
+def test_a_killed_worker_ends_the_script_with_one_line_naming_its_shard(setup, tmp_path: Path) -> None:
+    weights, arch_file, reference = setup
+    out = tmp_path / "submit.json"
+    command = ["bash", str(REPO / "eval_supernet.sh"), str(arch_file), "--ckpt", str(weights), "--out", str(out),
+               *FAST, "--batch-size", "8"]
+    script = subprocess.Popen(command, env=environment(HNAS_WORKERS="2"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    progress = tmp_path / "submit_part1of2.progress.jsonl"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and script.poll() is None:
+            if progress.exists() and progress.read_text().count("\n") >= 2:  # header + 1 arch
+                break
+            time.sleep(0.02)
+        workers = [pid for pid in _children(script.pid)
+                   if "--shard\x001/2" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
+        assert script.poll() is None and len(workers) == 1, "the shard finished before it could be killed"
+        os.kill(workers[0], signal.SIGKILL)
+        _, stderr = script.communicate(timeout=120)
+    finally:
+        if script.poll() is None:
+            script.kill()
+    assert script.returncode == 137
+    errors = [line for line in stderr.splitlines() if line.startswith("hnas: error")]
+    assert len(errors) == 1 and "Traceback" not in stderr, stderr
+    assert errors[0].startswith("hnas: error: shard 1/2 stopped (exit 137, killed by SIGKILL; log ")
+    assert f"kept in {progress}: continue with: bash {REPO / 'eval_supernet.sh'} {arch_file}" in errors[0]
+    assert not out.exists()
+    rerun = subprocess.run(command, env=environment(HNAS_WORKERS="2"), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert out.read_bytes() == reference.read_bytes()
+
+
+def test_without_an_install_the_script_says_how_to_install(setup, tmp_path: Path) -> None:
+    weights, arch_file, _ = setup
+    bare = tmp_path / "python"  # a Python that sees no installed packages, as before `make venv`
+    bare.write_text(f"#!/bin/sh\nexec {sys.executable} -S \"$@\"\n")
+    bare.chmod(0o755)
+    done = subprocess.run(["bash", str(REPO / "eval_supernet.sh"), str(arch_file), "--ckpt", str(weights),
+                           "--out", str(tmp_path / "submit.json")],
+                          env=environment(PYTHON=str(bare)), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"eval_supernet.sh: hnas and its dependencies are not installed for {bare}: run 'make venv' in {REPO} "
+        f"(or pip install -e {REPO}) first"]
+
+
 def test_kill_9_mid_run_then_rerun_gives_an_identical_submission(setup, tmp_path: Path) -> None:
     weights, arch_file, reference = setup
     out = tmp_path / "submit.json"

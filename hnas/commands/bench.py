@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+from hnas.commands._args import DeprecatedSetOverride, add_overrides
 from hnas.commands.standalone import add_recipe_arguments, recipe_from_arguments
 from hnas.errors import HnasError
 
@@ -84,7 +85,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "sandwich + AlphaNet) against the ground truth: Kendall tau, Pearson, Spearman, "
                      "top-k precision and wall time. Supernets train on the ground truth's data from "
                      "the base config with each method's overrides, one run per seed; runs are kept in "
-                     "--runs-dir and reused or resumed when the command is run again. Writes report.md, "
+                     "--runs-dir and reused or resumed when the command is run again. Config overrides for "
+                     "every supernet are given as in hnas train (epochs=1 or --epochs 1). Writes report.md, "
                      "report.json, tau.png, tau_vs_time.png and best_supernet.png to --out-dir."),
     )
     report.add_argument("--ground-truth", type=Path, default=DEFAULT_OUT, metavar="FILE",
@@ -95,8 +97,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"comma-separated subset of: {', '.join(method_names())} (default: all)")
     report.add_argument("--seeds", type=int, default=REPORT_SEEDS, metavar="S",
                         help=f"training seeds 0 .. S-1 per supernet method (default: {REPORT_SEEDS})")
-    report.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="config override for every supernet, repeatable (e.g. --set epochs=1)")
+    add_overrides(report)  # for every supernet, as in hnas train: epochs=1 or --epochs 1
+    report.add_argument("--set", dest="overrides", action=DeprecatedSetOverride, metavar="KEY=VALUE",
+                        help=argparse.SUPPRESS)
     report.add_argument("--val-images", type=int, default=REPORT_VAL_IMAGES, metavar="K",
                         help=f"evaluate each arch on a seeded subset of K val images (default: {REPORT_VAL_IMAGES}; "
                              "0: all of them, as the ground truth was measured)")

@@ -6,9 +6,9 @@ import argparse
 import statistics
 from pathlib import Path
 
-from hnas.commands._args import add_weights_argument
+from hnas.commands._args import add_checkpoint_arguments, add_output_arguments, add_scoring_arguments
 from hnas.errors import HnasError
-from hnas.evaluation.request import BN_RECAL_MODES, DEFAULT_OUT, EvalRequest
+from hnas.evaluation.request import DEFAULT_OUT, EvalRequest
 from hnas.evaluation.shards import Shard, parse_shard
 
 
@@ -33,28 +33,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("json_file", type=Path, metavar="JSON", help="arch file, e.g. CVPR_2022_NAS_Track1_test.json")
-    parser.add_argument("--ckpt", type=Path, metavar="DIR_OR_FILE",
-                        help="checkpoint directory (or a root holding last/) or a state-dict file "
-                             "(default: checkpoint.dir of --config, else checkpoints/embedded)")
-    parser.add_argument("--config", type=Path, metavar="YAML",
-                        help="hnas train config overriding the checkpoint's (data section; space for state-dict files)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="FILE",
-                        help=f"submission path (default: {DEFAULT_OUT})")
+    add_checkpoint_arguments(parser)
+    add_output_arguments(parser, "FILE", f"submission path (default: {DEFAULT_OUT})", default=DEFAULT_OUT,
+                         force_help="replace an existing --out that is not this evaluation's own result "
+                                    "(never the input)")
     parser.add_argument("--shard", type=_shard, default=Shard(0, 1), metavar="i/N",
                         help="evaluate part i (0-based) of N; 'auto' takes PADDLE_TRAINER_ID/PADDLE_TRAINERS_NUM")
-    parser.add_argument("--val-images", type=int, metavar="K",
-                        help="seeded validation subset size (default: the whole validation split)")
-    parser.add_argument("--bn-recal", choices=BN_RECAL_MODES, default="reset",
-                        help="BN recalibration per arch (default: reset = cumulative mean over training batches)")
-    parser.add_argument("--recal-batches", type=int, default=8, metavar="N", help="recalibration batches (default: 8)")
-    parser.add_argument("--recal-batch-size", type=int, default=64, metavar="B",
-                        help="images per recalibration batch (default: 64)")
-    parser.add_argument("--batch-size", type=int, default=256, metavar="B",
-                        help="images per validation batch (default: 256)")
+    add_scoring_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, metavar="S",
                         help="selects the validation and recalibration images (default: 0)")
     parser.add_argument("--restart", action="store_true", help="discard earlier progress instead of resuming")
-    add_weights_argument(parser)
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="evaluate with N processes on this machine (shard i/N each, logs next to --out), then "
+                             "merge into --out; a rerun resumes every shard (keep N)")
     parser.add_argument("--max-archs", type=int, metavar="N",
                         help="evaluate at most N new archs in this run, then stop (resumable)")
     parser.add_argument("--no-shared-prefix", dest="shared_prefix", action="store_false",
@@ -62,8 +53,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(e.g. stem + stage 1 of ResNet) once per group; same results, slower (to compare)")
     parser.add_argument("--dry-run", action="store_true",
                         help="only validate the arch file, config, data, checkpoint and output path; write nothing")
-    parser.add_argument("--force", action="store_true",
-                        help="replace an existing --out that is not this evaluation's own result (never the input)")
     parser.set_defaults(func=run, imports_paddle=True,
                         resume_hint="finished archs are kept: run the same command again to resume")
 
@@ -116,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     )
     request.check()
     check_eval_output(request, args.force)
+    if args.workers is not None:
+        return run_with_workers(request, args)
     if args.dry_run:
         plan = check_request(request)
         print(f"ok: {len(plan.entries)} archs in shard {request.shard} of {args.json_file}, "
@@ -134,4 +125,28 @@ def run(args: argparse.Namespace) -> int:
     if top1:
         print(f"top-1: mean {statistics.fmean(top1):.4f}, min {min(top1):.4f}, max {max(top1):.4f}")
     print(f"wrote {outcome.result_path} ({outcome.total} archs, acc = top-1 fraction)")
+    return 0
+
+
+def run_with_workers(request: EvalRequest, args: argparse.Namespace) -> int:
+    """``--workers N``: check everything once, run the shard workers, merge (see :mod:`hnas.evaluation.pool`)."""
+    import sys
+
+    from hnas.evaluation.pool import failure_line, run_workers
+    from hnas.evaluation.submission import check_request
+
+    if args.workers < 1:
+        raise HnasError(f"--workers must be >= 1, got {args.workers}")
+    if not request.shard.is_whole:
+        raise HnasError("--workers chooses the shards itself: drop --shard")
+    plan = check_request(request)  # bad input costs nothing: before any worker starts or any log is written
+    if args.dry_run:
+        print(f"ok: {len(plan.entries)} archs of {args.json_file} in {args.workers} shards, space {plan.space.name}; "
+              f"would write {request.out}")
+        return 0
+    failures = run_workers(request, args.workers, args.argv, plan.space)
+    if failures:
+        print(failure_line(failures, request, args.argv), file=sys.stderr)
+        return failures[0].code
+    print(f"merged {args.workers} shard(s) into {request.out}")
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hnas.commands._args import add_overrides
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -35,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="training epochs of each part (default: 1)")
     train.add_argument("--dry-run", action="store_true",
                        help="check the parent, split, overrides and --out, print the plan; write nothing")
-    train.set_defaults(func=run, accepts_overrides=True, overrides=[], imports_paddle=True,
+    add_overrides(train)
+    train.set_defaults(func=run, imports_paddle=True,
                        resume_hint="finished parts are kept: run the same command again to resume")
 
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Callable
 
+from hnas.commands._args import add_overrides
 from hnas.config import load_config
 
 
@@ -34,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "the new config is stored as <checkpoint.dir>/config.resumed-N.yaml")
     parser.add_argument("--overwrite", action="store_true",
                         help="start afresh even if <checkpoint.dir>/last exists (it is replaced after the first save)")
-    parser.set_defaults(func=run, accepts_overrides=True, overrides=[], imports_paddle=True, resume_hint=None)
+    add_overrides(parser)
+    parser.set_defaults(func=run, imports_paddle=True, resume_hint=None)
 
 
 def stop_hint(checkpoint_dir: Path) -> Callable[[], str]:

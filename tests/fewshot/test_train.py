@@ -179,7 +179,7 @@ def test_the_command_line(parent: Path, tmp_path: Path, capsys) -> None:
 def test_few_shot_eval_with_shared_prefixes_equals_per_arch_eval(fewshot: Path, tmp_path: Path) -> None:
     from tests.prefix_archs import prefix_sharing_codes
 
-    space = space_from_fields(read_manifest(fewshot).space, "resnet")
+    space = read_manifest(fewshot).space
     codes = prefix_sharing_codes(space, groups=4, per_group=3, singles=2, seed=1)
     assert {space.decode(code).depths[0] for code in codes} == {1, 2}  # both parts hold groups
     arch_file = tmp_path / "sharing.json"

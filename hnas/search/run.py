@@ -1,0 +1,166 @@
+"""One ``hnas search`` run: a trained supernet, limits and settings -> a search folder.
+
+The command (``hnas/commands/search.py``) only parses arguments into a :class:`SearchRun`;
+:func:`run_search_folder` checks everything that can be checked before loading anything
+(output folder, ``--compare``, limits, latency table, bucket metric), resumes the state of
+an earlier run with the same settings, scores candidates with the scorer of
+:mod:`hnas.evaluation.scorer_builder`, and writes the folder's files atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from hnas.errors import HnasError
+from hnas.evaluation.options import ScoringOptions
+from hnas.io.atomic import atomic_write_text
+from hnas.search.evolution import Buckets, Candidate, SearchCfg, SearchState, run_search
+from hnas.search_spaces.base import SearchSpace
+
+#: Files a search folder holds.
+STATE_FILE, HISTORY_FILE, BEST_FILE, BUCKETS_FILE = "state.json", "history.json", "best.json", "best_per_bucket.json"
+CANDIDATES_FILE = "candidates.json"
+PROGRESS_PLOT, PARETO_PLOT, PARETO_LATENCY_PLOT = "best_per_generation.png", "pareto_flops.png", "pareto_latency.png"
+FOLDER_FILES = (STATE_FILE, HISTORY_FILE, CANDIDATES_FILE, BEST_FILE, BUCKETS_FILE, PROGRESS_PLOT, PARETO_PLOT,
+                PARETO_LATENCY_PLOT)
+METRICS = ("flops", "params", "latency")
+
+
+@dataclass(frozen=True)
+class SearchRun:
+    """What ``hnas search`` is asked to do.
+
+    Attributes:
+        out: the search folder.
+        search: strategy and its settings.
+        checkpoint, config, weights: the trained supernet (as for ``hnas eval``).
+        scoring: the validation subset and BN recalibration each candidate is scored with.
+        limits: ``metric -> (low, high)`` (either None); metrics flops, params, latency.
+        latency_table: table of ``hnas latency build`` (needed for latency limits).
+        buckets: ``METRIC:LOW:HIGH:STEP`` (multi-target mode) or None.
+        distribution: the space's distribution to search.
+        compare: another search folder drawn in the progress plot.
+        force: discard a search in ``out`` and start again.
+    """
+
+    out: Path
+    search: SearchCfg
+    checkpoint: Path | None = None
+    config: Path | None = None
+    weights: str = "model"
+    scoring: ScoringOptions = ScoringOptions(val_images=500)
+    limits: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    latency_table: Path | None = None
+    buckets: str | None = None
+    distribution: str = "uniform"
+    compare: Path | None = None
+    force: bool = False
+
+
+def check_folders(run: SearchRun) -> None:
+    """``--out`` holds nothing but a search (or is new, under an existing folder); ``--compare`` is a search."""
+    out = run.out
+    if out.exists() and not out.is_dir():
+        raise HnasError(f"--out {out} exists and is not a folder")
+    if out.exists() and not run.force:
+        foreign = [p.name for p in out.iterdir() if not p.name.startswith(".") and p.name not in FOLDER_FILES]
+        if foreign:
+            raise HnasError(f"--out {out} holds other files ({', '.join(sorted(foreign)[:3])}); choose another folder")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise HnasError(f"--out {out}: folder {parent} does not exist")
+    if run.compare is not None and not (run.compare / STATE_FILE).is_file():
+        raise HnasError(f"--compare {run.compare}: no {STATE_FILE} there (not a search folder)")
+
+
+def _costs(run: SearchRun, space: SearchSpace) -> dict[str, Callable[[Any], float]]:
+    from hnas.search_spaces.distributions import cost_function
+
+    costs = {"flops": cost_function(space, "flops"), "params": cost_function(space, "params")}
+    if run.latency_table is not None:
+        from hnas.proxies.latency import LatencyTable
+
+        costs["latency"] = LatencyTable.load(run.latency_table, space).predict
+    elif any(bound is not None for bound in run.limits.get("latency", (None, None))):
+        raise HnasError("--max-latency / --min-latency need --latency-table FILE (hnas latency build)")
+    return costs
+
+
+def run_search_folder(run: SearchRun) -> SearchState:
+    """Search, resuming an earlier run of ``run.out`` with the same settings; returns the final state.
+
+    Raises:
+        HnasError: bad folders, limits, table or checkpoint (before anything is loaded), a state
+            written under other settings.
+        WriteError: a write refused midway (disk full); the finished generations are kept.
+    """
+    from hnas.evaluation.scorer_builder import build_scorer, open_trained
+    from hnas.search_spaces.distributions import ConstrainedDistribution, Constraint
+
+    buckets = None if run.buckets is None else Buckets.parse(run.buckets)
+    check_folders(run)
+    run.scoring.check()
+    trained = open_trained(run.checkpoint, run.config, weights=run.weights)
+    space = trained.space
+    costs = _costs(run, space)
+    constraints = [Constraint(metric, costs[metric], low, high) for metric, (low, high) in run.limits.items()
+                   if metric in costs and (low is not None or high is not None)]
+    base = space.distribution(run.distribution)
+    dist = ConstrainedDistribution(base, constraints, run.search.max_draws) if constraints else base
+    if buckets is not None and buckets.metric not in costs:
+        raise HnasError(f"--buckets metric {buckets.metric!r}: known {', '.join(costs)}")
+    recal = run.scoring.recal_batches if run.scoring.recalibrates else 0
+    settings = {"search": dataclasses.asdict(run.search), "buckets": run.buckets, "space": space.name,
+                "distribution": run.distribution,
+                "constraints": [c.describe() for c in constraints], "val_images": run.scoring.val_images,
+                "recal_batches": recal, "recal_batch_size": run.scoring.recal_batch_size,
+                "weights": str(trained.source.weights),
+                "latency_table": None if run.latency_table is None else str(run.latency_table)}
+    state_path = run.out / STATE_FILE
+    if run.force and state_path.exists():
+        state_path.unlink()
+    state = SearchState.load(state_path, settings)
+    scorer = build_scorer(trained, run.scoring).scorer
+    run.out.mkdir(exist_ok=True)
+    state = run_search(space, dist, lambda spec: scorer.score(spec)[0], costs, run.search, state, state_path,
+                       buckets)
+    write_results(run, state, settings["constraints"], buckets, "latency" in costs)
+    return state
+
+
+def write_results(run: SearchRun, state: SearchState, constraints: list[str], buckets: Buckets | None,
+                  latency: bool) -> None:
+    """history.json (the competition format: a valid submission), candidates.json, best.json, plots."""
+    from hnas.search.plots import plot_pareto, plot_progress
+
+    out = run.out
+    keys = [f"arch{i}" for i in range(1, len(state.history) + 1)]
+    history = {key: {"acc": c.score, "arch": c.arch} for key, c in zip(keys, state.history)}
+    candidates = {key: {"acc": c.score, "arch": c.arch, "generation": c.generation, **c.costs}
+                  for key, c in zip(keys, state.history)}
+    atomic_write_text(out / HISTORY_FILE, json.dumps(history, indent=1) + "\n")
+    atomic_write_text(out / CANDIDATES_FILE, json.dumps(candidates, indent=1) + "\n")
+    best = state.best()
+    atomic_write_text(out / BEST_FILE, json.dumps({"arch": best.arch, "acc": best.score, "generation": best.generation,
+                                                   **best.costs, "constraints": constraints,
+                                                   "strategy": run.search.strategy}, indent=1) + "\n")
+    if buckets is not None:
+        per_bucket = {buckets.label(i): _entry(group[0]) for i, group in buckets.best(state.history).items()}
+        atomic_write_text(out / BUCKETS_FILE, json.dumps(per_bucket, indent=1) + "\n")
+    states = {run.search.strategy: state}
+    if run.compare is not None:
+        other = json.loads((run.compare / STATE_FILE).read_text(encoding="utf-8"))
+        states[f"{other['settings']['search']['strategy']} ({run.compare.name})"] = SearchState.load(
+            run.compare / STATE_FILE, other["settings"])
+    plot_progress(states, out / PROGRESS_PLOT)
+    plot_pareto(state, "flops", out / PARETO_PLOT)
+    if latency:
+        plot_pareto(state, "latency", out / PARETO_LATENCY_PLOT)
+
+
+def _entry(candidate: Candidate) -> dict[str, Any]:
+    return {"arch": candidate.arch, "acc": candidate.score, **candidate.costs}
