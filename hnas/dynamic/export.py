@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import paddle
 
+from hnas.checkpoints.space_record import space_record
 from hnas.dynamic.network import ExportedDynamicNetwork
 from hnas.dynamic.report import load_gated
-from hnas.export import INFERENCE_PREFIX, _replace, check_output_folder
+from hnas.export import INFERENCE_PREFIX, check_output_folder
+from hnas.io.atomic import atomic_write_folder
 
 #: Metadata file of a dynamic export.
 DYNAMIC_META = "dynamic.json"
@@ -39,18 +39,16 @@ def export_dynamic(checkpoint: str | os.PathLike[str], out: str | os.PathLike[st
     resolution = gated.levels[0].resolution
     shape = [None, space.in_channels, resolution, resolution]
     meta = {
-        "space_name": space.name, "space_family": space.family, "space": space.fields(),
+        **space_record(space),
         "routed_levels": [space.encode(level) for level in gated.levels],
         "level_madds": [float(m) for m in gated.option_madds.numpy()], "gate_madds": gated.gate.madds(),
         "gate": dict(vars(cfg.gate)), "checkpoint": str(folder), "input_shape": shape,
     }
-    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.resolve().parent))
-    try:
+
+    def fill(temp: Path) -> None:
         (temp / DYNAMIC_META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         paddle.jit.save(network, str(temp / INFERENCE_PREFIX),
                         input_spec=[paddle.static.InputSpec(shape=shape, dtype="float32", name="image")])
-        _replace(temp, out)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-    return out
+
+    intact = f"the previous export {out} is untouched" if out.exists() else f"nothing was written to {out}"
+    return atomic_write_folder(out, fill, intact=intact + "; free space and run the same command again")

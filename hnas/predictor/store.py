@@ -1,6 +1,6 @@
 """A fitted predictor and its file: the space, the feature layout, the MLP and how it was fitted.
 
-The file (written atomically with ``paddle.save``) records the space's family, name and fields
+The file (written atomically with ``paddle.save``) holds the space record (:mod:`hnas.checkpoints.space_record`)
 and the feature layout, so :func:`load_predictor` rebuilds the same space and refuses a file
 whose layout no longer matches that space's slots (or that is not a predictor at all), and
 :meth:`Predictor.check_space` refuses archs of another space.
@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from hnas.checkpoints.space_record import read_space, space_record
 from hnas.errors import HnasError
 from hnas.io.atomic import atomic_paddle_save
 from hnas.predictor.features import FeatureLayout, encode
@@ -60,7 +61,7 @@ class Predictor:
         state = {name: value.numpy() for name, value in self.model.state_dict().items()}
         atomic_paddle_save({
             "format": FORMAT,
-            "space": {"family": self.space.family, "name": self.space.name, "fields": self.space.fields()},
+            **space_record(self.space),
             "layout": self.layout.to_json(),
             "hidden": list(self.cfg.get("hidden", ())),
             "cfg": self.cfg,
@@ -79,7 +80,6 @@ def load_predictor(path: str | os.PathLike[str]) -> Predictor:
     import paddle
 
     from hnas.predictor.model import AccuracyMLP
-    from hnas.search_spaces.spaces import space_from_fields
 
     source = Path(path)
     if not source.is_file():
@@ -92,12 +92,15 @@ def load_predictor(path: str | os.PathLike[str]) -> Predictor:
                         "is it a file written by hnas predictor fit?") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise HnasError(f"predictor {source}: not an hnas accuracy-predictor file (expected format {FORMAT!r})")
-    record = data["space"]
-    space = space_from_fields(record["fields"], record["family"])
+    record = data
+    if "fields" in data.get("space", {}):  # the spelling of predictor files written before the space record
+        old = data["space"]
+        record = {"space_name": old.get("name"), "space_family": old.get("family"), "space": old["fields"]}
+    space = read_space(record, f"predictor {source}")
     layout = FeatureLayout.from_json(data["layout"])
     problems = FeatureLayout.of(space).differences(layout)
     if problems:
-        raise HnasError(f"predictor {source}: its feature layout does not match space {record['name']!r}: "
+        raise HnasError(f"predictor {source}: its feature layout does not match space {space.name!r}: "
                         + "; ".join(problems))
     model = AccuracyMLP(layout.width, tuple(data["hidden"]))
     model.set_state_dict({name: paddle.to_tensor(value) for name, value in data["state_dict"].items()})
