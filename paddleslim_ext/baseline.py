@@ -9,6 +9,9 @@ competition reference (``shared/reference/competition.md``):
   ``blocks.1 .. blocks.N`` the BasicBlocks of all stages in order (``conv1``, ``bn1``,
   ``conv2``, ``bn2`` and, where shapes change, ``downsample.0`` conv + ``downsample.1`` BN),
   ``blocks.N+1`` the head (global average pool, ``fc``);
+- the 3rd-place solution's ``resnet48_prelu`` / ``resnet48_mish`` differ only in the activation
+  after each residual addition, ``relu2`` (``nn.PReLU()``, one slope, or ``nn.Mish()``; the ReLU
+  inside the block is ``relu1``): built here from the space's ``outer_activation``;
 - ``forward(x, depth=[d1, d2, ...])`` runs the first ``d_s`` blocks of each stage (OFA hands
   the depth list of its config to the model this way).
 
@@ -24,6 +27,7 @@ from typing import Sequence
 import paddle
 from paddle import nn
 
+from hnas.search_spaces.activations import make_activation
 from hnas.search_spaces.resnet import ResNetSpace
 
 
@@ -45,15 +49,17 @@ class BaselineStem(nn.Layer):
 
 
 class BaselineBasicBlock(nn.Layer):
-    """``blocks.i``: two 3x3 convs with BN and a residual add (1x1 projection ``downsample``)."""
+    """``blocks.i``: two 3x3 convs with BN and a residual add (1x1 projection ``downsample``), ReLU
+    ``relu1`` inside and ``relu2`` (the space's outer activation) after the add."""
 
-    def __init__(self, in_channels: int, channels: int, stride: int, downsample: bool) -> None:
+    def __init__(self, in_channels: int, channels: int, stride: int, downsample: bool, outer: str = "relu") -> None:
         super().__init__()
         self.conv1 = nn.Conv2D(in_channels, channels, 3, stride=stride, padding=1, bias_attr=False)
         self.bn1 = nn.BatchNorm2D(channels)
         self.conv2 = nn.Conv2D(channels, channels, 3, padding=1, bias_attr=False)
         self.bn2 = nn.BatchNorm2D(channels)
-        self.relu = nn.ReLU()
+        self.relu1 = nn.ReLU()
+        self.relu2 = make_activation(outer)
         self.downsample = (
             nn.Sequential(nn.Conv2D(in_channels, channels, 1, stride=stride, bias_attr=False),
                           nn.BatchNorm2D(channels))
@@ -62,8 +68,8 @@ class BaselineBasicBlock(nn.Layer):
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        return self.relu(self.bn2(self.conv2(out)) + identity)
+        out = self.relu1(self.bn1(self.conv1(x)))
+        return self.relu2(self.bn2(self.conv2(out)) + identity)
 
 
 class BaselineHead(nn.Layer):
@@ -96,6 +102,7 @@ class BaselineResNet(nn.Layer):
                     in_channels, space.base_channels[stage],
                     stride=space.stage_strides[stage] if block == 0 else 1,
                     downsample=space.has_downsample(stage, block),
+                    outer=space.outer_activation,
                 ))
                 in_channels = space.base_channels[stage]
         layers.append(BaselineHead(in_channels, space.num_classes))

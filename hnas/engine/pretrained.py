@@ -16,11 +16,14 @@ stage and block. The mapping, for a space with ``stage_blocks = (5, 5, 8, 5)``::
     blocks.{i}.bn2.{...}                       stages.{s}.{b}.conv2.bn.{...}
     blocks.{i}.downsample.0.weight             stages.{s}.{b}.downsample.conv.weight
     blocks.{i}.downsample.1.{...}              stages.{s}.{b}.downsample.bn.{...}
+    blocks.{i}.relu2._weight                   stages.{s}.{b}.outer_act._weight
     blocks.24.fc.{weight,bias}                 fc.{weight,bias}
 
 with ``i = 1 + sum(stage_blocks[:s]) + b`` (so stage 2 block 0 is ``blocks.6``) and the head
-at ``1 + sum(stage_blocks)``. A ``model.`` prefix and DataParallel ``_layers.`` components
-are dropped first. State dicts already in hnas naming load unchanged.
+at ``1 + sum(stage_blocks)``. ``relu2`` is the activation after the residual addition in the
+3rd-place solution's ``resnet48_prelu`` / ``resnet48_mish`` (``relu1`` the one inside the block);
+only a PReLU there has a tensor, its single slope (space ``outer_activation: prelu``). A
+``model.`` prefix and DataParallel ``_layers.`` components are dropped first. State dicts already in hnas naming load unchanged.
 
 PaddleSlim OFA supernets of that network (the baseline's ``Convert(supernet(expand_ratio=[1.0]))``
 wrapped in ``OFA``) keep these names with two additions, removed by :func:`map_paddleslim_state`:
@@ -59,6 +62,7 @@ _BLOCK_PARTS = {
     "bn2.": "conv2.bn.",
     "downsample.0.": "downsample.conv.",
     "downsample.1.": "downsample.bn.",
+    "relu2.": "outer_act.",
 }
 _STEM_PARTS = {"conv.": "stem.conv.conv.", "bn.": "stem.conv.bn."}
 

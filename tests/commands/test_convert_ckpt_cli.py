@@ -163,3 +163,25 @@ def test_training_continues_from_a_converted_checkpoint(tiny_source, tmp_path: P
                  "checkpoint.reorder=false", "max_steps=1", "log.visualdl=false", "data.batch_size=4",
                  "data.args={train_images: 16, val_images: 8}", "eval.max_batches=1"]) == 0
     assert (run / "last" / "model.pdparams").is_file()
+
+
+def test_an_outer_activation_checkpoint_imports_only_into_its_space(tmp_path: Path, capsys) -> None:
+    """The 3rd place's resnet48_prelu names its slopes blocks.N.relu2._weight; a space without them refuses
+    that file, and a PReLU space refuses a file without them (exit 2, nothing written)."""
+    prelu = SPACES.get(TINY).replace({"outer_activation": "prelu"})
+    paddle.seed(0)
+    state = {hnas_to_paddleslim_key(key, prelu): value for key, value in prelu.build_supernet().state_dict().items()}
+    assert "model.blocks.1.relu2._weight" in state
+    source = tmp_path / "prelu.pdparams"
+    paddle.save(state, str(source))
+    config = tmp_path / "prelu.yaml"
+    config.write_text(f"space:\n  name: {TINY}\n  overrides:\n    outer_activation: prelu\n")
+    assert _convert(source, tmp_path / "relu_out", "--space", TINY) == 2
+    assert "unmapped key(s), first: model.blocks.1.relu2._weight" in capsys.readouterr().err
+    relu_source = tmp_path / "relu.pdparams"
+    paddle.save(_paddleslim_state(TINY), str(relu_source))
+    assert _convert(relu_source, tmp_path / "prelu_out", "--config", str(config)) == 2
+    assert "not in the checkpoint, first: stages.0.0.outer_act._weight" in capsys.readouterr().err
+    assert not (tmp_path / "relu_out").exists() and not (tmp_path / "prelu_out").exists()
+    assert _convert(source, tmp_path / "ok", "--config", str(config)) == 0
+    assert json.loads((tmp_path / "ok" / "meta.json").read_text())["space"]["outer_activation"] == "prelu"

@@ -49,8 +49,9 @@ def test_the_baseline_ofa_state_dict_has_the_official_names_plus_fn(resnet48_ofa
     assert keys[-2:] == ["model.blocks.24.fc.fn.weight", "model.blocks.24.fc.fn.bias"]
 
 
-def _compare(ofa, supernet, space, codes: list[str]) -> None:
-    images = paddle.to_tensor(np.random.default_rng(1).standard_normal((2, 3, RESOLUTION, RESOLUTION)), "float32")
+def _compare(ofa, supernet, space, codes: list[str], resolution: int = RESOLUTION) -> None:
+    shape = (2, space.in_channels, resolution, resolution)
+    images = paddle.to_tensor(np.random.default_rng(1).standard_normal(shape), "float32")
     with paddle.no_grad():
         for code in codes:
             spec = space.decode(code)
@@ -142,3 +143,37 @@ def test_a_converted_paddleslim_checkpoint_evaluates_to_a_valid_submission(tmp_p
     assert main(["eval", str(archs), "--ckpt", str(folder), "--out", str(submission), "--val-images", "16",
                  "--batch-size", "8", "--recal-batches", "1", "--recal-batch-size", "8"]) == 0
     assert main(["validate", str(submission), "--submission", "--against", str(archs)]) == 0
+
+
+@paddle.no_grad()
+def _spread_slopes(ofa, seed: int) -> None:
+    """Distinct PReLU slopes per block (randomize_bn leaves them near 1, close to the identity)."""
+    rng = np.random.default_rng(seed)
+    for name, tensor in ofa.state_dict().items():
+        if name.endswith("relu2._weight"):
+            tensor.set_value(rng.uniform(-0.5, 0.9, tensor.shape).astype("float32"))
+
+
+@pytest.mark.parametrize("outer", ["prelu", "mish"])
+def test_the_solutions_prelu_and_mish_supernets_convert_and_run_the_same_subnets(outer: str, tmp_path: Path) -> None:
+    """The 3rd place's resnet48_prelu / resnet48_mish (activation ``relu2`` after each residual addition)
+    converted by PaddleSlim, saved multi-GPU, imported with a config naming the outer activation. The
+    48-layer layout and codes of resnet48 on resnet48_tiny's narrow 28 px stages (fast)."""
+    import yaml
+
+    codes = real_codes(4)
+    space = SPACES.get("resnet48_tiny").replace({"outer_activation": outer})
+    ofa = traced_ofa(space, seed=5, resolution=28)
+    _spread_slopes(ofa, seed=6)
+    keys = list(ofa.state_dict())
+    assert ("model.blocks.1.relu2._weight" in keys) == (outer == "prelu")
+    source = tmp_path / "final.pdparams"
+    paddle.save(add_data_parallel(ofa.state_dict()), str(source))
+    config = tmp_path / "train.yaml"
+    config.write_text(yaml.safe_dump({"space": {"name": "resnet48_tiny", "overrides": {"outer_activation": outer}}}))
+    out = tmp_path / "hnas"
+    assert main(["convert-ckpt", "--from", "paddleslim", str(source), "--out", str(out), "--config", str(config)]) == 0
+    located = locate(out, None)
+    assert located.space == space
+    supernet = load_supernet(located.weights, located.space)
+    _compare(ofa, supernet, space, [space.encode(space.max_spec()), space.encode(space.min_spec()), *codes], 28)
