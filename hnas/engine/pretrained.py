@@ -23,7 +23,8 @@ with ``i = 1 + sum(stage_blocks[:s]) + b`` (so stage 2 block 0 is ``blocks.6``) 
 at ``1 + sum(stage_blocks)``. ``relu2`` is the activation after the residual addition in the
 3rd-place solution's ``resnet48_prelu`` / ``resnet48_mish`` (``relu1`` the one inside the block);
 only a PReLU there has a tensor, its single slope (space ``outer_activation: prelu``). A
-``model.`` prefix and DataParallel ``_layers.`` components are dropped first. State dicts already in hnas naming load unchanged.
+``model.`` prefix and DataParallel ``_layers.`` components are dropped first. State dicts
+already in hnas naming load unchanged.
 
 PaddleSlim OFA supernets of that network (the baseline's ``Convert(supernet(expand_ratio=[1.0]))``
 wrapped in ``OFA``) keep these names with two additions, removed by :func:`map_paddleslim_state`:
