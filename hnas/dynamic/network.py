@@ -111,17 +111,20 @@ class RoutedNetwork(nn.Layer):
         features, reduced = self.prefix(images)
         logits = self.gate(reduced)
         route = hard_route(logits + _gumbel(logits) if noise else logits)
+        return self.run_routed(features, reduced, route), route
+
+    @paddle.no_grad()
+    def run_routed(self, features: paddle.Tensor, reduced: paddle.Tensor, route: paddle.Tensor) -> paddle.Tensor:
+        """Logits of the images at the gate point, each run at level ``route[i]`` (grouped by level)."""
         chosen = route.numpy()
         if (chosen == chosen[0]).all():  # one group: no gather / scatter
-            return self.suffix(int(chosen[0]), features, reduced), route
+            return self.suffix(int(chosen[0]), features, reduced)
         pieces, order = [], []
         for level in sorted(set(chosen.tolist())):
             index = paddle.to_tensor((chosen == level).nonzero()[0], dtype="int64")
             pieces.append(self.suffix(level, paddle.gather(features, index), paddle.gather(reduced, index)))
             order.append(index)
-        logits = paddle.concat(pieces)
-        inverse = paddle.argsort(paddle.concat(order))
-        return paddle.gather(logits, inverse), route
+        return paddle.gather(paddle.concat(pieces), paddle.argsort(paddle.concat(order)))
 
     def routed_madds(self, route: paddle.Tensor) -> float:
         """MAdds of a routed batch: each image's level plus the gate's head."""

@@ -62,3 +62,11 @@ def test_bn_reset_refuses_a_space_without_width_levels(tmp_path, capsys, resnet_
     assert main(["bn-reset", "--ckpt", str(resnet_checkpoint), "--out", str(tmp_path / "reset")]) == 2
     assert "has no ordered width levels: the BN reset re-estimates per-width statistics" in capsys.readouterr().err
     assert not (tmp_path / "reset").exists()
+
+
+def test_per_width_bn_on_a_family_member_without_width_levels(tmp_path, capsys) -> None:
+    assert main(["train", "--space.name", "pss_mbv1_tiny", "space.overrides={bn: per_width}",
+                 "--checkpoint.dir", str(tmp_path / "run")]) == 2
+    assert "space 'pss_mbv1_tiny' has no ordered width levels, so bn: per_width does not apply" \
+        in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
