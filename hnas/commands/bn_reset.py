@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hnas.commands._args import add_output_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -18,11 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--ckpt", type=Path, required=True, metavar="DIR", help="stage I checkpoint folder")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="checkpoint folder to create")
+    add_output_arguments(parser, "DIR", "checkpoint folder to create", required=True,
+                         force_help="replace an existing OUT")
     parser.add_argument("--batches", type=int, default=20, metavar="N", help="training batches (default: 20)")
     parser.add_argument("--batch-size", type=int, default=64, metavar="B", help="images per batch (default: 64)")
     parser.add_argument("--seed", type=int, default=0, help="selects the training images (default: 0)")
-    parser.add_argument("--force", action="store_true", help="replace an existing OUT")
     parser.set_defaults(func=run, imports_paddle=True)
 
 

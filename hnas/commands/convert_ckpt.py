@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from hnas.commands._args import add_output_arguments
 from hnas.config import SpaceCfg, load_config
 from hnas.errors import HnasError
 from hnas.train_config import TrainConfig
@@ -29,14 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("source", type=Path, metavar="SRC", help="PaddleSlim state-dict file (.pdparams)")
     parser.add_argument("--from", dest="format", required=True, choices=("paddleslim",),
                         help="format of SRC")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="checkpoint folder to write")
+    add_output_arguments(parser, "DIR", "checkpoint folder to write", required=True,
+                         force_help="replace DIR if it exists")
     parser.add_argument("--space", metavar="NAME",
                         help=f"search space whose supernet the weights fill (default: the config's, else "
                              f"{DEFAULT_SPACE})")
     parser.add_argument("--config", type=Path, metavar="YAML",
                         help="hnas train config stored as DIR/config.yaml (its data section is what hnas eval "
                              "uses; default: hnas's defaults with the space set)")
-    parser.add_argument("--force", action="store_true", help="replace DIR if it exists")
     parser.set_defaults(func=run, imports_paddle=True)
 
 

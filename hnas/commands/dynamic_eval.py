@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hnas.commands._args import add_output_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -18,9 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--ckpt", type=Path, required=True, metavar="DIR", help="stage II checkpoint folder")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="report folder")
+    add_output_arguments(parser, "DIR", "report folder", required=True,
+                         force_help="replace the files of an existing OUT")
     parser.add_argument("--batch-size", type=int, default=250, metavar="B", help="validation batch (default: 250)")
-    parser.add_argument("--force", action="store_true", help="replace the files of an existing OUT")
     parser.set_defaults(func=run, imports_paddle=True)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hnas.commands._args import add_output_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -17,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--ckpt", type=Path, required=True, metavar="DIR", help="stage II checkpoint folder")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="export folder to create")
-    parser.add_argument("--force", action="store_true", help="replace an existing export folder")
+    add_output_arguments(parser, "DIR", "export folder to create", required=True,
+                         force_help="replace an existing export folder")
     parser.set_defaults(func=run, imports_paddle=True)
 
 

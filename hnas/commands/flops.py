@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from hnas.commands._args import add_arch_arguments, add_force_argument, entries_from_arguments
+from hnas.commands._args import add_arch_arguments, add_output_arguments, entries_from_arguments
 from hnas.config import load_config
 from hnas.errors import HnasError
 from hnas.io.atomic import atomic_write_text
@@ -35,12 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="input size in pixels (default: the resolution the code encodes)")
     parser.add_argument("--convention", choices=CONVENTIONS, default="paddle",
                         help="what is counted (default: paddle)")
-    parser.add_argument("--out", type=Path, metavar="FILE",
-                        help='also write {key: {"arch": ..., "flops": ..., "params": ...}} as JSON')
+    add_output_arguments(parser, "FILE", 'also write {key: {"arch": ..., "flops": ..., "params": ...}} as JSON')
     parser.add_argument("--config", type=Path, metavar="YAML",
                         help="take the space from this train config (its name and space.overrides, e.g. "
                              "outer_activation: prelu, whose slopes count as parameters) instead of --space")
-    add_force_argument(parser)
     parser.set_defaults(func=run)
 
 

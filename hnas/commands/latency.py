@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hnas.commands._args import add_output_arguments
 from hnas.errors import HnasError
 
 
@@ -22,8 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--batch-size", type=int, default=1, metavar="B", help="images per timed run (default: 1)")
     build.add_argument("--warmup", type=int, default=3, metavar="N", help="untimed runs per block (default: 3)")
     build.add_argument("--repeats", type=int, default=10, metavar="N", help="timed runs per block (default: 10)")
-    build.add_argument("--out", type=Path, required=True, metavar="FILE", help="table to write (JSON)")
-    build.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    add_output_arguments(build, "FILE", "table to write (JSON)", required=True, force_help="replace FILE if it exists")
     build.set_defaults(func=run, imports_paddle=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hnas.commands._args import add_output_arguments
 from hnas.evaluation.shards import merge_files
 from hnas.io.outputs import check_output_file
 
@@ -21,10 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("parts", type=Path, nargs="+", metavar="PART", help="part files")
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE", help="merged file")
+    add_output_arguments(parser, "FILE", "merged file", required=True,
+                         force_help="replace FILE if it exists (never one of the parts)")
     parser.add_argument("--against", type=Path, metavar="ORIGINAL", help="the file that was split")
     parser.add_argument("--space", default="resnet48", help="search space of the codes (default: resnet48)")
-    parser.add_argument("--force", action="store_true", help="replace FILE if it exists (never one of the parts)")
     parser.set_defaults(func=run)
 
 

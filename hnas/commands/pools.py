@@ -7,8 +7,10 @@ import json
 import pickle
 from pathlib import Path
 
+from hnas.commands._args import add_output_arguments
 from hnas.errors import HnasError
 from hnas.io.atomic import atomic_write_text
+from hnas.io.outputs import check_output_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,8 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("checkpoint", type=Path, metavar="CKPT", help="checkpoint folder or its root (uses last)")
     parser.add_argument("--top", type=int, default=5, metavar="K", help="subnets per pool (default: 5)")
-    parser.add_argument("--out", type=Path, metavar="FILE",
-                        help='also write [{"metric", "bucket", "subnets": [{"arch", "score"}]}] as JSON')
+    add_output_arguments(parser, "FILE", 'also write [{"metric", "bucket", "subnets": [{"arch", "score"}]}] as JSON')
     parser.set_defaults(func=run)
 
 
@@ -34,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise HnasError(f"--top must be >= 1, got {args.top}")
-    if args.out is not None and args.out.is_dir():
-        raise HnasError(f"--out {args.out} is a directory")
+    if args.out is not None:
+        check_output_file(args.out, [args.checkpoint], args.force, what="--out")
     folder = resolve_checkpoint(args.checkpoint)
     try:
         with open(folder / STATE_FILE, "rb") as stream:

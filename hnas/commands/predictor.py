@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from hnas.commands._args import add_force_argument
+from hnas.commands._args import add_output_arguments
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,14 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                          "reports RMSE and Kendall tau.")
     fit.add_argument("archs", type=Path, metavar="ARCHS", help="evaluated arch file (competition format)")
     fit.add_argument("--space", required=True, metavar="NAME", help="search space of the codes")
-    fit.add_argument("--out", type=Path, required=True, metavar="FILE", help="predictor file to write")
+    add_output_arguments(fit, "FILE", "predictor file to write", required=True)
     fit.add_argument("--epochs", type=int, default=300, metavar="N", help="training epochs (default: 300)")
     fit.add_argument("--batch-size", type=int, default=256, metavar="N", help="mini-batch size (default: 256)")
     fit.add_argument("--val-fraction", type=float, default=0.2, metavar="F",
                      help="share of the archs held out for validation (default: 0.2, as OFA)")
     fit.add_argument("--limit", type=int, metavar="N", help="fit on the first N archs of the file only")
     fit.add_argument("--seed", type=int, default=0, help="split, initialisation and batch order (default: 0)")
-    add_force_argument(fit)
     fit.set_defaults(func=run_fit, imports_paddle=True)
 
     predict = actions.add_parser("predict", help="predict the accuracy of every arch of a file",
@@ -41,8 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                              "format file that hnas score and hnas validate read).")
     predict.add_argument("predictor", type=Path, metavar="PREDICTOR", help="file written by hnas predictor fit")
     predict.add_argument("archs", type=Path, metavar="ARCHS", help="arch file of the predictor's space")
-    predict.add_argument("--out", type=Path, required=True, metavar="FILE", help="arch file to write")
-    add_force_argument(predict)
+    add_output_arguments(predict, "FILE", "arch file to write", required=True)
     predict.set_defaults(func=run_predict, imports_paddle=True)
 
 

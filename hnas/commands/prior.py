@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from hnas.commands._args import add_arch_arguments, add_force_argument, entries_from_arguments
+from hnas.commands._args import add_arch_arguments, add_output_arguments, entries_from_arguments
 from hnas.errors import HnasError
 from hnas.io.atomic import atomic_write_text
 from hnas.io.outputs import check_output_file
@@ -34,8 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("name", choices=PRIOR_NAMES, metavar="NAME", help=f"one of: {', '.join(PRIOR_NAMES)}")
     add_arch_arguments(parser)
-    parser.add_argument("--out", type=Path, metavar="FILE", help="write the arch file with acc = prior value")
-    add_force_argument(parser)
+    add_output_arguments(parser, "FILE", "write the arch file with acc = prior value")
     parser.set_defaults(func=run, imports_paddle=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hnas.commands._args import add_output_arguments
 from hnas.errors import HnasError
 from hnas.io.archs import entries_from_codes, load_arch_file, sample_entries, write_arch_file
 from hnas.io.outputs import check_output_file
@@ -23,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--n", type=int, required=True, help="number of archs")
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE", help="arch file to write")
+    add_output_arguments(parser, "FILE", "arch file to write", required=True,
+                         force_help="replace FILE if it exists (never the --from file)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--distribution", default="uniform",
                         help="a distribution of the space: uniform (all codes); for resnet spaces also "
@@ -31,7 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--from", dest="source", type=Path, metavar="FILE",
                         help="draw the archs from this arch file instead of sampling new codes")
     parser.add_argument("--space", default="resnet48", help="search space name (default: resnet48)")
-    parser.add_argument("--force", action="store_true", help="replace FILE if it exists (never the --from file)")
     parser.set_defaults(func=run)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hnas.commands._args import add_output_arguments
 from hnas.evaluation.shards import split_file
 
 
@@ -20,9 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("file", type=Path, metavar="FILE", help="arch file to split")
     parser.add_argument("--parts", type=int, required=True, metavar="N", help="number of parts")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the part files")
+    add_output_arguments(parser, "DIR", "folder for the part files", required=True,
+                         force_help="overwrite existing part files")
     parser.add_argument("--space", default="resnet48", help="search space of the codes (default: resnet48)")
-    parser.add_argument("--force", action="store_true", help="overwrite existing part files")
     parser.set_defaults(func=run)
 
 

@@ -6,9 +6,8 @@ import argparse
 import json
 import logging
 import time
-from pathlib import Path
 
-from hnas.commands._args import add_arch_arguments, add_force_argument, entries_from_arguments
+from hnas.commands._args import add_arch_arguments, add_output_arguments, entries_from_arguments
 from hnas.errors import HnasError
 from hnas.io.atomic import atomic_write_text
 from hnas.io.outputs import check_output_file
@@ -38,9 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of every draw (default: 0)")
     parser.add_argument("--resolution", type=int, metavar="R",
                         help="input size in pixels (default: the resolution the code encodes)")
-    parser.add_argument("--out", type=Path, metavar="FILE",
-                        help='also write {key: {"arch": ..., "zen": ..., "std": ..., "ci95": ...}} as JSON')
-    add_force_argument(parser)
+    add_output_arguments(parser, "FILE", 'also write {key: {"arch": ..., "zen": ..., "std": ..., "ci95": ...}} as JSON')
     parser.set_defaults(func=run, imports_paddle=True)
 
 

@@ -63,3 +63,34 @@ def test_bench_report_takes_overrides_as_train_does_and_set_is_a_deprecated_alia
         args = parser.parse_known_args(["bench", "report", "--set", "epochs=1", "--set", "seed=2"])[0]
         assert args.overrides == ["epochs=1", "seed=2"]
     assert capsys.readouterr().err.count("hnas: warning: --set epochs=1 is deprecated") == 2
+
+
+#: Commands whose --out is not replaced by them: bench noise reads its --out (a ground truth);
+#: fewshot train resumes its own folder.
+NO_FORCE = {("bench", "noise"), ("fewshot", "train")}
+
+
+def _output_parsers(parser, path=()):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _output_parsers(sub, (*path, name))
+    options = {option for action in parser._actions for option in action.option_strings}
+    if "--out" in options:
+        yield path, options
+
+
+def test_every_writer_takes_force_beside_out() -> None:
+    found = dict(_output_parsers(build_parser()))
+    assert len(found) >= 20
+    assert [path for path, options in found.items() if "--force" not in options and path not in NO_FORCE] == []
+
+
+def test_pools_refuses_an_existing_out_without_force_before_reading_the_checkpoint(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "pools.json"
+    out.write_text("keep")
+    assert main(["pools", str(tmp_path / "missing"), "--out", str(out)]) == 2
+    assert f"--out {out} exists; pass --force to replace it" in capsys.readouterr().err
+    assert out.read_text() == "keep"
