@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from hnas.config import load_config
 from hnas.checkpoints.fewshot import MANIFEST_FILE, is_fewshot_dir, read_manifest
 from hnas.checkpoints.folder import (
     AVERAGE_FILE,
@@ -39,6 +38,7 @@ from hnas.checkpoints.folder import (
     resolve_checkpoint,
 )
 from hnas.checkpoints.space_record import read_space
+from hnas.config import load_config
 from hnas.errors import HnasError
 from hnas.fewshot.split import Split
 from hnas.nn.state_dict import load_into, read_state_dict
