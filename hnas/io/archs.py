@@ -180,7 +180,9 @@ def parse_entry(key: str, value: Any, space: SearchSpace) -> ArchEntry:
     try:
         spec = space.decode(arch)
     except ArchCodeError as error:
-        raise HnasError(str(error)) from None
+        message = str(error)
+        named = f"space {space.name!r}" in message or f"space {space.name} " in message
+        raise HnasError(message if named else f"{message} (space {space.name})") from None
     return ArchEntry(key=key, arch=arch, spec=spec, acc=float(acc))
 
 
