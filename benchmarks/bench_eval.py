@@ -52,6 +52,7 @@ from hnas.data.datasets import build_dataset  # noqa: E402
 from hnas.evaluation.eval_data import load_eval_data  # noqa: E402
 from hnas.evaluation.evaluate import evaluate_archs  # noqa: E402
 from hnas.evaluation.progress import ProgressLog  # noqa: E402
+from hnas.io.arch_space import space_of_file  # noqa: E402
 from hnas.io.archs import load_arch_file  # noqa: E402
 from hnas.io.atomic import atomic_write_text  # noqa: E402
 from hnas.search_spaces.sampling import sample_codes  # noqa: E402
@@ -77,7 +78,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--parts", default="abc", help="which measurements to run; others keep their old results")
     parser.add_argument("--space", default=SPACE, help=f"search space (default {SPACE}); the arch file is read "
-                        "for resnet spaces, other spaces sample their own codes")
+                        "when its codes fit the space, other spaces sample their own codes")
     args = parser.parse_args()
     if args.out == DEFAULT_OUT and args.space != SPACE:
         args.out = DEFAULT_OUT.with_name(f"bench_eval_{args.space}.json")
@@ -86,7 +87,7 @@ def parse_args() -> argparse.Namespace:
 
 def draw_codes(count: int, data: Path) -> list[str]:
     space = SPACES.get(SPACE)
-    if data.is_file() and space.family == "resnet":
+    if data.is_file() and space.name in space_of_file(data, None).fitting:
         codes = [entry.arch for entry in load_arch_file(data, space).values()]
         return random.Random(0).sample(codes, count) if count <= len(codes) else codes
     return sample_codes(space, count, seed=0, distribution=_distribution(space))

@@ -58,12 +58,12 @@ def resolve_config(config: Path | None, space_name: str | None) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     from hnas.checkpoints.source import config_space
     from hnas.engine.convert_ckpt import convert_paddleslim  # imports Paddle
-    from hnas.search_spaces.resnet import ResNetSpace
 
     cfg = resolve_config(args.config, args.space)
     space = config_space(cfg)
-    if not isinstance(space, ResNetSpace):
-        raise HnasError(f"--from paddleslim imports ResNet supernets; space {space.name!r} is not a ResNet space")
+    if space.reference_naming is None:
+        raise HnasError(f"--from paddleslim maps a reference network's key naming; space {space.name!r} "
+                        f"({space.family} family) has none")
     summary = convert_paddleslim(args.source, args.out, space, cfg, force=args.force)
     print(summary.describe())
     print(f"evaluate with: hnas eval ARCHS.json --ckpt {args.out}")

@@ -27,7 +27,7 @@ from hnas.config import config_to_dict
 from hnas.engine.pretrained import KeyMapping, map_paddleslim_state
 from hnas.errors import HnasError
 from hnas.nn.state_dict import compare_state, read_state_dict
-from hnas.search_spaces.resnet import ResNetSpace
+from hnas.search_spaces.base import SearchSpace
 from hnas.train_config import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def _first(keys: tuple[str, ...] | list[str]) -> str:
     return ", ".join(keys[:_SHOWN]) + (", ..." if len(keys) > _SHOWN else "")
 
 
-def check_mapping(mapping: KeyMapping, expected: dict[str, object], source: str, space: ResNetSpace) -> None:
+def check_mapping(mapping: KeyMapping, expected: dict[str, object], source: str, space: SearchSpace) -> None:
     """Raise naming the first unmapped, missing and wrong-shaped keys unless ``mapping`` fills ``expected``.
 
     Raises:
@@ -110,7 +110,7 @@ def check_output(out: Path, source: Path, force: bool) -> None:
 def convert_paddleslim(
     source: str | os.PathLike[str],
     out: str | os.PathLike[str],
-    space: ResNetSpace,
+    space: SearchSpace,
     config: TrainConfig,
     force: bool = False,
 ) -> ConversionSummary:

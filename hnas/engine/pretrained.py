@@ -1,38 +1,21 @@
-"""Initialising a supernet from pretrained weights: a stand-alone ResNet state dict (e.g. the
-competition's ``resnet48.pdparams``) or another supernet checkpoint of the same space
+"""Initialising a supernet from pretrained weights: a stand-alone state dict in the space's
+reference naming (e.g. the competition's ``resnet48.pdparams`` under the official ResNet48 names,
+:mod:`hnas.search_spaces.resnet.naming`) or another supernet checkpoint of the same space
 (:func:`init_from_supernet`, how few-shot sub-supernets start from their parent).
 
-The competition shipped ImageNet weights of the full ResNet48 under the official model's
-names (the baseline's ``hnas/models/resnet.py``): one flat ``blocks`` list holding the stem,
-the 23 BasicBlocks of all stages in order, then the head. hnas names the same tensors by
-stage and block. The mapping, for a space with ``stage_blocks = (5, 5, 8, 5)``::
+A space maps a key of its family's reference implementation to its own names
+(:meth:`~hnas.search_spaces.base.SearchSpace.from_reference_key`); a ``model.`` prefix and
+DataParallel ``_layers.`` components are dropped first, and state dicts already in hnas naming
+load unchanged. Families without a reference naming (``reference_naming = None``) take
+supernet checkpoints only.
 
-    official                                   hnas (supernet / StandaloneResNet)
-    blocks.0.conv.weight                       stem.conv.conv.weight
-    blocks.0.bn.{weight,bias,_mean,_variance}  stem.conv.bn.{...}
-    blocks.{i}.conv1.weight                    stages.{s}.{b}.conv1.conv.weight
-    blocks.{i}.bn1.{...}                       stages.{s}.{b}.conv1.bn.{...}
-    blocks.{i}.conv2.weight                    stages.{s}.{b}.conv2.conv.weight
-    blocks.{i}.bn2.{...}                       stages.{s}.{b}.conv2.bn.{...}
-    blocks.{i}.downsample.0.weight             stages.{s}.{b}.downsample.conv.weight
-    blocks.{i}.downsample.1.{...}              stages.{s}.{b}.downsample.bn.{...}
-    blocks.{i}.relu2._weight                   stages.{s}.{b}.outer_act._weight
-    blocks.24.fc.{weight,bias}                 fc.{weight,bias}
+PaddleSlim OFA supernets of the reference network (the baseline's
+``Convert(supernet(expand_ratio=[1.0]))`` wrapped in ``OFA``) keep its names with two additions,
+removed by :func:`map_paddleslim_state`: the ``model.`` of the OFA wrapper and a ``fn`` component
+inside every converted conv and FC (``Block(SuperConv2D)``: ``model.blocks.1.conv1.fn.weight``);
+BN layers keep their names. The distillation teacher's copy (``ofa_teacher_model.``) is skipped.
 
-with ``i = 1 + sum(stage_blocks[:s]) + b`` (so stage 2 block 0 is ``blocks.6``) and the head
-at ``1 + sum(stage_blocks)``. ``relu2`` is the activation after the residual addition in the
-3rd-place solution's ``resnet48_prelu`` / ``resnet48_mish`` (``relu1`` the one inside the block);
-only a PReLU there has a tensor, its single slope (space ``outer_activation: prelu``). A
-``model.`` prefix and DataParallel ``_layers.`` components are dropped first. State dicts
-already in hnas naming load unchanged.
-
-PaddleSlim OFA supernets of that network (the baseline's ``Convert(supernet(expand_ratio=[1.0]))``
-wrapped in ``OFA``) keep these names with two additions, removed by :func:`map_paddleslim_state`:
-the ``model.`` of the OFA wrapper and a ``fn`` component inside every converted conv and FC
-(``Block(SuperConv2D)``: ``model.blocks.1.conv1.fn.weight``); BN layers keep their names. The
-distillation teacher's copy (``ofa_teacher_model.``) is skipped.
-
-After loading, :meth:`ResNetSupernet.reorder_channels` sorts each block's middle channels by
+After loading, the supernet's ``reorder_channels`` sorts each block's middle channels by
 L1 importance, so that slicing the first ``k`` channels keeps the most important ones.
 """
 
@@ -40,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -51,97 +33,39 @@ from hnas.checkpoints.folder import MODEL_FILE, check_space, resolve_checkpoint
 from hnas.errors import HnasError
 from hnas.nn.state_dict import DATA_PARALLEL_PREFIX, load_into, read_state_dict, strip_data_parallel
 from hnas.search_spaces.base import SearchSpace
-from hnas.search_spaces.resnet import ResNetSpace
+from hnas.search_spaces.resnet.naming import (  # the ResNet family's naming, named here for its callers
+    OFA_BLOCK_COMPONENT,
+    hnas_to_official_key,
+    hnas_to_paddleslim_key,
+    official_block_index,
+    official_to_hnas_key,
+)
+from hnas.search_spaces.spaces import FAMILIES
+
+__all__ = ["OFA_BLOCK_COMPONENT", "OFA_TEACHER_PREFIX", "KeyMapping", "hnas_to_official_key", "hnas_to_paddleslim_key",
+           "init_from_standalone", "init_from_supernet", "map_paddleslim_state", "official_block_index",
+           "official_to_hnas_key", "to_hnas_naming"]
 
 logger = logging.getLogger(__name__)
-
-_OFFICIAL_KEY = re.compile(r"^blocks\.(\d+)\.(.+)$")
-_BLOCK_PARTS = {
-    "conv1.": "conv1.conv.",
-    "bn1.": "conv1.bn.",
-    "conv2.": "conv2.conv.",
-    "bn2.": "conv2.bn.",
-    "downsample.0.": "downsample.conv.",
-    "downsample.1.": "downsample.bn.",
-    "relu2.": "outer_act.",
-}
-_STEM_PARTS = {"conv.": "stem.conv.conv.", "bn.": "stem.conv.bn."}
-
-
-def official_block_index(space: ResNetSpace, stage: int, block: int) -> int:
-    """Index in the official flat ``blocks`` list of block ``block`` of ``stage`` (0-based)."""
-    return 1 + sum(space.stage_blocks[:stage]) + block
-
-
-def _block_positions(space: ResNetSpace) -> dict[int, tuple[int, int]]:
-    return {
-        official_block_index(space, stage, block): (stage, block)
-        for stage in range(space.num_stages)
-        for block in range(space.stage_blocks[stage])
-    }
-
-
-def official_to_hnas_key(key: str, space: ResNetSpace) -> str:
-    """The hnas name of official key ``key``.
-
-    Raises:
-        HnasError: for a key the official ResNet does not have.
-    """
-    match = _OFFICIAL_KEY.match(key)
-    if match is None:
-        raise HnasError(f"stand-alone weights: key {key!r} is not an official 'blocks.N....' name")
-    index, rest = int(match.group(1)), match.group(2)
-    head = 1 + sum(space.stage_blocks)
-    parts: Mapping[str, str]
-    if index == 0:
-        prefix, parts = "", _STEM_PARTS
-    elif index == head:
-        prefix, parts = "", {"fc.": "fc."}
-    elif index in _block_positions(space):
-        stage, block = _block_positions(space)[index]
-        prefix, parts = f"stages.{stage}.{block}.", _BLOCK_PARTS
-    else:
-        raise HnasError(f"stand-alone weights: key {key!r} names block {index}, but the space has blocks 0..{head}")
-    for old, new in parts.items():
-        if rest.startswith(old):
-            return prefix + new + rest[len(old):]
-    raise HnasError(f"stand-alone weights: key {key!r} has no counterpart in the hnas ResNet")
-
-
-def hnas_to_official_key(key: str, space: ResNetSpace) -> str:
-    """Inverse of :func:`official_to_hnas_key` (used to build official-style test fixtures)."""
-    for old, new in _STEM_PARTS.items():
-        if key.startswith(new):
-            return f"blocks.0.{old}{key[len(new):]}"
-    if key.startswith("fc."):
-        return f"blocks.{1 + sum(space.stage_blocks)}.{key}"
-    match = re.match(r"^stages\.(\d+)\.(\d+)\.(.+)$", key)
-    if match is None:
-        raise HnasError(f"key {key!r} is not an hnas ResNet name")
-    stage, block, rest = int(match.group(1)), int(match.group(2)), match.group(3)
-    for old, new in _BLOCK_PARTS.items():
-        if rest.startswith(new):
-            return f"blocks.{official_block_index(space, stage, block)}.{old}{rest[len(new):]}"
-    raise HnasError(f"key {key!r} has no official counterpart")
 
 
 def _drop_prefix(key: str, prefix: str) -> str:
     return key[len(prefix):] if key.startswith(prefix) else key
 
 
-def to_hnas_naming(state: Mapping[str, Any], space: ResNetSpace) -> dict[str, Any]:
-    """``state`` with official keys renamed; hnas-named state dicts pass through."""
+def to_hnas_naming(state: Mapping[str, Any], space: SearchSpace) -> dict[str, Any]:
+    """``state`` with keys in the space's reference naming renamed; hnas names pass through.
+
+    Raises:
+        HnasError: a reference key without an hnas counterpart.
+    """
     state = strip_data_parallel(state)
     state = {_drop_prefix(key, "model."): value for key, value in state.items()}
-    if not any(key.startswith("blocks.") for key in state):
-        return dict(state)
-    return {official_to_hnas_key(key, space): value for key, value in state.items()}
+    return {space.from_reference_key(key) or key: value for key, value in state.items()}
 
 
 #: Prefix of the distillation teacher's weights in a PaddleSlim OFA state dict.
 OFA_TEACHER_PREFIX = "ofa_teacher_model."
-#: Key component of the layer that PaddleSlim's ``Block`` wraps (``conv1.fn.weight``).
-OFA_BLOCK_COMPONENT = "fn"
 
 
 @dataclass(frozen=True)
@@ -161,31 +85,13 @@ class KeyMapping:
     skipped: tuple[str, ...]
 
 
-#: Official layer names whose weights PaddleSlim's ``Convert`` wraps in a ``Block`` (convs and the FC).
-_OFA_WRAPPED = frozenset({"conv", "conv1", "conv2", "downsample.0", "fc"})
-
-
-def hnas_to_paddleslim_key(key: str, space: ResNetSpace) -> str:
-    """The key PaddleSlim's OFA wrapper of the baseline network uses for hnas key ``key``.
-
-    Inverse of :func:`map_paddleslim_state` for one key (used to build PaddleSlim-format fixtures
-    without PaddleSlim; ``tests/paddleslim_ext`` checks it against a real OFA state dict).
-    """
-    official = hnas_to_official_key(key, space)
-    layer, _, tensor = official.rpartition(".")
-    local = layer.split(".", 2)[2]  # drop "blocks.N."
-    if local in _OFA_WRAPPED:
-        official = f"{layer}.{OFA_BLOCK_COMPONENT}.{tensor}"
-    return "model." + official
-
-
 def _paddleslim_key(key: str) -> str:
-    """Official name of a PaddleSlim OFA key (``model.``, ``fn`` removed; ``_layers`` already gone)."""
+    """Reference name of a PaddleSlim OFA key (``model.``, ``fn`` removed; ``_layers`` already gone)."""
     return ".".join(part for part in _drop_prefix(key, "model.").split(".") if part != OFA_BLOCK_COMPONENT)
 
 
-def map_paddleslim_state(state: Mapping[str, Any], space: ResNetSpace) -> KeyMapping:
-    """Rename a PaddleSlim OFA (or plain official, or hnas) ResNet state dict to hnas names.
+def map_paddleslim_state(state: Mapping[str, Any], space: SearchSpace) -> KeyMapping:
+    """Rename a PaddleSlim OFA (or plain reference, or hnas) state dict to hnas names.
 
     DataParallel ``_layers`` components are dropped first (anywhere in a key). Keys already in
     hnas naming pass through, so an hnas state dict maps to itself. Nothing is checked against a
@@ -205,12 +111,11 @@ def map_paddleslim_state(state: Mapping[str, Any], space: ResNetSpace) -> KeyMap
         if key in skipped:
             continue
         name = _paddleslim_key(key)
-        if name.startswith("blocks."):
-            try:
-                name = official_to_hnas_key(name, space)
-            except HnasError:
-                unmapped.append(source_keys[key])
-                continue
+        try:
+            name = space.from_reference_key(name) or name
+        except HnasError:
+            unmapped.append(source_keys[key])
+            continue
         # Anything else passes as hnas naming; the caller checks it against the supernet.
         if name in renamed:
             raise HnasError(f"keys {origin[name]!r} and {source_keys[key]!r} both map to hnas key {name!r}")
@@ -221,7 +126,7 @@ def map_paddleslim_state(state: Mapping[str, Any], space: ResNetSpace) -> KeyMap
 
 
 def init_from_standalone(
-    supernet: paddle.nn.Layer, path: str | os.PathLike[str], space: ResNetSpace, reorder: bool = True
+    supernet: paddle.nn.Layer, path: str | os.PathLike[str], space: SearchSpace, reorder: bool = True
 ) -> None:
     """Load full-width stand-alone weights into ``supernet``, then optionally reorder channels.
 
@@ -229,9 +134,11 @@ def init_from_standalone(
         HnasError: unreadable file, unknown keys, or keys / shapes that do not match the
             supernet (the message lists the first mismatches).
     """
-    if space.family != "resnet":
-        raise HnasError(f"checkpoint.init_from maps the official ResNet48 key naming; space {space.name!r} is of "
-                        f"family {space.family!r}")
+    if space.reference_naming is None:
+        namings = " or the ".join(cls.reference_naming for cls in map(FAMILIES.get, FAMILIES.names())
+                                  if cls.reference_naming)
+        raise HnasError(f"checkpoint.init_from maps the {namings}; space {space.name!r} is of family "
+                        f"{space.family!r}")
     path = Path(path)
     if not path.is_file():
         raise HnasError(f"checkpoint.init_from: {path} is not a file")

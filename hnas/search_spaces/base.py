@@ -305,6 +305,21 @@ class SearchSpace(ABC):
         """
         return None
 
+    # --- a reference implementation's weights (checkpoint.init_from, hnas convert-ckpt) -------
+
+    #: The key naming of the family's reference implementation whose weights hnas can load, e.g.
+    #: ``"official ResNet48 key naming"``; ``None``: hnas names only.
+    reference_naming: ClassVar[str | None] = None
+
+    def from_reference_key(self, key: str) -> str | None:
+        """The hnas name of ``key`` in :attr:`reference_naming`, or ``None`` if ``key`` is not in that
+        naming (hnas names pass through unchanged).
+
+        Raises:
+            HnasError: a reference key without an hnas counterpart.
+        """
+        return None
+
     # --- latency table (hnas latency) --------------------------------------------------------
 
     def latency_keys(self, spec: Any) -> list[tuple[str, tuple[Any, ...]]]:

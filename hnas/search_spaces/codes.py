@@ -54,6 +54,17 @@ def check_padding(code: str, position: int, width: int, where: str, depth: int) 
                                 f"{where} is inactive (depth {depth}) and must be padded with '{'0' * width}'")
 
 
+def char_hamming(code_a: str, code_b: str, start: int) -> int:
+    """Characters that differ between two equally long codes from index ``start`` on.
+
+    Raises:
+        ArchCodeError: the codes differ in length.
+    """
+    if len(code_a) != len(code_b):
+        raise ArchCodeError(code_b, None, f"length {len(code_b)} differs from {len(code_a)} of {code_a!r}")
+    return sum(a != b for a, b in zip(code_a[start:], code_b[start:]))
+
+
 def block_slot_active(slot: str, values: Mapping[str, int | None]) -> bool:
     """Whether a ``s{stage}.b{block}.*`` slot is used: its block lies within ``values["depth{stage}"]``.
 

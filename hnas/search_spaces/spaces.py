@@ -55,10 +55,39 @@ def resolve_space(name: str, overrides: Mapping[str, Any] | None = None) -> Sear
         raise HnasError(f"bad search-space override for {name!r}: {error}") from None
 
 
-def space_from_fields(fields: Mapping[str, Any], family: str = ResNetSpace.family) -> SearchSpace:
+#: The space of arch codes that come without one (``hnas.search_spaces.distance`` with no space):
+#: the CVPR 2022 NAS Track 1 ResNet48, the space hnas began with.
+DEFAULT_SPACE = "resnet48"
+
+#: The family of records (checkpoint metadata, latency tables) written before families existed.
+LEGACY_FAMILY = ResNetSpace.family
+
+
+def default_space() -> SearchSpace:
+    """The registered :data:`DEFAULT_SPACE`."""
+    return SPACES.get(DEFAULT_SPACE)
+
+
+def stored_family(record: Mapping[str, Any]) -> str:
+    """The family a stored record names in ``space_family``; :data:`LEGACY_FAMILY` for records written
+    before families existed (they hold ResNet fields and no family name). The one place that default lives."""
+    return str(record.get("space_family", LEGACY_FAMILY))
+
+
+def stored_space(record: Mapping[str, Any]) -> SearchSpace:
+    """The space of a stored record: its ``space`` fields rebuilt in :func:`stored_family`'s family.
+
+    Raises:
+        HnasError: unknown family, unknown field or invalid value.
+    """
+    return space_from_fields(record["space"], stored_family(record))
+
+
+def space_from_fields(fields: Mapping[str, Any], family: str = LEGACY_FAMILY) -> SearchSpace:
     """Rebuild a space of ``family`` from its stored fields (checkpoint metadata).
 
-    Checkpoints written before families existed hold ResNet fields and no family name.
+    Records written before families existed hold ResNet fields and no family name
+    (:func:`stored_family`).
 
     Raises:
         HnasError: unknown family, unknown field or invalid value.

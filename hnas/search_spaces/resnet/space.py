@@ -15,7 +15,8 @@ from hnas.errors import HnasError
 from hnas.search_spaces.activations import check_activation, check_outer_activation
 from hnas.search_spaces.base import Choices, SearchSpace, Slot
 from hnas.search_spaces.channels import make_divisible
-from hnas.search_spaces.codes import block_slot_active
+from hnas.search_spaces.codes import block_slot_active, char_hamming
+from hnas.search_spaces.resnet.naming import official_to_hnas_key
 from hnas.search_spaces.resnet.spec import (
     BlockShape,
     ResNetSpec,
@@ -26,6 +27,7 @@ from hnas.search_spaces.resnet.spec import (
     max_spec,
     min_spec,
     stem_channels,
+    width_part_start,
 )
 
 if TYPE_CHECKING:
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COMPETITION_MAX_WIDTH_CODE", "COMPETITION_RATIOS", "RESNET_SPACES", "BlockShape", "ResNetSpace",
            "ResNetSpec", "block_shapes", "decode", "encode", "final_channels", "make_divisible", "max_spec",
-           "min_spec", "stem_channels"]
+           "min_spec", "stem_channels", "width_part_start"]
 
 COMPETITION_RATIOS: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7)
 
@@ -76,6 +78,7 @@ class ResNetSpace(SearchSpace):
     """
 
     family: ClassVar[str] = "resnet"
+    reference_naming: ClassVar[str | None] = "official ResNet48 key naming"
 
     name: str = "resnet48"
     stage_blocks: tuple[int, ...] = (5, 5, 8, 5)
@@ -223,15 +226,17 @@ class ResNetSpace(SearchSpace):
 
     def distance_slots(self) -> tuple[str, ...]:
         """Width slots only: the reference definition counts code characters from the stem width
-        on (:mod:`hnas.search_spaces.distance`), which is the same count over the choice view."""
+        on (:func:`~hnas.search_spaces.resnet.spec.width_part_start`), the same count over the choice view."""
         return tuple(slot.name for slot in self._slots if slot.dimension == "width")
 
     def code_distance(self, code_a: str, code_b: str) -> int:
         """Characters that differ from the stem width code on (the reference definition; no decoding,
         so codes that break a tie still compare)."""
-        from hnas.search_spaces.distance import char_hamming, width_part_start
-
         return char_hamming(code_a, code_b, width_part_start(self))
+
+    def from_reference_key(self, key: str) -> str | None:
+        """The hnas name of an official ResNet48 key (``blocks.N....``, :mod:`hnas.search_spaces.resnet.naming`)."""
+        return official_to_hnas_key(key, self) if key.startswith("blocks.") else None
 
     # --- SearchSpace: distributions -----------------------------------------------------------
 

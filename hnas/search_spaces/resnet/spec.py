@@ -197,3 +197,14 @@ def block_shapes(space: ResNetSpace, spec: ResNetSpec) -> list[BlockShape]:
 def final_channels(space: ResNetSpace, spec: ResNetSpec) -> int:
     """Channels entering the classifier."""
     return space.channels(space.base_channels[-1], spec.out_codes[-1])
+
+
+def width_part_start(space: ResNetSpace) -> int:
+    """Index of the stem width code: after the image-size digit and one depth digit per stage.
+
+    The 3rd-place solution's Hamming distance (``utils/distance_calc.py``) counts the characters
+    that differ from here on (``code[5:]``, 47 characters, for ResNet48); a block active in one
+    code and padded with ``"00"`` in the other differs in both characters, so depth differences
+    still count. This equals the choice-view distance over the width slots.
+    """
+    return 1 + space.num_stages
