@@ -3,9 +3,10 @@
 A file does not name its space; its codes do: a registered space *fits* a file when it decodes
 every code in it. ``hnas validate`` and ``hnas sample-archs --from`` use the space that fits
 when no ``--space`` is given, and name every space that fits when several do (spaces sharing a
-code layout, such as ``resnet48`` and ``resnet48_tiny``, read the same codes as the same specs,
-so the first registered one is used). When none fits, the file is read with the space that
-decodes most of its codes, and every other code is a problem naming its position and the space.
+code layout, such as ``resnet48`` and ``resnet48_tiny``, read the same codes as the same specs;
+the default space is used if it is one of them, else the first by name). When none fits, the file
+is read with the space that decodes most of its codes, and every other code is a problem naming its
+position and the space.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Sequence
 from hnas.errors import ArchCodeError
 from hnas.io.archs import read_json_object
 from hnas.search_spaces.base import SearchSpace
-from hnas.search_spaces.spaces import SPACES
+from hnas.search_spaces.spaces import DEFAULT_SPACE, SPACES
 
 #: ``(key, code)`` of every entry whose ``arch`` field is a string, in file order.
 KeyedCodes = Sequence[tuple[str, str]]
@@ -29,7 +30,7 @@ class SpaceOfFile:
 
     Attributes:
         space: the space given by name, or else the first registered space that fits.
-        fitting: names of the registered spaces that decode every code, in registry order
+        fitting: names of the registered spaces that decode every code, in :func:`registered_spaces` order
             (empty when the space was given by name).
     """
 
@@ -71,15 +72,17 @@ def decoded_count(codes: KeyedCodes, space: SearchSpace) -> int:
 
 
 def registered_spaces() -> list[SearchSpace]:
-    return [SPACES.get(name) for name in SPACES.names()]
+    """Every registered space, the default space first, then by name (the order ties are broken in)."""
+    names = sorted(SPACES.names(), key=lambda name: (name != DEFAULT_SPACE, name))
+    return [SPACES.get(name) for name in names]
 
 
 def space_of_file(path: str | os.PathLike[str], name: str | None) -> SpaceOfFile:
     """The space to read ``path`` with: ``name`` if given, else the registered space its codes fit.
 
-    With no ``name``: the first registered space that decodes every code; if none does, the one
-    that decodes the most (its refusals are then the file's problems, each naming the position
-    and the space); the first registered space if no space decodes any code.
+    With no ``name``: the first space of :func:`registered_spaces` that decodes every code; if none
+    does, the one that decodes the most (its refusals are then the file's problems, each naming
+    the position and the space); the default space if no space decodes any code.
 
     Raises:
         HnasError: unknown ``name``, or a file that is not a JSON object of entries.

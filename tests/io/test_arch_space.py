@@ -20,7 +20,7 @@ def write_codes(path: Path, codes: list[str]) -> Path:
 
 def fitting_by_hand(codes: list[str]) -> list[str]:
     fits = []
-    for name in SPACES.names():
+    for name in sorted(SPACES.names(), key=lambda name: (name != "resnet48", name)):
         space = SPACES.get(name)
         try:
             for code in codes:
@@ -69,5 +69,5 @@ def test_a_named_space_is_taken_as_given_and_the_hint_names_the_fitting_ones(tmp
 def test_codes_no_space_takes(tmp_path: Path) -> None:
     path = write_codes(tmp_path / "x.json", ["1", "12"])
     found = space_of_file(path, None)
-    assert found.fitting == () and found.space.name == SPACES.names()[0]
+    assert found.fitting == () and found.space.name == "resnet48"
     assert "no registered space takes all of the codes" in misfit_hint(path, found.space)
