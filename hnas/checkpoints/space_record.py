@@ -18,15 +18,13 @@ from typing import Any, Mapping
 
 from hnas.errors import HnasError
 from hnas.search_spaces.base import SearchSpace
-from hnas.search_spaces.spaces import space_from_fields
+from hnas.search_spaces.spaces import LEGACY_FAMILY, space_from_fields
 
 NAME_KEY = "space_name"
 FAMILY_KEY = "space_family"
 FIELDS_KEY = "space"
 #: The older latency-table spelling of the fields (``"space"`` then held the name).
 _OLD_FIELDS_KEY = "space_fields"
-#: Records written before families existed hold ResNet spaces.
-_UNNAMED_FAMILY = "resnet"
 
 
 def space_record(space: SearchSpace) -> dict[str, Any]:
@@ -43,7 +41,7 @@ def _fields(record: Mapping[str, Any], source: str) -> Mapping[str, Any]:
 
 def stored_family(record: Mapping[str, Any]) -> str:
     """The family a record names (older records: ResNet)."""
-    return str(record.get(FAMILY_KEY, _UNNAMED_FAMILY))
+    return str(record.get(FAMILY_KEY, LEGACY_FAMILY))
 
 
 def stored_name(record: Mapping[str, Any]) -> str | None:

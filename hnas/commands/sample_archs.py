@@ -11,10 +11,7 @@ from hnas.io.arch_space import space_of_file
 from hnas.io.archs import entries_from_codes, load_arch_file, sample_entries, write_arch_file
 from hnas.io.outputs import check_output_file
 from hnas.search_spaces.sampling import sample_codes
-from hnas.search_spaces.spaces import SPACES
-
-#: The space new codes are sampled from when --space is not given.
-DEFAULT_SPACE = "resnet48"
+from hnas.search_spaces.spaces import DEFAULT_SPACE, SPACES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -59,7 +59,8 @@ def resolve_space(name: str, overrides: Mapping[str, Any] | None = None) -> Sear
 #: the CVPR 2022 NAS Track 1 ResNet48, the space hnas began with.
 DEFAULT_SPACE = "resnet48"
 
-#: The family of records (checkpoint metadata, latency tables) written before families existed.
+#: The family of records (checkpoint metadata, latency tables) written before families existed; the one
+#: place this default is written (:func:`hnas.checkpoints.space_record.stored_family` reads it).
 LEGACY_FAMILY = ResNetSpace.family
 
 
@@ -68,26 +69,11 @@ def default_space() -> SearchSpace:
     return SPACES.get(DEFAULT_SPACE)
 
 
-def stored_family(record: Mapping[str, Any]) -> str:
-    """The family a stored record names in ``space_family``; :data:`LEGACY_FAMILY` for records written
-    before families existed (they hold ResNet fields and no family name). The one place that default lives."""
-    return str(record.get("space_family", LEGACY_FAMILY))
-
-
-def stored_space(record: Mapping[str, Any]) -> SearchSpace:
-    """The space of a stored record: its ``space`` fields rebuilt in :func:`stored_family`'s family.
-
-    Raises:
-        HnasError: unknown family, unknown field or invalid value.
-    """
-    return space_from_fields(record["space"], stored_family(record))
-
-
 def space_from_fields(fields: Mapping[str, Any], family: str = LEGACY_FAMILY) -> SearchSpace:
     """Rebuild a space of ``family`` from its stored fields (checkpoint metadata).
 
     Records written before families existed hold ResNet fields and no family name
-    (:func:`stored_family`).
+    (:data:`LEGACY_FAMILY`; :mod:`hnas.checkpoints.space_record` reads records).
 
     Raises:
         HnasError: unknown family, unknown field or invalid value.

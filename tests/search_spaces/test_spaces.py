@@ -1,25 +1,24 @@
 """The registry's defaults: the space of codes given without one, and the family of records written
-before families existed (one function each, :mod:`hnas.search_spaces.spaces`)."""
+before families existed (one constant each, :mod:`hnas.search_spaces.spaces`)."""
 
 from __future__ import annotations
 
 import pytest
 
+from hnas.checkpoints.space_record import read_space, stored_family
 from hnas.errors import HnasError
 from hnas.search_spaces import SPACES
-from hnas.search_spaces.spaces import DEFAULT_SPACE, default_space, stored_family, stored_space
+from hnas.search_spaces.spaces import DEFAULT_SPACE, LEGACY_FAMILY, default_space, space_from_fields
 
 
 def test_records_without_a_family_are_resnet_records() -> None:
-    assert stored_family({}) == "resnet"
-    assert stored_family({"space_family": "mbv2"}) == "mbv2"
-    tiny = SPACES.get("mbv2_tiny")
-    record = {"space_family": "mbv2", "space": tiny.fields()}
-    assert stored_space(record) == tiny
-    old = {"space": SPACES.get("resnet48_tiny").fields()}
-    assert stored_space(old) == SPACES.get("resnet48_tiny")
+    assert LEGACY_FAMILY == "resnet"
+    assert stored_family({}) == LEGACY_FAMILY
+    tiny = SPACES.get("resnet48_tiny")
+    assert space_from_fields(tiny.fields()) == tiny
+    assert read_space({"space": tiny.fields()}, "old record") == tiny
     with pytest.raises(HnasError, match="unknown search-space family 'nope'"):
-        stored_space({"space_family": "nope", "space": {}})
+        space_from_fields({}, "nope")
 
 
 def test_the_default_space_is_the_competition_space() -> None:

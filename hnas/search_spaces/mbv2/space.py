@@ -263,7 +263,8 @@ class MBV2Space(SearchSpace):
     @cached_property
     def _slots(self) -> tuple[Slot, ...]:
         slots = [Slot("resolution", self.resolutions, "resolution")]
-        slots += [Slot(name, tuple(range(1, len(choices) + 1)), "width") for _, name, choices, _ in self._elastic_widths]
+        slots += [Slot(name, tuple(range(1, len(choices) + 1)), "width")
+                  for _, name, choices, _ in self._elastic_widths]
         for stage, blocks in enumerate(self.stage_blocks, start=1):
             slots.append(Slot(f"depth{stage}", self.depth_choices[stage - 1], "depth"))
             for b in range(1, blocks + 1):

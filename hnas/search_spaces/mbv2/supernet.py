@@ -4,8 +4,9 @@ Every layer stores its largest widths and kernel. ``apply(spec)`` gives the stem
 block and each stage its output width (fixed unless the space has ``width_choices``) and each
 active block its expand width and kernel; ``forward`` runs the subnet by slicing leading
 channels and taking (transformed) kernel centres. The head conv and classifier keep their
-widths (the head's input follows the last stage). Parameter names equal :class:`~hnas.search_spaces.mbv2.standalone.StandaloneMBV2`'s,
-so export copies state by name, the depthwise filters through the kernel crop
+widths (the head's input follows the last stage). Parameter names equal
+:class:`~hnas.search_spaces.mbv2.standalone.StandaloneMBV2`'s, so export copies state by name, the
+depthwise filters through the kernel crop
 (:meth:`MBV2Supernet.exported_tensors`). Everything else a supernet does, and the optimizer
 contract, is shared by the families (:class:`~hnas.search_spaces.elastic.ElasticSupernet`).
 """
