@@ -25,6 +25,7 @@ from hnas.evaluation.options import ScoringOptions
 from hnas.io.archs import ArchEntry, entries_from_codes, load_arch_file
 from hnas.nn import BN_RECAL_MODES
 from hnas.search_spaces.base import SearchSpace
+from hnas.search_spaces.spaces import DEFAULT_SPACE
 
 #: The scoring group's defaults, the same in every command.
 SCORING_DEFAULTS = ScoringOptions()
@@ -135,7 +136,7 @@ def add_arch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("archs", nargs="*", metavar="ARCH", help="arch codes, keyed arch1, arch2, ... in order")
     parser.add_argument("--json", dest="json_file", type=Path, metavar="FILE",
                         help='arch file {"arch1": {"acc": ..., "arch": "..."}, ...} (instead of ARCH codes)')
-    parser.add_argument("--space", default="resnet48", help="search space name (default: resnet48)")
+    parser.add_argument("--space", default=DEFAULT_SPACE, help=f"search space name (default: {DEFAULT_SPACE})")
 
 
 def entries_from_arguments(codes: Sequence[str], json_path: Path | None, space: SearchSpace) -> dict[str, ArchEntry]:

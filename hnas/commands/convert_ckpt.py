@@ -9,9 +9,8 @@ from pathlib import Path
 from hnas.commands._args import add_output_arguments
 from hnas.config import SpaceCfg, load_config
 from hnas.errors import HnasError
+from hnas.search_spaces.spaces import DEFAULT_SPACE
 from hnas.train_config import TrainConfig
-
-DEFAULT_SPACE = "resnet48"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -16,7 +16,7 @@ from hnas.io.atomic import atomic_write_text
 from hnas.io.outputs import check_output_file
 from hnas.proxies.flops import CONVENTIONS, count_flops, count_params
 from hnas.search_spaces.base import SearchSpace
-from hnas.search_spaces.spaces import SPACES, resolve_space
+from hnas.search_spaces.spaces import DEFAULT_SPACE, SPACES, resolve_space
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,7 +53,7 @@ def resolve_flops_space(space_name: str, config: Path | None) -> SearchSpace:
     from hnas.train_config import TrainConfig
 
     cfg = load_config(config, schema=TrainConfig)
-    if space_name not in ("resnet48", cfg.space.name):
+    if space_name not in (DEFAULT_SPACE, cfg.space.name):
         raise HnasError(f"--space {space_name} contradicts space.name {cfg.space.name!r} of {config}")
     return resolve_space(cfg.space.name, dict(cfg.space.overrides))
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from hnas.commands._args import add_output_arguments
 from hnas.evaluation.shards import merge_files
 from hnas.io.outputs import check_output_file
+from hnas.search_spaces.spaces import DEFAULT_SPACE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_output_arguments(parser, "FILE", "merged file", required=True,
                          force_help="replace FILE if it exists (never one of the parts)")
     parser.add_argument("--against", type=Path, metavar="ORIGINAL", help="the file that was split")
-    parser.add_argument("--space", default="resnet48", help="search space of the codes (default: resnet48)")
+    parser.add_argument("--space", default=DEFAULT_SPACE, help=f"search space of the codes (default: {DEFAULT_SPACE})")
     parser.set_defaults(func=run)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hnas.commands._args import add_output_arguments
 from hnas.evaluation.shards import split_file
+from hnas.search_spaces.spaces import DEFAULT_SPACE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--parts", type=int, required=True, metavar="N", help="number of parts")
     add_output_arguments(parser, "DIR", "folder for the part files", required=True,
                          force_help="overwrite existing part files")
-    parser.add_argument("--space", default="resnet48", help="search space of the codes (default: resnet48)")
+    parser.add_argument("--space", default=DEFAULT_SPACE, help=f"search space of the codes (default: {DEFAULT_SPACE})")
     parser.set_defaults(func=run)
 
 
