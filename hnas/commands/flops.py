@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Print FLOPs and parameters of each arch, computed analytically (no model is built). "
             "Give arch codes, or an arch file with --json. The 'paddle' convention equals "
             "paddle.flops on the stand-alone network; 'macs' counts conv and linear "
-            "multiply-accumulates only."
+            "multiply-accumulates only; 'pss' is PSS-Net's count (the MACs plus every average pool), "
+            "the unit of its FLOPs bucket ranges."
         ),
     )
     add_arch_arguments(parser)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hnas.commands._args import add_checkpoint_arguments, add_output_arguments, add_scoring_arguments, scoring_options
 from hnas.errors import HnasError
+from hnas.search_spaces.counting import FLOPS_CONVENTIONS
 
 #: ``--val-images`` default: candidates are scored on a subset.
 VAL_IMAGES = 500
@@ -37,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for metric in ("flops", "params"):
         parser.add_argument(f"--max-{metric}", type=float, metavar="X", help=f"upper limit on {metric}")
         parser.add_argument(f"--min-{metric}", type=float, metavar="X", help=f"lower limit on {metric}")
+    parser.add_argument("--flops-convention", choices=FLOPS_CONVENTIONS, default="paddle",
+                        help="what --max/--min-flops, --buckets flops:... and the recorded FLOPs count (hnas flops "
+                             "--convention; 'pss': PSS-Net's, the unit of its bucket ranges; default: paddle)")
     parser.add_argument("--max-latency", type=float, metavar="MS", help="upper limit on the table's latency (ms)")
     parser.add_argument("--min-latency", type=float, metavar="MS", help="lower limit on the table's latency (ms)")
     parser.add_argument("--latency-table", type=Path, metavar="FILE",
@@ -93,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     request = SearchRun(out=args.out, search=search_cfg(args), checkpoint=args.ckpt, config=args.config,
                         weights=args.weights, scoring=scoring_options(args), limits=limits,
                         latency_table=args.latency_table, buckets=args.buckets, distribution=args.distribution,
-                        compare=args.compare, force=args.force)
+                        compare=args.compare, force=args.force, flops_convention=args.flops_convention)
     state = run_search_folder(request)
     best = state.best()
     print(f"best of {len(state.history)} candidates: {best.arch} supernet top-1 {best.score:.4f}, "

@@ -6,7 +6,8 @@ Each family counts its own networks (:meth:`~hnas.search_spaces.base.SearchSpace
 
 * ``"paddle"`` reproduces ``paddle.flops(space.build_standalone(spec), [1, C, R, R])`` exactly
   (conv, BN, average pooling and linear layers counted; ReLU and max-pool zero);
-* ``"macs"``: multiply-accumulates of the convs and the classifier only.
+* ``"macs"``: multiply-accumulates of the convs and the classifier only;
+* ``"pss"``: PSS-Net's ``calc_subnet_flops``, the MACs plus ``H * W * C`` for every average pool.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def count_flops(space: SearchSpace, spec: Any, resolution: int | None = None, co
         space: the search space ``spec`` belongs to.
         spec: the subnet.
         resolution: input size ``R`` in pixels; defaults to ``spec.resolution``.
-        convention: ``"paddle"`` (equal to ``paddle.flops``) or ``"macs"``.
+        convention: ``"paddle"`` (equal to ``paddle.flops``), ``"macs"`` or ``"pss"``.
 
     Raises:
         HnasError: unknown convention or a resolution below 1.

@@ -4,7 +4,9 @@ For every cost metric (``flops``, ``params``; a plugged-in latency, see
 :mod:`hnas.samplers.costs`) and every **bucket** of it, a pool keeps at most ``pool_size``
 (50) subnets with a score. Bucket of a cost ``c`` on a range ``[start, stop]`` of step ``s``
 (PSS-Net ``round_metric``): ``round((c - off) / s) * s + off`` with ``off = start % s``; the
-targets are the grid points ``start, start + s, ... <= stop``.
+targets are the grid points ``start, start + s, ... <= stop`` (``range_ends: exclude``: without the
+two ends, ``start + s ... stop - s``, as PSS-Net's training scripts turn their ranges into targets,
+e.g. 110-570 M step 10 into the 45 targets 120 ... 560 M).
 
 **Bucket-conditional sampler.** At construction a *map* of ``map_size`` subnets is drawn from
 the base distribution (seeded by ``seed``) and grouped by bucket; per bucket, each decision unit
@@ -119,13 +121,19 @@ class BucketSampler:
     """Draws subnets of one metric that round to a target bucket (see the module docstring)."""
 
     def __init__(self, space: SearchSpace, metric: str, cost: CostFn, grid: tuple[float, float, float],
-                 members: Sequence[Spec], max_draws: int, member_costs: Sequence[float] | None = None) -> None:
+                 members: Sequence[Spec], max_draws: int, member_costs: Sequence[float] | None = None,
+                 inner: bool = False) -> None:
         self.space = space
         self.metric = metric
         self.cost = cost
         self.start, self.stop, self.step = grid
         self.max_draws = max_draws
         self.targets = [self.start + k * self.step for k in range(int((self.stop - self.start) / self.step + 1e-9) + 1)]
+        if inner:
+            self.targets = self.targets[1:-1]
+        if not self.targets:
+            raise HnasError(f"sampler.args.ranges.{metric}: [{self.start:g}, {self.stop:g}, {self.step:g}] leaves no "
+                            "bucket between its ends (range_ends: exclude)")
         self.members: dict[float, list[Spec]] = {target: [] for target in self.targets}
         costs = member_costs if member_costs is not None else [cost(spec) for spec in members]
         for spec, value in zip(members, costs):
@@ -200,12 +208,14 @@ def bucket_grid(metric: str, grid: Sequence[float] | None, costs: Sequence[float
 
 @lru_cache(maxsize=16)
 def _bucket_sampler(space: SearchSpace, distribution: str, seed: int, map_size: int, metric: str,
-                    grid: tuple[float, ...] | None, buckets: int, max_draws: int) -> BucketSampler:
+                    grid: tuple[float, ...] | None, buckets: int, max_draws: int, inner: bool = False
+                    ) -> BucketSampler:
     """The (stateless, hence cached) bucket sampler of one metric; refuses unreachable buckets."""
     members = _map(space, distribution, seed, map_size)
     cost = metric_cost(space, metric, "sampler.args.metrics")
     costs = [cost(spec) for spec in members]
-    sampler = BucketSampler(space, metric, cost, bucket_grid(metric, grid, costs, buckets), members, max_draws, costs)
+    sampler = BucketSampler(space, metric, cost, bucket_grid(metric, grid, costs, buckets), members, max_draws, costs,
+                            inner)
     empty = [target for target, specs in sampler.members.items() if not specs]
     if empty:
         raise HnasError(
@@ -233,6 +243,8 @@ class PssSampler(Sampler):
         temperature: ``[first, last]`` softmax temperature of the pool draw, same decay.
         map_size: subnets of the map the conditional marginals come from (PSS-Net: 100k on ImageNet).
         max_draws: rejection tries per draw before falling back to a map member.
+        range_ends: ``include`` the ends of each ``[start, stop, step]`` as targets, or ``exclude``
+            them (PSS-Net's scripts: ``110 570 10`` gives the targets 120 ... 560).
     """
 
     def __init__(
@@ -249,8 +261,12 @@ class PssSampler(Sampler):
         temperature: Sequence[float] = (1.0, 0.01),
         map_size: int = 2000,
         max_draws: int = 200,
+        range_ends: str = "include",
     ) -> None:
         super().__init__(space, seed, distribution)
+        if range_ends not in ("include", "exclude"):
+            raise HnasError(f"sampler.args.range_ends: 'include' or 'exclude', got {range_ends!r}")
+        self.inner_targets = range_ends == "exclude"
         if pool_size < 1:
             raise HnasError(f"sampler.args.pool_size: must be >= 1, got {pool_size} (sampler 'pss')")
         if not 0 <= ema < 1:
@@ -287,7 +303,7 @@ class PssSampler(Sampler):
             grid = self.ranges_arg.get(metric)
             self.samplers[metric] = _bucket_sampler(self.space, setting, self.seed, self.map_size, metric,
                                                     None if grid is None else tuple(grid), self.buckets_arg,
-                                                    self.max_draws)
+                                                    self.max_draws, self.inner_targets)
         self.pools: dict[str, dict[float, Pool]] = {
             metric: {target: Pool(self.pool_size, self.ema, {}) for target in sampler.targets}
             for metric, sampler in self.samplers.items()

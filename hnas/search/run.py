@@ -45,6 +45,8 @@ class SearchRun:
         distribution: the space's distribution to search.
         compare: another search folder drawn in the progress plot.
         force: discard a search in ``out`` and start again.
+        flops_convention: what the ``flops`` limits, buckets and records count (``"pss"``: PSS-Net's
+            convention, the unit of its bucket ranges; see ``hnas flops --convention``).
     """
 
     out: Path
@@ -59,6 +61,7 @@ class SearchRun:
     distribution: str = "uniform"
     compare: Path | None = None
     force: bool = False
+    flops_convention: str = "paddle"
 
 
 def check_folders(run: SearchRun) -> None:
@@ -80,7 +83,8 @@ def check_folders(run: SearchRun) -> None:
 def _costs(run: SearchRun, space: SearchSpace) -> dict[str, Callable[[Any], float]]:
     from hnas.search_spaces.distributions import cost_function
 
-    costs = {"flops": cost_function(space, "flops"), "params": cost_function(space, "params")}
+    flops_metric = "flops" if run.flops_convention == "paddle" else f"flops_{run.flops_convention}"
+    costs = {"flops": cost_function(space, flops_metric), "params": cost_function(space, "params")}
     if run.latency_table is not None:
         from hnas.proxies.latency import LatencyTable
 
@@ -119,7 +123,9 @@ def run_search_folder(run: SearchRun) -> SearchState:
                 "constraints": [c.describe() for c in constraints], "val_images": run.scoring.val_images,
                 "recal_batches": recal, "recal_batch_size": run.scoring.recal_batch_size,
                 "weights": str(trained.source.weights),
-                "latency_table": None if run.latency_table is None else str(run.latency_table)}
+                "latency_table": None if run.latency_table is None else str(run.latency_table),
+                # Recorded only when not the default, so searches written before the option resume.
+                **({"flops_convention": run.flops_convention} if run.flops_convention != "paddle" else {})}
     state_path = run.out / STATE_FILE
     if run.force and state_path.exists():
         state_path.unlink()

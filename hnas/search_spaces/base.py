@@ -35,6 +35,7 @@ import json
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Mapping, Protocol, runtime_checkable
 
+from hnas.search_spaces.counting import FLOPS_CONVENTIONS
 from hnas.search_spaces.slots import DIMENSIONS, Choices, CostFn, Slot
 
 if TYPE_CHECKING:  # Paddle is imported by the families' network modules only when built
@@ -265,8 +266,9 @@ class SearchSpace(ABC):
 
     @abstractmethod
     def flops(self, spec: Any, resolution: int | None = None, convention: str = "paddle") -> int:
-        """FLOPs of the stand-alone network for one image (``"paddle"``: equal to ``paddle.flops``;
-        ``"macs"``: conv and linear multiply-accumulates)."""
+        """FLOPs of the stand-alone network for one image in one of :data:`FLOPS_CONVENTIONS`
+        (``"paddle"``: equal to ``paddle.flops``; ``"macs"``: conv and linear multiply-accumulates;
+        ``"pss"``: PSS-Net's, the MACs plus every average pool, see :func:`~hnas.search_spaces.counting.pool_flops`)."""
 
     @abstractmethod
     def params(self, spec: Any) -> int:
@@ -387,8 +389,6 @@ def _tuples(value: Any) -> Any:
     return value
 
 
-#: FLOPs conventions every family implements (see :meth:`SearchSpace.flops`).
-FLOPS_CONVENTIONS: tuple[str, ...] = ("paddle", "macs")
 
 
 def check_flops_args(spec: Any, resolution: int | None, convention: str) -> int:

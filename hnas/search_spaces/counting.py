@@ -4,12 +4,20 @@
 ``Conv2D`` ``out_numel * (in_channels / groups) * k * k``; ``BatchNorm2D`` ``2 * numel``;
 ReLU-type activations and max pooling zero; ``AdaptiveAvgPool2D`` to 1x1
 ``channels * (H * W + 1)``; ``Linear`` ``in_features * out_features``. Residual additions are
-not layers and count zero. The ``"macs"`` convention keeps the conv and classifier terms only.
+not layers and count zero. The ``"macs"`` convention keeps the conv and classifier terms only;
+``"pss"`` (PSS-Net's ``calc_subnet_flops``, the unit of its bucket ranges) adds ``H * W * C`` for
+every average pool to them (:func:`pool_flops`).
 Parameters are ``sum(p.numel() for p in net.parameters())``: Paddle stores a BatchNorm's running
 mean and variance as (non-trainable) parameters, so a BN counts ``4 * channels``.
 """
 
 from __future__ import annotations
+
+#: FLOPs conventions every family implements (see :meth:`~hnas.search_spaces.base.SearchSpace.flops`):
+#: ``"paddle"`` equals ``paddle.flops``; ``"macs"`` counts conv and linear multiply-accumulates;
+#: ``"pss"`` is PSS-Net's ``calc_subnet_flops``, the MACs plus ``H * W * C`` for every average pool
+#: (BN and activations not counted), the unit of its bucket ranges (MobileNetV1 110-570 M).
+FLOPS_CONVENTIONS: tuple[str, ...] = ("paddle", "macs", "pss")
 
 
 def conv_output_size(size: int, kernel_size: int, stride: int, padding: int | None = None) -> int:
@@ -38,3 +46,11 @@ def conv_bn_params(in_per_group: int, out_channels: int, kernel_size: int) -> in
 def global_pool_flops(channels: int, size: int) -> int:
     """``paddle.flops`` of ``AdaptiveAvgPool2D(1)`` over ``channels`` maps of ``size`` x ``size``."""
     return channels * (size * size + 1)
+
+
+def pool_flops(channels: int, size: int, convention: str) -> int:
+    """An average pool to 1x1 over ``channels`` maps of ``size`` x ``size`` in ``convention``:
+    :func:`global_pool_flops` for ``"paddle"``, ``C * H * W`` for ``"pss"``, nothing for ``"macs"``."""
+    if convention == "paddle":
+        return global_pool_flops(channels, size)
+    return channels * size * size if convention == "pss" else 0

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from hnas.errors import HnasError
+from hnas.search_spaces.counting import FLOPS_CONVENTIONS
 from hnas.search_spaces.slots import DIMENSIONS, CostFn
 
 if TYPE_CHECKING:  # a space calls into this module (SearchSpace.distribution), never the reverse at run time
@@ -204,16 +205,22 @@ class Constraint:
         return f"{self.metric} in [{low}, {high}]"
 
 
+#: Build-free cost metrics: ``flops`` (``paddle.flops`` convention), ``flops_<convention>`` for the
+#: other FLOPs conventions (``flops_macs``, ``flops_pss``: PSS-Net's bucket unit) and ``params``.
+ANALYTIC_METRICS: tuple[str, ...] = ("flops", *(f"flops_{c}" for c in FLOPS_CONVENTIONS if c != "paddle"), "params")
+
+
 def cost_function(space: SearchSpace, metric: str) -> CostFn:
-    """The build-free cost ``metric`` (``flops`` or ``params``) of subnets of ``space``.
+    """The build-free cost ``metric`` (one of :data:`ANALYTIC_METRICS`) of subnets of ``space``.
 
     Latency needs a measured table (``hnas latency``), so it is passed as a callable instead.
     """
-    if metric == "flops":
-        return lambda spec: float(space.flops(spec))
     if metric == "params":
         return lambda spec: float(space.params(spec))
-    raise HnasError(f"unknown cost metric {metric!r}; known without a table: flops, params")
+    if metric in ANALYTIC_METRICS:
+        convention = "paddle" if metric == "flops" else metric[len("flops_"):]
+        return lambda spec: float(space.flops(spec, convention=convention))
+    raise HnasError(f"unknown cost metric {metric!r}; known without a table: {', '.join(ANALYTIC_METRICS)}")
 
 
 def reachable_range(base: Distribution, constraint: Constraint) -> tuple[float, float]:

@@ -105,3 +105,17 @@ def test_bad_entry_in_arch_file_names_key(tmp_path: Path, capsys: pytest.Capture
 def test_usage_errors_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_pss_convention_counts_pss_nets_own_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    """PSS-Net's MobileNetV1 max / min net in its own convention: 568.79 M / 106.78 M."""
+    assert main(["flops", "--space", "pss_mbv1", "--convention", "pss", "132355991717171717173333",
+                 "011111110101010101010101"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[2] == "568,790,528" and lines[2].split()[2] == "106,782,720"
+
+
+def test_a_width_outside_its_slot_exits_2_naming_position_and_space(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flops", "--space", "pss_mbv1", "132355991717171717173334"]) == 2
+    err = capsys.readouterr().err
+    assert "position 22: width index of stage 13 is 34, space 'pss_mbv1' takes 1..33 (768..1024 step 8" in err

@@ -142,3 +142,22 @@ def test_top_subnets_lists_the_best_of_each_pool() -> None:
 def test_bad_settings_are_refused_naming_the_option(args: dict, option: str) -> None:
     with pytest.raises(HnasError, match=rf"sampler\.args\.{option}"):
         SAMPLERS.build("pss", space=SPACE, seed=0, **{"metrics": ["flops"], "map_size": 500, **args})
+
+
+def test_pss_net_ranges_in_its_own_flops_convention() -> None:
+    """configs/pss_mbv1_f.yaml: PSS-Net's 110-570 M step 10 without its ends is 45 targets 120 ... 560 M."""
+    from hnas.samplers.pss import BucketSampler
+    from hnas.search_spaces.distributions import cost_function
+
+    space = SPACES.get("pss_mbv1")
+    cost = cost_function(space, "flops_pss")
+    grid = BucketSampler(space, "flops_pss", cost, (110e6, 570e6, 10e6), [], 1, inner=True)
+    assert grid.targets == [t * 1e6 for t in range(120, 561, 10)] and len(grid.targets) == 45
+    sampler = SAMPLERS.build("pss", space=space, seed=0, metrics=["flops_pss"], map_size=300,
+                             ranges={"flops_pss": [200e6, 400e6, 50e6]}, range_ends="exclude")
+    assert sampler.samplers["flops_pss"].targets == [250e6, 300e6, 350e6]
+    for step in range(6):
+        metric, target, spec, _ = sampler.choose(step, 0)
+        assert metric == "flops_pss" and round_metric(cost(spec), 200e6, 50e6) == target
+    with pytest.raises(HnasError, match="range_ends"):
+        SAMPLERS.build("pss", space=space, seed=0, metrics=["flops_pss"], range_ends="both")

@@ -270,3 +270,20 @@ def test_the_prefix_key_names_everything_the_prefix_computes(name: str) -> None:
             changed = {id(layer) for layer in batch_norm_layers(net) if
                        not np.array_equal(layer._mean.numpy(), before[id(layer)])}
         assert changed and changed <= prefix_bns
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_pss_convention_is_the_macs_plus_every_average_pool(name: str) -> None:
+    """PSS-Net's FLOPs (``convention="pss"``) = MACs + the input elements of every average pool,
+    counted here by hooks on the stand-alone network's pooling layers."""
+    space = SPACES.get(name)
+    for spec in _samples(space, 2, seed=4):
+        net = space.build_standalone(spec)
+        pooled: list[int] = []
+        for layer in net.sublayers():
+            if isinstance(layer, paddle.nn.AdaptiveAvgPool2D):
+                layer.register_forward_pre_hook(lambda _, inputs: pooled.append(int(inputs[0].numel())))
+        net.eval()
+        net(paddle.randn([1, space.in_channels, spec.resolution, spec.resolution]))
+        assert pooled
+        assert space.flops(spec, convention="pss") == space.flops(spec, convention="macs") + sum(pooled)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hnas.search_spaces.base import check_flops_args
+from hnas.search_spaces.counting import pool_flops
 from hnas.search_spaces.mbv1.spec import MBV1Spec
 
 if TYPE_CHECKING:
@@ -22,12 +23,6 @@ if TYPE_CHECKING:
 def _out(size: int, stride: int) -> int:
     """Output size of a 3x3 (padding 1) or 1x1 conv."""
     return (size - 1) // stride + 1
-
-
-def _pool(channels: int, size: int, convention: str) -> int:
-    if convention == "paddle":
-        return channels * (size * size + 1)
-    return channels * size * size if convention == "pss" else 0
 
 
 def mbv1_flops(space: MBV1Space, spec: MBV1Spec, resolution: int | None = None, convention: str = "paddle") -> int:
@@ -43,9 +38,9 @@ def mbv1_flops(space: MBV1Space, spec: MBV1Spec, resolution: int | None = None, 
         total += c_in * size * size * (9 + bn)
         if shape.se_channels:
             se = shape.se_channels
-            total += _pool(c_in, size, convention) + se * (c_in + bias) + c_in * (se + bias)
+            total += pool_flops(c_in, size, convention) + se * (c_in + bias) + c_in * (se + bias)
         total += c_out * size * size * (c_in + bn)
-    return total + _pool(spec.widths[-1], size, convention) + spec.widths[-1] * space.num_classes
+    return total + pool_flops(spec.widths[-1], size, convention) + spec.widths[-1] * space.num_classes
 
 
 def mbv1_params(space: MBV1Space, spec: MBV1Spec) -> int:

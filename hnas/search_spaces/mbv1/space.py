@@ -39,6 +39,13 @@ from hnas.search_spaces.base import Choices, SearchSpace, Slot
 from hnas.search_spaces.bn_option import check_bn_mode
 from hnas.search_spaces.channels import make_divisible
 from hnas.search_spaces.mbv1.spec import MBV1BlockShape, MBV1Spec
+from hnas.search_spaces.resolution import (
+    check_resolutions,
+    decode_resolution,
+    encode_resolution,
+    resolution_digits,
+    resolution_range,
+)
 
 if TYPE_CHECKING:
     from paddle import nn
@@ -95,7 +102,7 @@ class MBV1Space(SearchSpace):
     se_ratio: float = 0.0
     in_channels: int = 3
     num_classes: int = 1000
-    resolutions: tuple[int, ...] = tuple(range(128, 225, 8))
+    resolutions: tuple[int, ...] = resolution_range(128, 224, 8)
     activation: str = "relu6"
     bn: str = "shared"
 
@@ -116,8 +123,7 @@ class MBV1Space(SearchSpace):
                 raise ValueError(f"space {self.name!r}: tied stages {group} must name 2+ stages in 0..{stages}")
             if len({len(self.width_choices[s]) for s in group}) > 1:
                 raise ValueError(f"space {self.name!r}: tied stages {group} need the same number of width choices")
-        if not self.resolutions or list(self.resolutions) != sorted(set(self.resolutions)):
-            raise ValueError(f"space {self.name!r}: resolutions {self.resolutions} must be strictly increasing")
+        check_resolutions(self.resolutions, self.name)
         if not 0 <= self.se_ratio <= 1:
             raise ValueError(f"space {self.name!r}: se_ratio must lie in [0, 1], got {self.se_ratio}")
         check_bn_mode(self.name, self.bn, self.width_levels())
@@ -149,7 +155,7 @@ class MBV1Space(SearchSpace):
         choices = self.width_choices[slot]
         if channels not in choices:
             raise ValueError(f"{_slot_label(slot)} width {channels} is not a choice of space {self.name!r}: "
-                             f"{list(choices)}")
+                             f"{_describe(choices)}")
         return choices.index(channels) + 1
 
     # --- code ------------------------------------------------------------------------------
@@ -157,7 +163,7 @@ class MBV1Space(SearchSpace):
     @cached_property
     def _field_digits(self) -> tuple[int, ...]:
         """Digits of the image-size code, then of each width slot's index."""
-        return (len(str(len(self.resolutions))), *(len(str(len(c))) for c in self.width_choices))
+        return (resolution_digits(self.resolutions), *(len(str(len(c))) for c in self.width_choices))
 
     @cached_property
     def code_length(self) -> int:
@@ -176,11 +182,8 @@ class MBV1Space(SearchSpace):
         for position, char in enumerate(code):
             if char not in "0123456789":
                 raise ArchCodeError(code, position, f"{char!r} is not a digit")
-        position, digits = 0, self._field_digits
-        resolution = int(code[:digits[0]])
-        if not 1 <= resolution <= len(self.resolutions):
-            raise ArchCodeError(code, 0, f"image-size code is {resolution}, space {self.name!r} takes "
-                                         f"1..{len(self.resolutions)} ({list(self.resolutions)} px)")
+        digits = self._field_digits
+        resolution = decode_resolution(code, 0, self.resolutions, self.name)
         position = digits[0]
         indices: list[int] = []
         starts: list[int] = []
@@ -188,7 +191,7 @@ class MBV1Space(SearchSpace):
             index = int(code[position:position + digits[slot + 1]])
             if not 1 <= index <= len(choices):
                 raise ArchCodeError(code, position, f"width index of {_slot_label(slot)} is {index}, space "
-                                                    f"{self.name!r} takes 1..{len(choices)} ({list(choices)} channels)")
+                                                    f"{self.name!r} takes 1..{len(choices)} ({_describe(choices)} channels)")
             indices.append(index)
             starts.append(position)
             position += digits[slot + 1]
@@ -198,12 +201,12 @@ class MBV1Space(SearchSpace):
                 if indices[slot] != indices[first]:
                     raise ArchCodeError(code, starts[slot], f"{_slot_label(slot)} shares {_slot_label(first)}'s width "
                                         f"index {indices[first]} in space {self.name!r}, got {indices[slot]}")
-        return MBV1Spec(self.resolutions[resolution - 1], self.widths_of(indices))
+        return MBV1Spec(resolution, self.widths_of(indices))
 
     def encode(self, spec: MBV1Spec) -> str:
         indices = self._indices(spec)
         digits = self._field_digits
-        parts = [str(self.resolutions.index(spec.resolution) + 1).zfill(digits[0])]
+        parts = [encode_resolution(spec.resolution, self.resolutions)]
         parts += [str(index).zfill(digits[slot + 1]) for slot, index in enumerate(indices)]
         return "".join(parts)
 
@@ -211,8 +214,7 @@ class MBV1Space(SearchSpace):
         """Width indices of ``spec`` after checking it belongs to the space (``ValueError`` otherwise)."""
         if not isinstance(spec, MBV1Spec):
             raise ValueError(f"not an mbv1 spec: {spec!r}")
-        if spec.resolution not in self.resolutions:
-            raise ValueError(f"resolution {spec.resolution} not in {list(self.resolutions)} of space {self.name!r}")
+        encode_resolution(spec.resolution, self.resolutions)  # ValueError if not a size of the space
         if len(spec.widths) != len(self.width_choices):
             raise ValueError(f"space {self.name!r} needs {len(self.width_choices)} widths (stem + stages), "
                              f"got {len(spec.widths)}")
@@ -373,6 +375,14 @@ class MBV1Space(SearchSpace):
 
 def _slot_name(slot: int) -> str:
     return "stem.width" if slot == 0 else f"s{slot}.width"
+
+
+def _describe(choices: Sequence[int]) -> str:
+    """``"24, 32"`` or, for an even range of more than 4, ``"768..1024 step 8"``."""
+    steps = {b - a for a, b in zip(choices, choices[1:])}
+    if len(choices) > 4 and len(steps) == 1:
+        return f"{choices[0]}..{choices[-1]} step {steps.pop()}"
+    return ", ".join(map(str, choices))
 
 
 def _slot_label(slot: int) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hnas.search_spaces.base import check_flops_args
-from hnas.search_spaces.counting import conv_bn_flops, conv_bn_params, global_pool_flops
+from hnas.search_spaces.counting import conv_bn_flops, conv_bn_params, pool_flops
 from hnas.search_spaces.mbv2.spec import MBV2Spec
 
 if TYPE_CHECKING:
@@ -29,8 +29,7 @@ def mbv2_flops(space: MBV2Space, spec: MBV2Spec, resolution: int | None = None, 
         flops, size = conv_bn_flops(1, shape.mid_channels, shape.kernel, shape.stride, size, bn)
         total += flops + conv_bn_flops(shape.mid_channels, shape.out_channels, 1, 1, size, bn)[0]
     total += conv_bn_flops(last, space.last_channels, 1, 1, size, bn)[0]
-    if bn:
-        total += global_pool_flops(space.last_channels, size)
+    total += pool_flops(space.last_channels, size, convention)
     return total + space.last_channels * space.num_classes
 
 

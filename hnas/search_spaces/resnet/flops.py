@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from hnas.search_spaces.activations import activation_params
 from hnas.search_spaces.base import check_flops_args
-from hnas.search_spaces.counting import conv_bn_flops, conv_bn_params, conv_output_size, global_pool_flops
+from hnas.search_spaces.counting import conv_bn_flops, conv_bn_params, conv_output_size, pool_flops
 from hnas.search_spaces.resnet.spec import ResNetSpec, block_shapes, final_channels, stem_channels
 
 if TYPE_CHECKING:
@@ -96,8 +96,7 @@ def resnet_flops(
         )
         total += flops
     channels = final_channels(space, spec)
-    if with_bn:
-        total += global_pool_flops(channels, size)
+    total += pool_flops(channels, size, convention)
     return total + channels * space.num_classes
 
 

@@ -156,3 +156,11 @@ def test_latency_keys_cover_every_subnet() -> None:
 def test_standalone_takes_no_options() -> None:
     with pytest.raises(HnasError, match="no stand-alone options"):
         PSS_TINY.build_standalone(PSS_TINY.max_spec(), zero_init_residual=True)
+
+
+def test_pss_convention_max_and_min_equal_pss_net() -> None:
+    """spaces.md: PSS-Net's calc_subnet_flops gives 568.79 M / 106.78 M for MBV1's max / min net."""
+    assert round(PSS.flops(PSS.max_spec(), convention="pss") / 1e6, 2) == 568.79
+    assert round(PSS.flops(PSS.min_spec(), convention="pss") / 1e6, 2) == 106.78
+    spec = PSS.max_spec()
+    assert PSS.flops(spec, convention="pss") - PSS.flops(spec, convention="macs") == 1024 * 7 * 7
