@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
-from hnas.errors import ArchCodeError, HnasError
+from hnas.errors import ArchCodeError
 from hnas.search_spaces.activations import check_activation
 from hnas.search_spaces.base import Choices, SearchSpace, Slot
 from hnas.search_spaces.bn_option import check_bn_mode
@@ -191,7 +191,7 @@ class MBV1Space(SearchSpace):
             index = int(code[position:position + digits[slot + 1]])
             if not 1 <= index <= len(choices):
                 raise ArchCodeError(code, position, f"width index of {_slot_label(slot)} is {index}, space "
-                                                    f"{self.name!r} takes 1..{len(choices)} ({_describe(choices)} channels)")
+                                    f"{self.name!r} takes 1..{len(choices)} ({_describe(choices)} channels)")
             indices.append(index)
             starts.append(position)
             position += digits[slot + 1]
@@ -328,11 +328,11 @@ class MBV1Space(SearchSpace):
             use_per_width_bn(supernet, (*self.width_levels(), self.max_spec(), self.min_spec()))
         return supernet
 
-    def build_standalone(self, spec: MBV1Spec, **options: Any) -> nn.Layer:
+    def build_standalone(self, spec: MBV1Spec, zero_init_residual: bool = False) -> nn.Layer:
+        """The plain network of ``spec``; ``zero_init_residual`` changes nothing (MobileNetV1 has no
+        residual blocks) and is accepted so ``hnas standalone`` treats every family alike."""
         from hnas.search_spaces.mbv1.standalone import build_standalone
 
-        if options:
-            raise HnasError(f"the mbv1 family takes no stand-alone options, got {sorted(options)}")
         return build_standalone(self, spec)
 
     def zen_network(self, spec: MBV1Spec) -> Any:

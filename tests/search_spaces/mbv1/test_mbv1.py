@@ -153,9 +153,13 @@ def test_latency_keys_cover_every_subnet() -> None:
     assert layer(paddle.randn([1, *shape])).shape[0] == 1
 
 
-def test_standalone_takes_no_options() -> None:
-    with pytest.raises(HnasError, match="no stand-alone options"):
-        PSS_TINY.build_standalone(PSS_TINY.max_spec(), zero_init_residual=True)
+def test_zero_init_residual_changes_nothing_without_residuals() -> None:
+    paddle.seed(3)
+    plain = PSS_TINY.build_standalone(PSS_TINY.max_spec())
+    paddle.seed(3)
+    zeroed = PSS_TINY.build_standalone(PSS_TINY.max_spec(), zero_init_residual=True)
+    for (name, a), (_, b) in zip(plain.state_dict().items(), zeroed.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
 
 
 def test_pss_convention_max_and_min_equal_pss_net() -> None:
