@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from paddle import nn
 
+from hnas.search_spaces.activations import make_activation
 from hnas.search_spaces.mbv1.spec import MBV1BlockShape, MBV1Spec
-from hnas.search_spaces.mbv1.standalone import SeparableBlock, Stem
+from hnas.search_spaces.mbv1.standalone import SeparableBlock
+from hnas.search_spaces.plain import ConvBN
 
 if TYPE_CHECKING:
     from hnas.search_spaces.mbv1.space import MBV1Space
@@ -78,6 +80,18 @@ def _width_pairs(space: MBV1Space, in_slot: int, out_slot: int) -> list[tuple[in
     return [(c_in, c_out) for c_in in ins for c_out in outs]
 
 
+class _Stem(nn.Layer):
+    """The stem of one width (3x3 conv, BN, act), as :class:`~hnas.search_spaces.mbv1.standalone.Stem` runs it."""
+
+    def __init__(self, in_c: int, out_c: int, stride: int, activation: str) -> None:
+        super().__init__()
+        self.conv = ConvBN(in_c, out_c, 3, stride=stride)
+        self.act = make_activation(activation)
+
+    def forward(self, x: Any) -> Any:
+        return self.act(self.conv(x))
+
+
 class _Head(nn.Layer):
     def __init__(self, in_c: int, classes: int) -> None:
         super().__init__()
@@ -95,9 +109,7 @@ def build_key(key: Key, activation: str = "relu6") -> tuple[nn.Layer, tuple[int,
     kind, shape = key
     if kind == "stem":
         in_c, out_c, stride, size = shape
-        stem_space = MBV1Space(name="latency", width_choices=((out_c,), (out_c,)), stage_blocks=(1,),
-                               stage_strides=(1,), stem_stride=stride, in_channels=in_c, activation=activation)
-        return Stem(stem_space, out_c), (in_c, size, size)
+        return _Stem(in_c, out_c, stride, activation), (in_c, size, size)
     if kind == "block":
         in_c, out_c, stride, se, size = shape
         return SeparableBlock(MBV1BlockShape(0, 0, in_c, out_c, stride, se), activation), (in_c, size, size)
