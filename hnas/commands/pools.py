@@ -103,8 +103,8 @@ def _read_accs(path: Path) -> dict[str, float]:
 
 
 def _write_table_files(args: argparse.Namespace, folder: Path, rows: list, accs: dict[str, float] | None) -> None:
-    from hnas.evaluation.pss_table import build_table, plot_table, render_markdown, table_archs, table_json
     from hnas.checkpoints.source import config_space, locate
+    from hnas.evaluation.pss_table import build_table, plot_table, render_markdown, table_archs, table_json
 
     source = locate(folder, None)
     space = source.space or config_space(source.config)
