@@ -119,3 +119,12 @@ def test_a_width_outside_its_slot_exits_2_naming_position_and_space(capsys: pyte
     assert main(["flops", "--space", "pss_mbv1", "132355991717171717173334"]) == 2
     err = capsys.readouterr().err
     assert "position 22: width index of stage 13 is 34, space 'pss_mbv1' takes 1..33 (768..1024 step 8" in err
+
+
+def test_pss_convention_is_generic_across_families(capsys: pytest.CaptureFixture[str]) -> None:
+    """PSS-Net's MobileNetV2 max / min net (spaces.md: 300.84 M / 69.15 M) through the same convention."""
+    space = SPACES.get("pss_mbv2")
+    codes = [space.encode(space.max_spec()), space.encode(space.min_spec())]
+    assert main(["flops", "--space", "pss_mbv2", "--convention", "pss", *codes]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[2] == "300,836,992" and lines[2].split()[2] == "69,150,208"
