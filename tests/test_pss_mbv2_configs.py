@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hnas.config import load_config
-from hnas.engine.config import TrainConfig
+from hnas.train_config import TrainConfig
 from hnas.samplers import SAMPLERS
 from hnas.search_spaces.spaces import SPACES
 

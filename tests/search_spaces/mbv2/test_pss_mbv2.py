@@ -22,7 +22,9 @@ TINY = SPACES.get("pss_mbv2_tiny")
 def _pss_flops(space: MBV2Space, spec) -> float:
     """PSS-Net's convention in M: conv and FC MACs plus the average pool (H^2 * C)."""
     side = spec.resolution // 32
-    return (space.flops(spec, convention="macs") + side * side * space.last_channels) / 1e6
+    by_hand = space.flops(spec, convention="macs") + side * side * space.last_channels
+    assert space.flops(spec, convention="pss") == by_hand
+    return by_hand / 1e6
 
 
 def test_widths_are_the_distinct_make_divisible_counts_of_pss_multipliers() -> None:
