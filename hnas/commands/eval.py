@@ -132,13 +132,14 @@ def run_with_workers(request: EvalRequest, args: argparse.Namespace) -> int:
     """``--workers N``: check everything once, run the shard workers, merge (see :mod:`hnas.evaluation.pool`)."""
     import sys
 
-    from hnas.evaluation.pool import failure_line, run_workers
+    from hnas.evaluation.pool import failure_line, refuse_busy, run_workers
     from hnas.evaluation.submission import check_request
 
     if args.workers < 1:
         raise HnasError(f"--workers must be >= 1, got {args.workers}")
     if not request.shard.is_whole:
         raise HnasError("--workers chooses the shards itself: drop --shard")
+    refuse_busy(request.out)  # before the checks: the workers of an earlier run may be loading the same files
     plan = check_request(request)  # bad input costs nothing: before any worker starts or any log is written
     if args.dry_run:
         print(f"ok: {len(plan.entries)} archs of {args.json_file} in {args.workers} shards, space {plan.space.name}; "

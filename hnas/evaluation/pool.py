@@ -69,6 +69,14 @@ def busy_progress_files(out: Path) -> list[Path]:
     return busy
 
 
+def refuse_busy(out: Path) -> None:
+    """Raise HnasError if workers of an earlier run still hold shards of ``out`` (nothing touched)."""
+    busy = busy_progress_files(out)
+    if busy:
+        raise HnasError(f"workers of an earlier run are still evaluating (locked: {', '.join(map(str, busy))}); "
+                        "wait for them or stop them, then run this command again")
+
+
 def worker_environments(workers: int, environ: Mapping[str, str]) -> list[dict[str, str]]:
     """Each worker's environment: its GPU, or its share of the CPU cores."""
     devices = [d for d in environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
@@ -116,10 +124,7 @@ def run_workers(request: EvalRequest, workers: int, argv: Sequence[str], space: 
     Raises:
         HnasError: shards locked by the workers of an earlier run (nothing touched).
     """
-    busy = busy_progress_files(request.out)
-    if busy:
-        raise HnasError(f"workers of an earlier run are still evaluating (locked: {', '.join(map(str, busy))}); "
-                        "wait for them or stop them, then run this command again")
+    refuse_busy(request.out)
     shards = [Shard(index, workers) for index in range(workers)]
     logs = [log_path(request.out, shard) for shard in shards]
     for log in logs:
