@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import textwrap
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,13 +24,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "flops",
         help="FLOPs and parameters of arch codes, computed from the codes alone",
-        description=(
+        description=textwrap.fill(
             "Print FLOPs and parameters of each arch, computed analytically (no model is built). "
             "Give arch codes, or an arch file with --json. The 'paddle' convention equals "
             "paddle.flops on the stand-alone network; 'macs' counts conv and linear "
             "multiply-accumulates only; 'pss' is PSS-Net's count (the MACs plus every average pool), "
-            "the unit of its FLOPs bucket ranges."
+            "the unit of its FLOPs bucket ranges.",
+            width=79,
         ),
+        epilog=reachable_ranges(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arch_arguments(parser)
     parser.add_argument("--resolution", type=int, metavar="R",
@@ -41,6 +45,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="take the space from this train config (its name and space.overrides, e.g. "
                              "outer_activation: prelu, whose slopes count as parameters) instead of --space")
     parser.set_defaults(func=run)
+
+
+def _millions(value: int) -> str:
+    """``278.6M``, or ``444.8K`` below a million."""
+    return f"{value / 1e6:,.1f}M" if value >= 1_000_000 else f"{value / 1e3:,.1f}K"
+
+
+def reachable_ranges() -> str:
+    """The FLOPs of every registered space's smallest and largest subnet, in both conventions."""
+    lines = ["reachable FLOPs per space, smallest..largest subnet (paddle convention; macs):"]
+    width = max(len(name) for name in SPACES.names())
+    for name in SPACES.names():
+        space = SPACES.get(name)
+        low, high = space.min_spec(), space.max_spec()
+        paddle, macs = (f"{_millions(space.flops(low, convention=c))}..{_millions(space.flops(high, convention=c))}"
+                        for c in ("paddle", "macs"))
+        lines.append(f"  {name:<{width}}  {paddle}  ({macs})")
+    return "\n".join(lines)
 
 
 def resolve_flops_space(space_name: str, config: Path | None) -> SearchSpace:

@@ -10,7 +10,8 @@ protocol once:
   any the family adds (:meth:`ElasticSupernet.extra_parameters`, e.g. kernel transforms);
 - ``export(spec)``: the family's stand-alone network of ``spec`` with every tensor copied from
   the leading block of the supernet's tensor of the same name, except the tensors the family
-  computes itself (:meth:`ElasticSupernet.exported_tensors`, e.g. cropped kernels);
+  computes itself (:meth:`ElasticSupernet.exported_tensors`, e.g. cropped kernels, or the unit scale and zero
+  shift of BNs the supernet trains without them);
 - ``reorder_channels()``: every :class:`ReorderableBlock` sorts its elastic channels by
   importance, and the moves are returned for
   :func:`hnas.nn.optim.permute_optimizer_state`.
@@ -163,9 +164,10 @@ class ElasticSupernet(nn.Layer):
         """
         net = self.space.build_standalone(spec)
         source = self.state_dict()
+        computed = self.exported_tensors(spec)
         state = {name: leading_block(source[name], tuple(target.shape)).clone()
-                 for name, target in net.state_dict().items()}
-        state.update({name: tensor.clone() for name, tensor in self.exported_tensors(spec).items()})
+                 for name, target in net.state_dict().items() if name not in computed}
+        state.update({name: tensor.clone() for name, tensor in computed.items()})
         net.set_state_dict(state)
         if not self.training:
             net.eval()

@@ -17,6 +17,7 @@ from hnas.search_spaces.bn_option import refuse_bn_override
 from hnas.search_spaces.mbv1.space import MBV1_SPACES, MBV1Space
 from hnas.search_spaces.mbv2.space import MBV2_SPACES, MBV2Space
 from hnas.search_spaces.resnet.space import RESNET_SPACES, ResNetSpace
+from hnas.search_spaces.shufflenet.space import SHUFFLENET_SPACES, ShuffleNetSpace
 
 FAMILIES: Registry[type[SearchSpace]] = Registry("search-space family")
 SPACES: Registry[SearchSpace] = Registry("search space")
@@ -35,6 +36,7 @@ def register_family(family: type[SearchSpace], named_spaces: Iterable[SearchSpac
 register_family(ResNetSpace, RESNET_SPACES)
 register_family(MBV2Space, MBV2_SPACES)
 register_family(MBV1Space, MBV1_SPACES)
+register_family(ShuffleNetSpace, SHUFFLENET_SPACES)
 
 
 def resolve_space(name: str, overrides: Mapping[str, Any] | None = None) -> SearchSpace:

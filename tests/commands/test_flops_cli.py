@@ -128,3 +128,28 @@ def test_pss_convention_is_generic_across_families(capsys: pytest.CaptureFixture
     assert main(["flops", "--space", "pss_mbv2", "--convention", "pss", *codes]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].split()[2] == "300,836,992" and lines[2].split()[2] == "69,150,208"
+
+
+SPOS_PUBLISHED = "121012020202300003233"
+
+
+def test_spos_published_arch_in_macs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flops", "--space", "spos_shufflenetv2", "--convention", "macs", SPOS_PUBLISHED]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split() == ["arch1", SPOS_PUBLISHED, "322,918,720", "3,587,616"]
+
+
+def test_spos_choice_out_of_range_exits_2_naming_position_and_space(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "flops.json"
+    bad = SPOS_PUBLISHED[:19] + "5" + SPOS_PUBLISHED[20:]
+    assert main(["flops", "--space", "spos_shufflenetv2", bad, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "position 19" in err and "'spos_shufflenetv2'" in err and "expected one of [0, 1, 2, 3]" in err
+    assert not out.exists()
+
+
+def test_help_names_each_space_reachable_range(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["flops", "--help"])
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.split()[:1] == ["spos_shufflenetv2"])
+    assert line.split()[1:] == ["278.6M..411.5M", "(270.4M..398.6M)"]
