@@ -1,8 +1,9 @@
 """The activation functions a space can use (``space.overrides.activation``).
 
 A space's activation is a fixed property of the space, like its stem or its stage layout: every
-layer that applies a non-linearity (stem, blocks, head) uses the same one, in the supernet, the
-stand-alone network, the latency-table blocks and the ZenScore pass alike. It has no weights, so
+layer that applies a non-linearity (stem, blocks, head; in ResNets all but the one after each
+residual addition, see below) uses the same one, in the supernet, the stand-alone network, the
+latency-table blocks and the ZenScore pass alike. It has no weights, so
 checkpoints of one activation load into a space of another only by mistake: the space fields
 differ and ``check_space`` refuses them. Activations add no FLOPs in either convention
 (``paddle.flops`` counts ReLU/ReLU6 as zero and registers no counter for Hardswish, Swish,

@@ -75,7 +75,9 @@ def space_from_fields(fields: Mapping[str, Any], family: str = LEGACY_FAMILY) ->
     """Rebuild a space of ``family`` from its stored fields (checkpoint metadata).
 
     Records written before families existed hold ResNet fields and no family name
-    (:data:`LEGACY_FAMILY`; :mod:`hnas.checkpoints.space_record` reads records).
+    (:data:`LEGACY_FAMILY`; :mod:`hnas.checkpoints.space_record` reads records). Fields added to
+    a family since read as :meth:`SearchSpace.stored_fields` says (``outer_activation``: the
+    stored ``activation``).
 
     Raises:
         HnasError: unknown family, unknown field or invalid value.
