@@ -54,6 +54,7 @@ def test_shared_prefix_results_equal_per_arch_results(space_name: str, mode: str
     space = SPACES.get(space_name)
     net = _trained_like(space_name)
     specs = [space.decode(code) for code in prefix_sharing_codes(space, groups=2, per_group=3, singles=1)]
+    assert space.prefix_key(specs[0]) is not None  # the family names its prefix
     val, recal = _data(space.in_channels)
     trained = {name: tensor.numpy().copy() for name, tensor in net.state_dict().items()}
     per_arch = SubnetScorer(net, val, recal, mode, shared_prefix=False)
