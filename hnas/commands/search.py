@@ -51,6 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--distribution", default="uniform",
                         help="distribution of the space to search (default: uniform)")
     add_scoring_arguments(parser, val_images=VAL_IMAGES)
+    parser.add_argument("--predictor", type=Path, metavar="FILE",
+                        help="score candidates with this accuracy predictor (hnas predictor fit) instead of the "
+                             "supernet, as OFA does; no checkpoint needed unless --rescore-top is given")
+    parser.add_argument("--rescore-top", type=int, default=0, metavar="K",
+                        help="with --predictor: score the K best predicted candidates with the supernet after the "
+                             "search (writes rescored.json; best.json is the best of them). Default: 0")
     parser.add_argument("--compare", type=Path, metavar="DIR",
                         help="another search folder to draw in the progress plot")
     parser.set_defaults(func=run, imports_paddle=True,
@@ -97,9 +103,19 @@ def run(args: argparse.Namespace) -> int:
     request = SearchRun(out=args.out, search=search_cfg(args), checkpoint=args.ckpt, config=args.config,
                         weights=args.weights, scoring=scoring_options(args), limits=limits,
                         latency_table=args.latency_table, buckets=args.buckets, distribution=args.distribution,
-                        compare=args.compare, force=args.force, flops_convention=args.flops_convention)
+                        compare=args.compare, force=args.force, flops_convention=args.flops_convention,
+                        predictor=args.predictor, rescore_top=args.rescore_top)
     state = run_search_folder(request)
+    if args.rescore_top:
+        import json
+
+        best = json.loads((args.out / "best.json").read_text(encoding="utf-8"))
+        print(f"best of {len(state.history)} candidates (top {args.rescore_top} by the predictor re-scored by the "
+              f"supernet): {best['arch']} supernet top-1 {best['acc']:.4f} (predicted {best['predicted']:.4f}), "
+              f"{best['flops']:,.0f} FLOPs; wrote {args.out}")
+        return 0
     best = state.best()
-    print(f"best of {len(state.history)} candidates: {best.arch} supernet top-1 {best.score:.4f}, "
+    scorer = "supernet top-1" if args.predictor is None else "predicted top-1"
+    print(f"best of {len(state.history)} candidates: {best.arch} {scorer} {best.score:.4f}, "
           f"{best.costs['flops']:,.0f} FLOPs; wrote {args.out}")
     return 0

@@ -103,7 +103,8 @@ def load_predictor(path: str | os.PathLike[str]) -> Predictor:
         raise HnasError(f"predictor {source}: its feature layout does not match space {space.name!r}: "
                         + "; ".join(problems))
     model = AccuracyMLP(layout.width, tuple(data["hidden"]))
-    model.set_state_dict({name: paddle.to_tensor(value) for name, value in data["state_dict"].items()})
+    model.set_state_dict({name: value if isinstance(value, paddle.Tensor) else paddle.to_tensor(value)
+                          for name, value in data["state_dict"].items()})
     model.eval()
     return Predictor(space=space, layout=layout, model=model, cfg=dict(data.get("cfg", {})),
                      report=dict(data.get("report", {})))

@@ -23,10 +23,10 @@ from hnas.search_spaces.base import SearchSpace
 
 #: Files a search folder holds.
 STATE_FILE, HISTORY_FILE, BEST_FILE, BUCKETS_FILE = "state.json", "history.json", "best.json", "best_per_bucket.json"
-CANDIDATES_FILE = "candidates.json"
+CANDIDATES_FILE, RESCORED_FILE = "candidates.json", "rescored.json"
 PROGRESS_PLOT, PARETO_PLOT, PARETO_LATENCY_PLOT = "best_per_generation.png", "pareto_flops.png", "pareto_latency.png"
-FOLDER_FILES = (STATE_FILE, HISTORY_FILE, CANDIDATES_FILE, BEST_FILE, BUCKETS_FILE, PROGRESS_PLOT, PARETO_PLOT,
-                PARETO_LATENCY_PLOT)
+FOLDER_FILES = (STATE_FILE, HISTORY_FILE, CANDIDATES_FILE, BEST_FILE, BUCKETS_FILE, RESCORED_FILE, PROGRESS_PLOT,
+                PARETO_PLOT, PARETO_LATENCY_PLOT)
 METRICS = ("flops", "params", "latency")
 
 
@@ -47,6 +47,11 @@ class SearchRun:
         force: discard a search in ``out`` and start again.
         flops_convention: what the ``flops`` limits, buckets and records count (``"pss"``: PSS-Net's
             convention, the unit of its bucket ranges; see ``hnas flops --convention``).
+        predictor: an accuracy predictor (``hnas predictor fit``) that scores the candidates instead of
+            the supernet (OFA); the checkpoint is then needed only for ``rescore_top`` (if one is given
+            anyway, its space must be the predictor's).
+        rescore_top: with a predictor, score the best ``rescore_top`` candidates with the supernet
+            after the search; best.json is then the best of them by supernet top-1.
     """
 
     out: Path
@@ -62,6 +67,8 @@ class SearchRun:
     compare: Path | None = None
     force: bool = False
     flops_convention: str = "paddle"
+    predictor: Path | None = None
+    rescore_top: int = 0
 
 
 def check_folders(run: SearchRun) -> None:
@@ -108,8 +115,12 @@ def run_search_folder(run: SearchRun) -> SearchState:
     buckets = None if run.buckets is None else Buckets.parse(run.buckets)
     check_folders(run)
     run.scoring.check()
-    trained = open_trained(run.checkpoint, run.config, weights=run.weights)
-    space = trained.space
+    predictor = _load_predictor(run)
+    needs_supernet = predictor is None or run.rescore_top > 0 or run.checkpoint is not None or run.config is not None
+    trained = open_trained(run.checkpoint, run.config, weights=run.weights) if needs_supernet else None
+    if predictor is not None and trained is not None:
+        predictor.check_space(trained.space, f"the supernet of {run.checkpoint or 'the default checkpoint'}")
+    space = trained.space if trained is not None else predictor.space
     costs = _costs(run, space)
     constraints = [Constraint(metric, costs[metric], low, high) for metric, (low, high) in run.limits.items()
                    if metric in costs and (low is not None or high is not None)]
@@ -122,25 +133,66 @@ def run_search_folder(run: SearchRun) -> SearchState:
                 "distribution": run.distribution,
                 "constraints": [c.describe() for c in constraints], "val_images": run.scoring.val_images,
                 "recal_batches": recal, "recal_batch_size": run.scoring.recal_batch_size,
-                "weights": str(trained.source.weights),
+                "weights": "none" if trained is None else str(trained.source.weights),
                 "latency_table": None if run.latency_table is None else str(run.latency_table),
                 # Recorded only when not the default, so searches written before the option resume.
                 **({"flops_convention": run.flops_convention} if run.flops_convention != "paddle" else {})}
+    if predictor is not None:  # only then, so that states written before predictors existed still resume
+        settings["predictor"] = str(run.predictor)
     state_path = run.out / STATE_FILE
     if run.force and state_path.exists():
         state_path.unlink()
     state = SearchState.load(state_path, settings)
-    scorer = build_scorer(trained, run.scoring).scorer
+    scorer = build_scorer(trained, run.scoring).scorer if trained is not None else None
+    if predictor is not None:
+        def score(spec: Any) -> float:
+            return float(predictor.predict([spec])[0])
+    else:
+        def score(spec: Any) -> float:
+            return scorer.score(spec)[0]
     run.out.mkdir(exist_ok=True)
-    state = run_search(space, dist, lambda spec: scorer.score(spec)[0], costs, run.search, state, state_path,
-                       buckets)
-    write_results(run, state, settings["constraints"], buckets, "latency" in costs)
+    state = run_search(space, dist, score, costs, run.search, state, state_path, buckets)
+    best = None
+    if run.rescore_top:
+        best = rescore(state, space, lambda spec: scorer.score(spec)[0], run.rescore_top, run.out / RESCORED_FILE)
+    write_results(run, state, settings["constraints"], buckets, "latency" in costs, best)
     return state
 
 
+def _load_predictor(run: SearchRun) -> Any:
+    if run.rescore_top < 0:
+        raise HnasError(f"--rescore-top must be >= 0, got {run.rescore_top}")
+    if run.predictor is None:
+        if run.rescore_top:
+            raise HnasError("--rescore-top re-scores the predictor's best candidates with the supernet; "
+                            "it needs --predictor FILE")
+        return None
+    from hnas.predictor.store import load_predictor
+
+    return load_predictor(run.predictor)
+
+
+def rescore(state: SearchState, space: SearchSpace, score: Callable[[Any], float], top: int,
+            path: Path) -> dict[str, Any]:
+    """Score the ``top`` best candidates (by predicted accuracy) with ``score``; write them, best first.
+
+    Returns the best of them by ``score`` as a best.json entry (``acc`` = its score, ``predicted`` = the
+    predictor's accuracy).
+    """
+    ranked = sorted(state.history, key=lambda candidate: candidate.score, reverse=True)[:top]
+    rows = [{"arch": c.arch, "acc": float(score(space.decode(c.arch))), "predicted": c.score,
+             "generation": c.generation, **c.costs} for c in ranked]
+    rows.sort(key=lambda row: row["acc"], reverse=True)
+    atomic_write_text(path, json.dumps({f"arch{i}": row for i, row in enumerate(rows, start=1)}, indent=1) + "\n")
+    return rows[0]
+
+
 def write_results(run: SearchRun, state: SearchState, constraints: list[str], buckets: Buckets | None,
-                  latency: bool) -> None:
-    """history.json (the competition format: a valid submission), candidates.json, best.json, plots."""
+                  latency: bool, rescored_best: dict[str, Any] | None = None) -> None:
+    """history.json (the competition format: a valid submission), candidates.json, best.json, plots.
+
+    ``rescored_best`` (a predictor search re-scored by the supernet) replaces the best candidate by score.
+    """
     from hnas.search.plots import plot_pareto, plot_progress
 
     out = run.out
@@ -151,9 +203,10 @@ def write_results(run: SearchRun, state: SearchState, constraints: list[str], bu
     atomic_write_text(out / HISTORY_FILE, json.dumps(history, indent=1) + "\n")
     atomic_write_text(out / CANDIDATES_FILE, json.dumps(candidates, indent=1) + "\n")
     best = state.best()
-    atomic_write_text(out / BEST_FILE, json.dumps({"arch": best.arch, "acc": best.score, "generation": best.generation,
-                                                   **best.costs, "constraints": constraints,
-                                                   "strategy": run.search.strategy}, indent=1) + "\n")
+    entry = rescored_best or {"arch": best.arch, "acc": best.score, "generation": best.generation, **best.costs}
+    scored_by = "supernet" if run.predictor is None else ("supernet (re-scored)" if rescored_best else "predictor")
+    atomic_write_text(out / BEST_FILE, json.dumps({**entry, "constraints": constraints, "strategy": run.search.strategy,
+                                                   "scored_by": scored_by}, indent=1) + "\n")
     if buckets is not None:
         per_bucket = {buckets.label(i): _entry(group[0]) for i, group in buckets.best(state.history).items()}
         atomic_write_text(out / BUCKETS_FILE, json.dumps(per_bucket, indent=1) + "\n")

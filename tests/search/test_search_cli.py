@@ -147,3 +147,70 @@ def test_search_config_values_are_typed_and_compare_is_checked_first(checkpoint,
     settings = json.loads((tmp_path / "b" / "state.json").read_text())["settings"]["search"]
     # The flags in SMALL override the file (top_k 3); what the file alone sets is kept.
     assert settings["top_k"] == 3 and settings["mutation_prob"] == 0.5
+
+
+@pytest.fixture(scope="module")
+def predictor_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A predictor of resnet48_tiny fitted on made-up accuracies that grow with depth."""
+    from hnas.predictor.fit import FitCfg, fit_predictor
+    from hnas.search_spaces.sampling import sample_codes
+
+    space = SPACES.get("resnet48_tiny")
+    specs = [space.decode(code) for code in sample_codes(space, 40, seed=2)]
+    predictor, _ = fit_predictor(space, specs, [0.5 + 0.01 * space.num_blocks(spec) for spec in specs],
+                                 FitCfg(hidden=(16,), epochs=20))
+    path = tmp_path_factory.mktemp("predictor") / "p.pdparams"
+    predictor.save(path)
+    return path
+
+
+def test_predictor_search_needs_no_checkpoint_and_scores_by_the_predictor(predictor_file: Path, tmp_path: Path,
+                                                                          capsys) -> None:
+    from hnas.predictor.store import load_predictor
+
+    out = tmp_path / "pred"
+    assert main(["search", "--predictor", str(predictor_file), "--out", str(out), *SMALL]) == 0
+    assert "predicted top-1" in capsys.readouterr().out
+    predictor = load_predictor(predictor_file)
+    space = predictor.space
+    history = json.loads((out / "history.json").read_text())
+    assert len(history) == 24
+    for entry in history.values():
+        assert entry["acc"] == pytest.approx(float(predictor.predict([space.decode(entry["arch"])])[0]))
+    best = json.loads((out / "best.json").read_text())
+    assert best["scored_by"] == "predictor" and best["acc"] == max(e["acc"] for e in history.values())
+    assert not (out / "rescored.json").exists()
+
+
+def test_predictor_search_rescores_its_top_k_with_the_supernet(checkpoint, predictor_file: Path,
+                                                                 tmp_path: Path) -> None:
+    out = tmp_path / "rescored"
+    assert main([*_args(checkpoint, out), "--predictor", str(predictor_file), "--rescore-top", "3"]) == 0
+    rescored = list(json.loads((out / "rescored.json").read_text()).values())
+    history = json.loads((out / "history.json").read_text())
+    top3 = sorted(history.values(), key=lambda e: e["acc"], reverse=True)[:3]
+    assert sorted(r["arch"] for r in rescored) == sorted(e["arch"] for e in top3)
+    assert [r["acc"] for r in rescored] == sorted((r["acc"] for r in rescored), reverse=True)
+    # The re-scores are the supernet's: a plain search of the same checkpoint scores equal archs equally.
+    plain = tmp_path / "plain"
+    assert main(_args(checkpoint, plain)) == 0
+    supernet_scores = {e["arch"]: e["acc"] for e in json.loads((plain / "history.json").read_text()).values()}
+    for row in rescored:
+        if row["arch"] in supernet_scores:
+            assert row["acc"] == pytest.approx(supernet_scores[row["arch"]])
+    best = json.loads((out / "best.json").read_text())
+    assert best["scored_by"] == "supernet (re-scored)" and best["arch"] == rescored[0]["arch"]
+
+
+def test_predictor_search_bad_input(checkpoint, predictor_file: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "bad"
+    assert main(["search", "--out", str(out), "--rescore-top", "2", *SMALL]) == 2
+    assert "needs --predictor" in capsys.readouterr().err
+    other = tmp_path / "mbv2.yaml"
+    other.write_text("space:\n  name: mbv2_tiny\n")
+    mbv2 = tmp_path / "mbv2.pdparams"
+    paddle.save(SPACES.get("mbv2_tiny").build_supernet().state_dict(), str(mbv2))
+    assert main(["search", "--ckpt", str(mbv2), "--config", str(other), "--predictor", str(predictor_file),
+                 "--out", str(out), *SMALL]) == 2
+    assert "predictor was fitted on 'resnet48_tiny'" in capsys.readouterr().err
+    assert not out.exists()
