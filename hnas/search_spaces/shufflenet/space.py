@@ -194,11 +194,11 @@ class ShuffleNetSpace(SearchSpace):
 
         return ShuffleNetSupernet(self)
 
-    def build_standalone(self, spec: ShuffleSpec, **options: Any) -> nn.Layer:
+    def build_standalone(self, spec: ShuffleSpec, zero_init_residual: bool = False) -> nn.Layer:
+        """The plain network of ``spec``; ``zero_init_residual`` changes nothing (no residual additions:
+        the channel split passes half the channels through unchanged)."""
         from hnas.search_spaces.shufflenet.standalone import build_standalone
 
-        if options:
-            raise HnasError(f"the shufflenet family takes no stand-alone options, got {sorted(options)}")
         return build_standalone(self, spec)
 
     def zen_network(self, spec: ShuffleSpec) -> Any:

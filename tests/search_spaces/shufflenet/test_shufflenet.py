@@ -109,3 +109,10 @@ def test_bad_fields_are_refused_naming_the_space() -> None:
         ShuffleNetSpace(name="bad", stage_channels=(64, 162, 320, 640))
     with pytest.raises(ValueError, match="'bad'.*stage 2 has 48 channels"):
         ShuffleNetSpace(name="bad", stage_channels=(64, 48, 320, 640))
+
+
+def test_standalone_accepts_the_recipe_option_every_family_takes() -> None:
+    spec = TINY.max_spec()
+    plain = TINY.build_standalone(spec, zero_init_residual=True)
+    assert [name for name, _ in plain.named_parameters()] == \
+        [name for name, _ in TINY.build_standalone(spec).named_parameters()]
