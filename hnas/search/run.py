@@ -143,7 +143,8 @@ def run_search_folder(run: SearchRun) -> SearchState:
     if run.force and state_path.exists():
         state_path.unlink()
     state = SearchState.load(state_path, settings)
-    scorer = build_scorer(trained, run.scoring).scorer if trained is not None else None
+    needs_scorer = trained is not None and (predictor is None or run.rescore_top > 0)
+    scorer = build_scorer(trained, run.scoring).scorer if needs_scorer else None
     if predictor is not None:
         def score(spec: Any) -> float:
             return float(predictor.predict([spec])[0])
