@@ -39,7 +39,8 @@ def main() -> None:
     parser.add_argument("--space", required=True)
     parser.add_argument("--held-out", type=int, default=300)
     parser.add_argument("--sizes", default="100,300,1000")
-    parser.add_argument("--seeds", type=int, default=3, help="fits per size (different initialisations and batch orders)")
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="fits per size (different initialisations and batch orders)")
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()

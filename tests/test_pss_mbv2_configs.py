@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from hnas.config import load_config
-from hnas.train_config import TrainConfig
 from hnas.samplers import SAMPLERS
 from hnas.search_spaces.spaces import SPACES
+from hnas.train_config import TrainConfig
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

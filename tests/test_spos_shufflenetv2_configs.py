@@ -15,7 +15,8 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 TWIN_CHANGES = [
     "space.name=spos_shufflenetv2_tiny", "data.name=multi_mnist", "data.root=null", "data.args={}",
     "data.batch_size=64", "data.num_workers=0", "sampler.args.bin_range=[420000, 580000]",
-    "sampler.args.bin_step=20000", "optim.lr=0.05", "optim.reference_batch=32", "epochs=10", "device=cpu", "checkpoint.dir=checkpoints/spos_shufflenetv2_tiny",
+    "sampler.args.bin_step=20000", "optim.lr=0.05", "optim.reference_batch=32", "epochs=10", "device=cpu",
+    "checkpoint.dir=checkpoints/spos_shufflenetv2_tiny",
     "checkpoint.keep_epochs=0", "checkpoint.every_steps=0", "log.every_steps=20", "log.visualdl=false",
     "eval.every_epochs=1", "eval.batch_size=250", "eval.bn_recal_batches=5",
 ]

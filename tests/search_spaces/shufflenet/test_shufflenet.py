@@ -13,8 +13,8 @@ import pytest
 from hnas.errors import ArchCodeError
 from hnas.search_spaces import SPACES
 from hnas.search_spaces.shufflenet import SPOS_PUBLISHED_CHOICES, ShuffleNetSpace, ShuffleSpec
-from hnas.search_spaces.shufflenet.layers import channel_split
 from hnas.search_spaces.shufflenet.flops import candidate_flops
+from hnas.search_spaces.shufflenet.layers import channel_split
 
 FULL = SPACES.get("spos_shufflenetv2")
 TINY = SPACES.get("spos_shufflenetv2_tiny")
