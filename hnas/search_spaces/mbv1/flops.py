@@ -13,28 +13,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hnas.search_spaces.base import check_flops_args
-from hnas.search_spaces.counting import pool_flops
+from hnas.search_spaces.counting import conv_output_size, pool_flops
 from hnas.search_spaces.mbv1.spec import MBV1Spec
 
 if TYPE_CHECKING:
     from hnas.search_spaces.mbv1.space import MBV1Space
 
 
-def _out(size: int, stride: int) -> int:
-    """Output size of a 3x3 (padding 1) or 1x1 conv."""
-    return (size - 1) // stride + 1
-
 
 def mbv1_flops(space: MBV1Space, spec: MBV1Spec, resolution: int | None = None, convention: str = "paddle") -> int:
     size = check_flops_args(spec, resolution, convention)
     bn = 2 if convention == "paddle" else 0
     bias = 1 if convention == "paddle" else 0
-    size = _out(size, space.stem_stride)
+    size = conv_output_size(size, 3, space.stem_stride)
     stem = spec.widths[0]
     total = stem * size * size * (space.in_channels * 9 + bn)
     for shape in space.block_shapes(spec):
         c_in, c_out = shape.in_channels, shape.out_channels
-        size = _out(size, shape.stride)
+        size = conv_output_size(size, 3, shape.stride)
         total += c_in * size * size * (9 + bn)
         if shape.se_channels:
             se = shape.se_channels

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from paddle import nn
 
 from hnas.search_spaces.activations import make_activation
+from hnas.search_spaces.counting import conv_output_size
 from hnas.search_spaces.mbv1.spec import MBV1BlockShape, MBV1Spec
 from hnas.search_spaces.mbv1.standalone import SeparableBlock
 from hnas.search_spaces.plain import ConvBN
@@ -25,18 +26,15 @@ if TYPE_CHECKING:
 Key = tuple[str, tuple[Any, ...]]
 
 
-def _out(size: int, stride: int) -> int:
-    return (size - 1) // stride + 1
-
 
 def subnet_keys(space: MBV1Space, spec: MBV1Spec) -> list[Key]:
     """The keys of ``spec`` in forward order."""
     size = spec.resolution
     keys: list[Key] = [("stem", (space.in_channels, spec.widths[0], space.stem_stride, size))]
-    size = _out(size, space.stem_stride)
+    size = conv_output_size(size, 3, space.stem_stride)
     for shape in space.block_shapes(spec):
         keys.append(("block", (shape.in_channels, shape.out_channels, shape.stride, shape.se_channels, size)))
-        size = _out(size, shape.stride)
+        size = conv_output_size(size, 3, shape.stride)
     keys.append(("head", (spec.widths[-1], size, space.num_classes)))
     return keys
 
@@ -56,14 +54,14 @@ def all_keys(space: MBV1Space) -> Iterator[Key]:
             key: Key = ("stem", (space.in_channels, width, space.stem_stride, resolution))
             if new(key):
                 yield key
-        size = _out(resolution, space.stem_stride)
+        size = conv_output_size(resolution, 3, space.stem_stride)
         for shape in space.block_shapes():
             in_slot = shape.stage if shape.index == 0 else shape.stage + 1
             for c_in, c_out in _width_pairs(space, in_slot, shape.stage + 1):
                 key = ("block", (c_in, c_out, shape.stride, shape.se_channels, size))
                 if new(key):
                     yield key
-            size = _out(size, shape.stride)
+            size = conv_output_size(size, 3, shape.stride)
         for width in space.width_choices[-1]:
             key = ("head", (width, size, space.num_classes))
             if new(key):

@@ -17,6 +17,7 @@ import paddle
 from paddle import nn
 
 from hnas.search_spaces.activations import make_activation
+from hnas.search_spaces.counting import conv_output_size
 from hnas.search_spaces.mbv2.spec import MBBlockShape, MBV2Spec
 from hnas.search_spaces.mbv2.standalone import FirstBlock, InvertedResidual
 from hnas.search_spaces.plain import ConvBN
@@ -27,22 +28,18 @@ if TYPE_CHECKING:
 Key = tuple[str, tuple[Any, ...]]
 
 
-def _out(size: int, stride: int) -> int:
-    """Output size of an odd-kernel conv with "same" padding (``k // 2``)."""
-    return (size - 1) // stride + 1
-
 
 def subnet_keys(space: MBV2Space, spec: MBV2Spec) -> list[Key]:
     """The keys of ``spec`` in forward order."""
     size = spec.resolution
     stem, first, *_, last = space.widths(spec)
     keys: list[Key] = [("stem", (space.in_channels, stem, space.stem_stride, size))]
-    size = _out(size, space.stem_stride)
+    size = conv_output_size(size, 3, space.stem_stride)
     keys.append(("first", (stem, first, size)))
     for shape in space.block_shapes(spec):
         keys.append(("block", (shape.in_channels, shape.mid_channels, shape.out_channels, shape.kernel,
                                shape.stride, size)))
-        size = _out(size, shape.stride)
+        size = conv_output_size(size, 3, shape.stride)
     keys.append(("head", (last, space.last_channels, size, space.num_classes)))
     return keys
 
@@ -63,7 +60,7 @@ def all_keys(space: MBV2Space) -> Iterator[Key]:
             key: Key = ("stem", (space.in_channels, stem, space.stem_stride, resolution))
             if new(key):
                 yield key
-        size = _out(resolution, space.stem_stride)
+        size = conv_output_size(resolution, 3, space.stem_stride)
         for stem, first in product(choices[0], choices[1]):
             key = ("first", (stem, first, size))
             if new(key):
@@ -80,7 +77,7 @@ def all_keys(space: MBV2Space) -> Iterator[Key]:
                                      stride, size))
                     if new(key):
                         yield key
-                size = _out(size, stride)
+                size = conv_output_size(size, 3, stride)
         for last in choices[-1]:
             key = ("head", (last, space.last_channels, size, space.num_classes))
             if new(key):
