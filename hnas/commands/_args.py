@@ -5,6 +5,7 @@
   :func:`hnas.checkpoints.source.locate`);
 * scoring data: ``--val-images``, ``--batch-size``, ``--bn-recal``, ``--recal-batches``,
   ``--recal-batch-size`` (:func:`add_scoring_arguments`, read back with :func:`scoring_options`);
+* shared prefixes: ``--no-shared-prefix`` (:func:`add_shared_prefix_argument`);
 * archs: ``ARCH ...``, ``--json FILE``, ``--space NAME`` (:func:`add_arch_arguments`);
 * config overrides: ``section.key=value`` or ``--section.key value`` (:func:`add_overrides`), the
   one syntax of ``train``, ``fewshot train`` and ``bench report``.
@@ -117,6 +118,15 @@ def add_recalibration_arguments(parser: argparse.ArgumentParser, bn_recal: str =
                              f"{SCORING_DEFAULTS.recal_batches})")
     parser.add_argument("--recal-batch-size", type=int, default=SCORING_DEFAULTS.recal_batch_size, metavar="B",
                         help=f"images per recalibration batch (default: {SCORING_DEFAULTS.recal_batch_size})")
+
+
+def add_shared_prefix_argument(parser: argparse.ArgumentParser, subnets: str) -> None:
+    """``--no-shared-prefix`` (dest ``shared_prefix``): run every subnet whole instead of sharing prefixes
+    (:mod:`hnas.nn.shared_prefix`); ``subnets`` names them in the help (``archs``, ``candidates``)."""
+    parser.add_argument("--no-shared-prefix", dest="shared_prefix", action="store_false",
+                        help=f"run every {subnets[:-1]}'s whole network instead of running a prefix shared by several "
+                             f"{subnets} (e.g. stem + stage 1 of ResNet) once per group; same results, slower "
+                             "(to compare)")
 
 
 def _mode(text: str) -> str:

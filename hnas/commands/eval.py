@@ -6,7 +6,12 @@ import argparse
 import statistics
 from pathlib import Path
 
-from hnas.commands._args import add_checkpoint_arguments, add_output_arguments, add_scoring_arguments
+from hnas.commands._args import (
+    add_checkpoint_arguments,
+    add_output_arguments,
+    add_scoring_arguments,
+    add_shared_prefix_argument,
+)
 from hnas.errors import HnasError
 from hnas.evaluation.request import DEFAULT_OUT, EvalRequest
 from hnas.evaluation.shards import Shard, parse_shard
@@ -48,9 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "merge into --out; a rerun resumes every shard (keep N)")
     parser.add_argument("--max-archs", type=int, metavar="N",
                         help="evaluate at most N new archs in this run, then stop (resumable)")
-    parser.add_argument("--no-shared-prefix", dest="shared_prefix", action="store_false",
-                        help="run every arch's whole network instead of running a prefix shared by several archs "
-                             "(e.g. stem + stage 1 of ResNet) once per group; same results, slower (to compare)")
+    add_shared_prefix_argument(parser, "archs")
     parser.add_argument("--dry-run", action="store_true",
                         help="only validate the arch file, config, data, checkpoint and output path; write nothing")
     parser.set_defaults(func=run, imports_paddle=True,

@@ -6,7 +6,13 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from hnas.commands._args import add_checkpoint_arguments, add_output_arguments, add_scoring_arguments, scoring_options
+from hnas.commands._args import (
+    add_checkpoint_arguments,
+    add_output_arguments,
+    add_scoring_arguments,
+    add_shared_prefix_argument,
+    scoring_options,
+)
 from hnas.errors import HnasError
 from hnas.search_spaces.counting import FLOPS_CONVENTIONS
 
@@ -51,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--distribution", default="uniform",
                         help="distribution of the space to search (default: uniform)")
     add_scoring_arguments(parser, val_images=VAL_IMAGES)
+    add_shared_prefix_argument(parser, "candidates")
     parser.add_argument("--predictor", type=Path, metavar="FILE",
                         help="score candidates with this accuracy predictor (hnas predictor fit) instead of the "
                              "supernet, as OFA does; no checkpoint needed unless --rescore-top is given")
@@ -104,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
                         weights=args.weights, scoring=scoring_options(args), limits=limits,
                         latency_table=args.latency_table, buckets=args.buckets, distribution=args.distribution,
                         compare=args.compare, force=args.force, flops_convention=args.flops_convention,
-                        predictor=args.predictor, rescore_top=args.rescore_top)
+                        predictor=args.predictor, rescore_top=args.rescore_top, shared_prefix=args.shared_prefix)
     state = run_search_folder(request)
     if args.rescore_top:
         import json

@@ -108,8 +108,9 @@ class ReadyScorer:
     scorer: SubnetScorer
 
 
-def build_scorer(trained: TrainedSupernet, options: ScoringOptions) -> ReadyScorer:
-    """Load the weights and the scoring data into a :class:`~hnas.nn.scorer.SubnetScorer`.
+def build_scorer(trained: TrainedSupernet, options: ScoringOptions, shared_prefix: bool = True) -> ReadyScorer:
+    """Load the weights and the scoring data into a :class:`~hnas.nn.scorer.SubnetScorer`
+    (``shared_prefix``: whether its ``measure_all`` / ``score_all`` run shared prefixes once).
 
     Raises:
         HnasError: bad options, unreadable or mismatched weights, too few images.
@@ -117,5 +118,6 @@ def build_scorer(trained: TrainedSupernet, options: ScoringOptions) -> ReadyScor
     options.check()
     supernet = trained.load()
     data = load_scoring_data(trained, options)
-    scorer = SubnetScorer(supernet, data.val, data.recal, "reset" if data.recal else "none")
+    scorer = SubnetScorer(supernet, data.val, data.recal, "reset" if data.recal else "none",
+                          shared_prefix=shared_prefix)
     return ReadyScorer(supernet, data, scorer)

@@ -12,7 +12,9 @@ batch by batch (a no-op for a space with one resolution). It works with any supe
 
 :meth:`SubnetScorer.measure_all` scores many subnets; where the space names prefixes
 (:meth:`~hnas.search_spaces.base.SearchSpace.prefix_key`) it groups them and runs each shared
-prefix once (:mod:`hnas.nn.shared_prefix`), with the same results as :meth:`~SubnetScorer.measure`.
+prefix once (:mod:`hnas.nn.shared_prefix`), with the same results as :meth:`~SubnetScorer.measure`;
+:meth:`SubnetScorer.score_all` is its ``(top1, top5)`` in input order (``hnas search`` scores a
+generation's candidates with it).
 """
 
 from __future__ import annotations
@@ -89,11 +91,16 @@ class SubnetScorer:
         accuracy = self.measure(spec)
         return accuracy.top1, accuracy.top5
 
-    def measure_all(self, specs: Sequence[Any]) -> Iterator[tuple[int, Accuracy]]:
-        """``(index, accuracy)`` of every spec, grouped by shared prefix (each group in input order,
-        groups in order of their first spec); equal to :meth:`measure` of each spec."""
+    def groups(self, specs: Sequence[Any]) -> list[list[int]]:
+        """Indices of ``specs`` in the groups :meth:`measure_all` measures together (each group in
+        input order, groups in order of their first spec); one spec per group without shared prefixes."""
         key_of = self.supernet.space.prefix_key if self.shared_prefix else (lambda spec: None)
-        for group in prefix_groups(specs, key_of, self.max_group):
+        return prefix_groups(specs, key_of, self.max_group)
+
+    def measure_all(self, specs: Sequence[Any]) -> Iterator[tuple[int, Accuracy]]:
+        """``(index, accuracy)`` of every spec, group by group (:meth:`groups`); equal to
+        :meth:`measure` of each spec."""
+        for group in self.groups(specs):
             if len(group) == 1:
                 yield group[0], self.measure(specs[group[0]])
                 continue
@@ -107,3 +114,11 @@ class SubnetScorer:
                 if self._snapshot is not None:
                     self._snapshot.restore()
             yield from zip(group, accuracies)
+
+    def score_all(self, specs: Sequence[Any]) -> list[tuple[float, float]]:
+        """``(top1, top5)`` of every spec, in input order: :meth:`score` of each, computed by
+        :meth:`measure_all` (shared prefixes run once)."""
+        scores: list[tuple[float, float]] = [(0.0, 0.0)] * len(specs)
+        for index, accuracy in self.measure_all(specs):
+            scores[index] = (accuracy.top1, accuracy.top5)
+        return scores

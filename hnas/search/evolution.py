@@ -6,6 +6,10 @@ Evolution: generation 0 is ``population`` random candidates; each later generati
 same number of candidates per generation, all random. Every candidate lies in the distribution's
 support and satisfies its constraints, and no candidate is evaluated twice (draws are bounded).
 
+A generation's candidates are all drawn before any of them is scored, then scored together in
+one :data:`~hnas.search.scoring.ScoreMany` call (a supernet then runs the prefixes they share
+once); the candidates never depend on how their generation is scored.
+
 Each generation draws from its own RNG, derived from ``(seed, generation)``, and the state (every
 evaluated candidate, in order) is written atomically after each generation, so a killed search
 restarted with the same settings continues at the next generation and ends with the same history
@@ -26,6 +30,7 @@ from typing import Any, Callable
 from hnas.errors import HnasError
 from hnas.io.atomic import atomic_write_text
 from hnas.search.operators import crossover, mutate
+from hnas.search.scoring import ScoreMany
 from hnas.search_spaces.base import SearchSpace
 from hnas.search_spaces.distributions import Distribution
 
@@ -214,7 +219,7 @@ def _generation(state: SearchState, cfg: SearchCfg, space: SearchSpace, dist: Di
 def run_search(
     space: SearchSpace,
     dist: Distribution,
-    score: Callable[[Any], float],
+    score: ScoreMany,
     costs: dict[str, Callable[[Any], float]],
     cfg: SearchCfg,
     state: SearchState,
@@ -224,7 +229,9 @@ def run_search(
     """Run (or continue) the search until ``cfg.generations`` generations are done.
 
     Args:
-        score: ``spec -> float``, higher is better (e.g. supernet top-1).
+        score: scores of a generation's new candidates, given all at once (higher is better, e.g.
+            supernet top-1; :mod:`hnas.search.scoring`); a per-candidate function goes through
+            :func:`~hnas.search.scoring.one_at_a_time`.
         costs: named cost functions recorded with every candidate (``flops``, ``params``, ...).
         state: from :meth:`SearchState.load`; saved to ``state_path`` after every generation.
         buckets: multi-target mode (parents from the best of every bucket).
@@ -236,9 +243,12 @@ def run_search(
         if not codes:
             raise HnasError(f"generation {generation}: no new candidate in {cfg.max_draws} draws; the "
                             "constrained space is exhausted (lower population or generations)")
-        for code in codes:
-            spec = space.decode(code)
-            state.history.append(Candidate(code, float(score(spec)), generation,
+        specs = [space.decode(code) for code in codes]
+        scores = score(specs)
+        if len(scores) != len(specs):
+            raise ValueError(f"the scorer returned {len(scores)} scores for {len(specs)} candidates")
+        for code, spec, value in zip(codes, specs, scores):
+            state.history.append(Candidate(code, float(value), generation,
                                            {name: float(fn(spec)) for name, fn in costs.items()}))
         state.generations_done = generation + 1
         if state_path is not None:

@@ -3,8 +3,8 @@
 The command (``hnas/commands/search.py``) only parses arguments into a :class:`SearchRun`;
 :func:`run_search_folder` checks everything that can be checked before loading anything
 (output folder, ``--compare``, limits, latency table, bucket metric), resumes the state of
-an earlier run with the same settings, scores candidates with the scorer of
-:mod:`hnas.evaluation.scorer_builder`, and writes the folder's files atomically.
+an earlier run with the same settings, scores each generation's candidates together with the
+scorer of :mod:`hnas.evaluation.scorer_builder` (:mod:`hnas.search.scoring`), and writes the folder's files atomically.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from hnas.errors import HnasError
 from hnas.evaluation.options import ScoringOptions
 from hnas.io.atomic import atomic_write_text
 from hnas.search.evolution import Buckets, Candidate, SearchCfg, SearchState, run_search
+from hnas.search.scoring import ScoreMany, by_supernet, one_at_a_time
 from hnas.search_spaces.base import SearchSpace
 
 #: Files a search folder holds.
@@ -52,6 +53,9 @@ class SearchRun:
             anyway, its space must be the predictor's).
         rescore_top: with a predictor, score the best ``rescore_top`` candidates with the supernet
             after the search; best.json is then the best of them by supernet top-1.
+        shared_prefix: score each generation's candidates with their shared prefixes run once
+            (:mod:`hnas.search.scoring`; same scores); ``False`` runs every candidate whole
+            (``--no-shared-prefix``). Not part of the state's settings: either resumes the other.
     """
 
     out: Path
@@ -69,6 +73,7 @@ class SearchRun:
     flops_convention: str = "paddle"
     predictor: Path | None = None
     rescore_top: int = 0
+    shared_prefix: bool = True
 
 
 def check_folders(run: SearchRun) -> None:
@@ -144,18 +149,16 @@ def run_search_folder(run: SearchRun) -> SearchState:
         state_path.unlink()
     state = SearchState.load(state_path, settings)
     needs_scorer = trained is not None and (predictor is None or run.rescore_top > 0)
-    scorer = build_scorer(trained, run.scoring).scorer if needs_scorer else None
+    scorer = build_scorer(trained, run.scoring, shared_prefix=run.shared_prefix).scorer if needs_scorer else None
     if predictor is not None:
-        def score(spec: Any) -> float:
-            return float(predictor.predict([spec])[0])
+        score = one_at_a_time(lambda spec: float(predictor.predict([spec])[0]))
     else:
-        def score(spec: Any) -> float:
-            return scorer.score(spec)[0]
+        score = by_supernet(scorer)
     run.out.mkdir(exist_ok=True)
     state = run_search(space, dist, score, costs, run.search, state, state_path, buckets)
     best = None
     if run.rescore_top:
-        best = rescore(state, space, lambda spec: scorer.score(spec)[0], run.rescore_top, run.out / RESCORED_FILE)
+        best = rescore(state, space, by_supernet(scorer), run.rescore_top, run.out / RESCORED_FILE)
     write_results(run, state, settings["constraints"], buckets, "latency" in costs, best)
     return state
 
@@ -173,16 +176,16 @@ def _load_predictor(run: SearchRun) -> Any:
     return load_predictor(run.predictor)
 
 
-def rescore(state: SearchState, space: SearchSpace, score: Callable[[Any], float], top: int,
-            path: Path) -> dict[str, Any]:
-    """Score the ``top`` best candidates (by predicted accuracy) with ``score``; write them, best first.
+def rescore(state: SearchState, space: SearchSpace, score: ScoreMany, top: int, path: Path) -> dict[str, Any]:
+    """Score the ``top`` best candidates (by predicted accuracy) with ``score``, all at once; write them, best first.
 
     Returns the best of them by ``score`` as a best.json entry (``acc`` = its score, ``predicted`` = the
     predictor's accuracy).
     """
     ranked = sorted(state.history, key=lambda candidate: candidate.score, reverse=True)[:top]
-    rows = [{"arch": c.arch, "acc": float(score(space.decode(c.arch))), "predicted": c.score,
-             "generation": c.generation, **c.costs} for c in ranked]
+    scores = score([space.decode(c.arch) for c in ranked])
+    rows = [{"arch": c.arch, "acc": float(acc), "predicted": c.score, "generation": c.generation, **c.costs}
+            for c, acc in zip(ranked, scores)]
     rows.sort(key=lambda row: row["acc"], reverse=True)
     atomic_write_text(path, json.dumps({f"arch{i}": row for i, row in enumerate(rows, start=1)}, indent=1) + "\n")
     return rows[0]

@@ -50,3 +50,18 @@ def test_bn_recalibration_runs_at_the_subnet_resolution(tiny_space, supernet, im
     network.eval()
     reference = measure_accuracy(network, _resized(images, 24))
     assert measured.loss == pytest.approx(reference.loss, rel=1e-5) and measured.top1 == reference.top1
+
+
+def test_score_all_scores_in_input_order_like_score_with_groups_by_prefix() -> None:
+    from tests.prefix_archs import prefix_sharing_codes
+    from tests.prefix_nets import random_data, trained_like
+
+    space = SPACES.get("resnet48_tiny")
+    net = trained_like("resnet48_tiny")
+    val, recal = random_data(1)
+    specs = [space.decode(code) for code in prefix_sharing_codes(space, groups=1, per_group=3, singles=2)]
+    specs = [specs[3], *specs[:3], specs[4]]  # a single first: scores come back in input order all the same
+    shared = SubnetScorer(net, val[:1], recal[:1], "reset")
+    assert shared.groups(specs) == [[0], [1, 2, 3], [4]]
+    assert SubnetScorer(net, val[:1], recal[:1], "reset", shared_prefix=False).groups(specs) == [[i] for i in range(5)]
+    assert shared.score_all(specs) == [shared.score(spec) for spec in specs]

@@ -9,13 +9,13 @@ import paddle
 import pytest
 
 import hnas.nn.scorer as scorer_module
-from hnas.nn.bn_recal import batch_norm_layers
 from hnas.nn.scorer import SubnetScorer
 from hnas.nn.shared_prefix import measure_group, prefix_groups
 from hnas.search_spaces.base import SearchSpace
 from hnas.search_spaces.resnet import ResNetSpace
 from hnas.search_spaces.spaces import SPACES
 from tests.prefix_archs import prefix_sharing_codes
+from tests.prefix_nets import random_data, trained_like
 
 
 def test_groups_follow_first_appearance_and_are_cut_at_max_group() -> None:
@@ -26,36 +26,15 @@ def test_groups_follow_first_appearance_and_are_cut_at_max_group() -> None:
         prefix_groups(keys, lambda key: key, max_group=0)
 
 
-def _trained_like(space_name: str) -> paddle.nn.Layer:
-    """A supernet of the space with non-default BN statistics (as after training), in eval mode."""
-    paddle.seed(1)
-    net = SPACES.get(space_name).build_supernet()
-    rng = np.random.default_rng(1)
-    with paddle.no_grad():
-        for layer in batch_norm_layers(net):
-            layer._mean.set_value(rng.normal(0, 0.1, layer._mean.shape).astype("float32"))
-            layer._variance.set_value(rng.uniform(0.5, 2.0, layer._variance.shape).astype("float32"))
-    net.eval()
-    return net
-
-
-def _data(in_channels: int) -> tuple[list, list]:
-    rng = np.random.default_rng(2)
-    val = [(paddle.to_tensor(rng.normal(size=(size, in_channels, 28, 28)).astype("float32")),
-            paddle.to_tensor(rng.integers(0, 10, size).astype("int64"))) for size in (8, 8, 5)]
-    recal = [paddle.to_tensor(rng.normal(0.3, 1.2, size=(8, in_channels, 28, 28)).astype("float32")) for _ in range(3)]
-    return val, recal
-
-
 @pytest.mark.parametrize("space_name", ["resnet48_tiny", "mbv2_tiny"])
 @pytest.mark.parametrize("mode", ["reset", "none"])
 @pytest.mark.parametrize("cache_bytes", [512 * 1024**2, 1], ids=["fits", "one-batch-chunks"])
 def test_shared_prefix_results_equal_per_arch_results(space_name: str, mode: str, cache_bytes: int) -> None:
     space = SPACES.get(space_name)
-    net = _trained_like(space_name)
+    net = trained_like(space_name)
     specs = [space.decode(code) for code in prefix_sharing_codes(space, groups=2, per_group=3, singles=1)]
     assert space.prefix_key(specs[0]) is not None  # the family names its prefix
-    val, recal = _data(space.in_channels)
+    val, recal = random_data(space.in_channels)
     trained = {name: tensor.numpy().copy() for name, tensor in net.state_dict().items()}
     per_arch = SubnetScorer(net, val, recal, mode, shared_prefix=False)
     expected = [per_arch.measure(spec) for spec in specs]
@@ -71,9 +50,9 @@ def test_shared_prefix_results_equal_per_arch_results(space_name: str, mode: str
 
 def test_groups_are_measured_once_per_prefix(monkeypatch) -> None:
     space = SPACES.get("resnet48_tiny")
-    net = _trained_like("resnet48_tiny")
+    net = trained_like("resnet48_tiny")
     specs = [space.decode(code) for code in prefix_sharing_codes(space, groups=2, per_group=3, singles=2)]
-    val, recal = _data(1)
+    val, recal = random_data(1)
     calls: list[int] = []
 
     def counting(network, group, *args, **kwargs):
@@ -103,16 +82,16 @@ def test_a_space_without_prefixes_falls_back_to_per_arch_evaluation(monkeypatch)
     monkeypatch.setattr(scorer_module, "measure_group", lambda *args, **kwargs: pytest.fail("grouped"))
     specs = [space.decode(code) for code in prefix_sharing_codes(tiny, groups=1, per_group=3, singles=0)]
     assert len({tiny.prefix_key(spec) for spec in specs}) == 1 and space.prefix_key(specs[0]) is None
-    val, recal = _data(1)
+    val, recal = random_data(1)
     scorer = SubnetScorer(net, val, recal, "reset")
     assert [accuracy for _, accuracy in scorer.measure_all(specs)] == [scorer.measure(spec) for spec in specs]
 
 
 def test_reset_without_recalibration_images_is_refused() -> None:
     space = SPACES.get("resnet48_tiny")
-    net = _trained_like("resnet48_tiny")
+    net = trained_like("resnet48_tiny")
     specs = [space.decode(code) for code in prefix_sharing_codes(space, groups=1, per_group=2, singles=0)]
-    val, _ = _data(1)
+    val, _ = random_data(1)
     with pytest.raises(ValueError, match="at least one training batch"):
         measure_group(net, specs, val, [], "reset")
     assert not net.training

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hnas.search.evolution import SearchCfg, SearchState, format_duration, run_search
+from hnas.search.scoring import one_at_a_time
 from hnas.search_spaces import SPACES
 from hnas.search_spaces.distributions import ConstrainedDistribution, Constraint, cost_function
 
@@ -26,7 +27,7 @@ def _setup(name: str = "resnet48_tiny"):
 def _run(cfg: SearchCfg, state_path: Path | None = None, name: str = "resnet48_tiny") -> SearchState:
     space, dist, flops, _, score = _setup(name)
     state = SearchState({}) if state_path is None else SearchState.load(state_path, {})
-    return run_search(space, dist, score, {"flops": flops}, cfg, state, state_path)
+    return run_search(space, dist, one_at_a_time(score), {"flops": flops}, cfg, state, state_path)
 
 
 @pytest.mark.parametrize("name", ["resnet48_tiny", "mbv2_tiny"])
@@ -58,6 +59,20 @@ def test_a_search_continued_from_its_saved_state_equals_an_uninterrupted_one(tmp
     part = _run(dataclasses.replace(CFG, generations=2), path)
     assert part.generations_done == 2 and SearchState.load(path, {}).history == part.history
     assert _run(CFG, path).history == whole.history
+
+
+def test_each_generation_is_scored_in_one_call_and_a_short_answer_is_refused() -> None:
+    space, dist, flops, _, score = _setup("mbv2_tiny")
+    calls: list[int] = []
+
+    def score_many(specs):
+        calls.append(len(specs))
+        return one_at_a_time(score)(specs)
+
+    state = run_search(space, dist, score_many, {"flops": flops}, CFG, SearchState({}))
+    assert calls == [CFG.population] * CFG.generations and state.history == _run(CFG, name="mbv2_tiny").history
+    with pytest.raises(ValueError, match="returned 7 scores for 8 candidates"):
+        run_search(space, dist, lambda specs: [0.0] * (len(specs) - 1), {"flops": flops}, CFG, SearchState({}))
 
 
 def test_eta_keeps_hours() -> None:

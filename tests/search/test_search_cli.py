@@ -57,7 +57,8 @@ def test_search_keeps_every_candidate_within_the_limit(checkpoint, tmp_path: Pat
 
 
 def test_kill_and_restart_gives_the_uninterrupted_history(checkpoint, tmp_path: Path) -> None:
-    assert main([*_args(checkpoint, tmp_path / "whole"), "--generations", "8"]) == 0
+    # The uninterrupted run scores candidate by candidate; the killed one shares prefixes (the default).
+    assert main([*_args(checkpoint, tmp_path / "whole"), "--generations", "8", "--no-shared-prefix"]) == 0
     command = [sys.executable, "-m", "hnas", *_args(checkpoint, tmp_path / "killed"), "--generations", "8"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -72,6 +73,14 @@ def test_kill_and_restart_gives_the_uninterrupted_history(checkpoint, tmp_path: 
     assert main([*_args(checkpoint, tmp_path / "killed"), "--generations", "8"]) == 0
     for name in ("history.json", "candidates.json", "best.json"):
         assert (tmp_path / "killed" / name).read_text() == (tmp_path / "whole" / name).read_text()
+    # The switch is not a setting of the state: the other path takes over a finished (or killed) search.
+    assert main([*_args(checkpoint, tmp_path / "whole"), "--generations", "8"]) == 0
+
+
+def test_no_shared_prefix_is_named_in_the_help(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    assert "--no-shared-prefix" in capsys.readouterr().out
 
 
 def test_bad_input_is_refused_before_any_work(checkpoint, tmp_path: Path, capsys) -> None:
