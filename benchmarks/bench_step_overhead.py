@@ -5,16 +5,23 @@ Run from the repository root::
     OMP_NUM_THREADS=1 python benchmarks/bench_step_overhead.py [--batch 2] [--size 64] [--repeats 15] [--out FILE]
 
 Networks: ResNet48 (space ``resnet48``), one fixed subnet (a seeded draw of the competition
-distribution, as ``bench_vs_paddleslim.py``); hnas's supernet with the subnet applied and its
-stand-alone export hold the same weights. Each training step (forward + cross-entropy, backward,
-momentum update, gradient clear) is timed in three phases, hnas and stand-alone alternating in
-one process, median of ``--repeats``. Also reported:
+distribution, as ``bench_vs_paddleslim.py``); hnas's supernet with the subnet applied, once per
+conv mode (``slice``, the default; ``auto``; ``pad``: ``ElasticSupernet.set_conv_mode``), and its
+stand-alone export, all holding the same weights. Each training step (forward + cross-entropy,
+backward, momentum update, gradient clear) is timed in three phases, the four networks taking
+turns in one process (the order rotates every round), median of ``--repeats``, as wall time and
+as the process's CPU time (less sensitive to other jobs on a shared machine). Also reported:
 
 * ``slice_ms``: the weight slices one supernet forward takes (``leading_block`` of every active
   elastic conv at its active shape, with autograd), timed alone;
 * the elements the optimizer updates: the supernet's used parameters at full size (inactive
   channels get zero gradients and momentum updates, by the documented optimizer contract) vs
-  the stand-alone network's.
+  the stand-alone network's;
+* how equal the conv modes are: largest absolute difference of the logits and of every
+  parameter gradient of one step from the same weights, ``auto`` and ``pad`` against ``slice``;
+* ``one_conv``: forward + backward CPU time of one 512 x 512 x 3 x 3 conv at 384 -> 408 active
+  channels, sliced vs zero-padded, for several batch sizes and image sides (the evidence for the
+  ``auto`` rule: zero-pad at most 32 output positions).
 
 Writes a JSON summary (default ``benchmarks/results/bench_step_overhead.json``).
 """
@@ -33,6 +40,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -42,12 +51,13 @@ with warnings.catch_warnings():
     import paddle.nn.functional as F  # noqa: E402
 
 from hnas.io.atomic import atomic_write_text  # noqa: E402
-from hnas.search_spaces.ops import ElasticConv2D, leading_block  # noqa: E402
+from hnas.search_spaces.ops import CONV_MODES, ElasticConv2D, leading_block  # noqa: E402
 from hnas.search_spaces.sampling import sample_codes  # noqa: E402
 from hnas.search_spaces.spaces import SPACES  # noqa: E402
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "bench_step_overhead.json"
 PHASES = ("forward", "backward", "optimizer")
+MODES = ("slice", "auto", "pad")
 
 
 def parse_args() -> argparse.Namespace:
@@ -60,22 +70,52 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def phased_step(network: paddle.nn.Layer, images: paddle.Tensor, labels: paddle.Tensor) -> Callable[[], list[float]]:
+def clocks() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def phased_step(network: paddle.nn.Layer, images: paddle.Tensor,
+                labels: paddle.Tensor) -> Callable[[], list[tuple[float, float]]]:
+    """One training step; returns ``(wall, cpu)`` seconds of forward, backward and optimizer."""
     optimizer = paddle.optimizer.Momentum(learning_rate=1e-4, momentum=0.9, parameters=network.parameters())
 
-    def step() -> list[float]:
-        start = time.perf_counter()
+    def step() -> list[tuple[float, float]]:
+        start = clocks()
         loss = F.cross_entropy(network(images), labels)
         float(loss)
-        forward = time.perf_counter()
+        forward = clocks()
         loss.backward()
-        backward = time.perf_counter()
+        backward = clocks()
         optimizer.step()
         optimizer.clear_grad(set_to_zero=False)
-        done = time.perf_counter()
-        return [forward - start, backward - forward, done - backward]
+        done = clocks()
+        marks = [start, forward, backward, done]
+        return [(b[0] - a[0], b[1] - a[1]) for a, b in zip(marks, marks[1:])]
 
     return step
+
+
+def mode_differences(supernets: dict[str, Any], images: paddle.Tensor, labels: paddle.Tensor) -> dict[str, Any]:
+    """Largest absolute logit and gradient differences of one step, each mode against ``slice``."""
+    results = {}
+    for mode, net in supernets.items():
+        logits = net(images)
+        F.cross_entropy(logits, labels).backward()
+        grads = {name: param.grad.numpy() for name, param in net.named_parameters() if param.grad is not None}
+        net.clear_gradients(set_to_zero=False)
+        results[mode] = (logits.numpy(), grads)
+    reference_logits, reference_grads = results["slice"]
+    out: dict[str, Any] = {"logits_max_abs": float(np.abs(reference_logits).max()),
+                           "grad_max_abs": max(float(np.abs(g).max()) for g in reference_grads.values())}
+    for mode, (logits, grads) in results.items():
+        if mode == "slice":
+            continue
+        assert grads.keys() == reference_grads.keys()
+        out[mode] = {"logits_max_abs_diff": float(np.abs(logits - reference_logits).max()),
+                     "grad_max_abs_diff": max(float(np.abs(grads[k] - reference_grads[k]).max()) for k in grads),
+                     "bitwise_equal": bool(np.array_equal(logits, reference_logits)
+                                           and all(np.array_equal(grads[k], reference_grads[k]) for k in grads))}
+    return out
 
 
 def slice_seconds(supernet: Any, images: paddle.Tensor) -> float:
@@ -99,6 +139,35 @@ def slice_seconds(supernet: Any, images: paddle.Tensor) -> float:
     return time.perf_counter() - start
 
 
+ONE_CONV_CASES = ((2, 2), (2, 4), (4, 4), (8, 2), (2, 8), (16, 2), (2, 16))
+
+
+def one_conv(repeats: int) -> list[dict[str, Any]]:
+    """Median CPU ms of forward + backward of one conv, sliced and zero-padded, per (batch, side)."""
+    conv = ElasticConv2D(512, 512, 3)
+    rows = []
+    for batch, side in ONE_CONV_CASES:
+        x = paddle.randn([batch, 384, side, side])
+        row: dict[str, Any] = {"batch": batch, "side": side, "output_positions": batch * side * side}
+        for mode in ("slice", "pad"):
+            conv.zero_pad_positions = CONV_MODES[mode]
+            samples = []
+            for _ in range(repeats):
+                start = time.process_time()
+                conv(x, 408).sum().backward()
+                conv.clear_gradients(set_to_zero=False)
+                samples.append(time.process_time() - start)
+            row[f"{mode}_cpu_ms"] = round(1000 * statistics.median(samples), 2)
+        rows.append(row)
+    return rows
+
+
+def medians(values: list[list[tuple[float, float]]], clock: int) -> tuple[dict[str, float], float]:
+    """Median ms of each phase and of the whole step, on the wall (0) or CPU (1) clock."""
+    phases = {phase: 1000 * statistics.median(step[i][clock] for step in values) for i, phase in enumerate(PHASES)}
+    return phases, 1000 * statistics.median(sum(part[clock] for part in step) for step in values)
+
+
 def main() -> None:
     args = parse_args()
     paddle.set_device("cpu")
@@ -110,36 +179,51 @@ def main() -> None:
     supernet.train()
     standalone = supernet.export(spec)
     standalone.train()
+    supernets = {"slice": supernet}
+    for mode in MODES[1:]:
+        twin = space.build_supernet()
+        twin.set_state_dict(supernet.state_dict())
+        supernets[mode] = twin.set_conv_mode(mode).apply(spec)
+        supernets[mode].train()
     images = paddle.randn([args.batch, 3, args.size, args.size])
     labels = paddle.randint(0, space.num_classes, [args.batch])
-    steps = {"hnas": phased_step(supernet, images, labels), "standalone": phased_step(standalone, images, labels)}
+    differences = mode_differences(supernets, images, labels)
+    names = {"hnas" if mode == "slice" else f"hnas_{mode}": net for mode, net in supernets.items()}
+    steps = {name: phased_step(net, images, labels) for name, net in {**names, "standalone": standalone}.items()}
     for step in steps.values():
         for _ in range(2):
             step()
-    times: dict[str, list[list[float]]] = {name: [] for name in steps}
+    times: dict[str, list[list[tuple[float, float]]]] = {name: [] for name in steps}
     slices: list[float] = []
+    order = list(steps)
     for repeat in range(args.repeats):
-        for name in (("hnas", "standalone") if repeat % 2 == 0 else ("standalone", "hnas")):
+        for name in order[repeat % len(order):] + order[:repeat % len(order)]:
             times[name].append(steps[name]())
         slices.append(slice_seconds(supernet, images))
-    median = {name: {phase: 1000 * statistics.median(t[i] for t in values) for i, phase in enumerate(PHASES)}
-              for name, values in times.items()}
-    total = {name: 1000 * statistics.median(sum(t) for t in values) for name, values in times.items()}
+    wall = {name: medians(values, 0) for name, values in times.items()}
+    cpu = {name: medians(values, 1) for name, values in times.items()}
     used = sum(int(param.numel()) for param in supernet.used_parameters())
     alone = sum(int(param.numel()) for param in standalone.parameters() if not param.stop_gradient)
     summary = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "paddle": paddle.__version__,
                     "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+                    "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
                     "note": "2-core shared CPU, no GPU; other jobs ran at the same time"},
         "arch": code, "batch": args.batch, "size": args.size, "repeats": args.repeats,
-        "step_ms": {name: round(value, 1) for name, value in total.items()},
-        "hnas_vs_standalone": round(total["hnas"] / total["standalone"], 3),
+        "step_ms": {name: round(total, 1) for name, (_, total) in wall.items()},
+        "vs_standalone": {name: round(total / wall["standalone"][1], 3) for name, (_, total) in wall.items()},
+        "cpu_step_ms": {name: round(total, 1) for name, (_, total) in cpu.items()},
+        "cpu_vs_standalone": {name: round(total / cpu["standalone"][1], 3) for name, (_, total) in cpu.items()},
         "phase_ms": {name: {phase: round(value, 1) for phase, value in phases.items()}
-                     for name, phases in median.items()},
+                     for name, (phases, _) in wall.items()},
+        "cpu_phase_ms": {name: {phase: round(value, 1) for phase, value in phases.items()}
+                         for name, (phases, _) in cpu.items()},
         "slice_ms": round(1000 * statistics.median(slices), 1),
         "optimizer_elements": {"hnas_used_parameters_full_size": used, "standalone": alone,
                                "ratio": round(used / alone, 3)},
+        "conv_modes_vs_slice": differences,
+        "one_conv": one_conv(args.repeats),
         "load_average": Path("/proc/loadavg").read_text().split()[:3],
     }
     atomic_write_text(args.out, json.dumps(summary, indent=1) + "\n")

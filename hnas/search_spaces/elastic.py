@@ -12,6 +12,8 @@ protocol once:
   the leading block of the supernet's tensor of the same name, except the tensors the family
   computes itself (:meth:`ElasticSupernet.exported_tensors`, e.g. cropped kernels, or the unit scale and zero
   shift of BNs the supernet trains without them);
+- ``set_conv_mode(mode)``: how every elastic conv runs a narrower width (``"slice"``, the
+  default, ``"pad"`` or ``"auto"``: :data:`~hnas.search_spaces.ops.CONV_MODES`);
 - ``reorder_channels()``: every :class:`ReorderableBlock` sorts its elastic channels by
   importance, and the moves are returned for
   :func:`hnas.nn.optim.permute_optimizer_state`.
@@ -38,7 +40,7 @@ import paddle
 from paddle import nn
 
 from hnas.errors import HnasError
-from hnas.search_spaces.ops import ShapeMap, leading_block
+from hnas.search_spaces.ops import CONV_MODES, ElasticConv2D, ShapeMap, leading_block
 
 #: ``(tensor, axis, order)``: a tensor permuted along ``axis`` (new index i = old ``order[i]``).
 Move = tuple[paddle.Tensor, int, np.ndarray]
@@ -172,6 +174,23 @@ class ElasticSupernet(nn.Layer):
         if not self.training:
             net.eval()
         return net
+
+    def set_conv_mode(self, mode: str) -> ElasticSupernet:
+        """Run every narrower :class:`~hnas.search_spaces.ops.ElasticConv2D` sliced or zero-padded.
+
+        ``"slice"`` (the default) copies each conv's leading weight block; ``"pad"`` convolves
+        zero-padded inputs with the full weights; ``"auto"`` zero-pads the convs whose output is
+        small (:data:`~hnas.search_spaces.ops.CONV_MODES`). The modes agree up to float rounding.
+
+        Raises:
+            HnasError: if ``mode`` is not one of them.
+        """
+        if mode not in CONV_MODES:
+            raise HnasError(f"conv mode {mode!r} is not one of {', '.join(CONV_MODES)}")
+        for layer in self.sublayers():
+            if isinstance(layer, ElasticConv2D):
+                layer.zero_pad_positions = CONV_MODES[mode]
+        return self
 
     @paddle.no_grad()
     def reorder_channels(self) -> list[Move]:

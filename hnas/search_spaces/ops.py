@@ -14,15 +14,33 @@ Conv2D default ``Normal(0, sqrt(2 / fan_in))`` therefore uses the *maximum* fan-
 
 At full width no slicing happens: the parameters go to the functional op unchanged, so a
 supernet running its largest subnet costs the same as the plain network.
+
+A narrower :class:`ElasticConv2D` can run in one of two ways (:data:`CONV_MODES`), chosen per call
+by the size of its output: *slice* copies the leading weight block and convolves with it (the
+default; what a stand-alone layer computes, bit for bit); *zero-pad* convolves the input, padded
+with zero channels up to the full input width, with the full weight and keeps the leading output
+channels. Zero-padding skips the weight copy and the full-size gradient assembly at the price of
+the full layer's arithmetic, which pays off where there is little arithmetic per weight (small
+batches of small images: ``docs/evaluation-speed.md``). Its results equal slicing up to float
+rounding (the sums over input channels take extra zero terms, in another order), and the weight
+gradient is exactly zero outside the active block either way.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Sequence
 
 import paddle
 import paddle.nn.functional as F
 from paddle import nn
+
+from hnas.search_spaces.counting import conv_output_size
+
+#: :attr:`ElasticConv2D.zero_pad_positions` of each conv mode: ``"slice"`` never zero-pads,
+#: ``"pad"`` always does, ``"auto"`` does when the output has at most 32 positions (batch x height
+#: x width), about where both ways cost the same on a CPU (``benchmarks/bench_step_overhead.py``).
+CONV_MODES: dict[str, int] = {"slice": 0, "pad": sys.maxsize, "auto": 32}
 
 #: Active shape of each state tensor, keyed by its name relative to a layer (or a full state-dict name).
 ShapeMap = dict[str, tuple[int, ...]]
@@ -71,6 +89,9 @@ class ElasticConv2D(nn.Conv2D):
             padding=kernel_size // 2 if padding is None else padding,
             bias_attr=False,
         )
+        #: A narrower width runs zero-padded when the output has at most this many positions
+        #: (batch x height x width), else sliced; 0 always slices (see :data:`CONV_MODES`).
+        self.zero_pad_positions = 0
 
     @property
     def max_in_channels(self) -> int:
@@ -84,10 +105,35 @@ class ElasticConv2D(nn.Conv2D):
         """The leading ``[out_channels, in_channels]`` filters (the parameter itself at full size)."""
         return leading_block(self.weight, (out_channels, in_channels))
 
+    def output_positions(self, x: paddle.Tensor) -> int:
+        """Batch x height x width of the output for input ``x`` ([N, C, H, W])."""
+        batch, _, height, width = x.shape
+        kernel, stride = self._kernel_size[0], self._stride[0]
+        return batch * conv_output_size(height, kernel, stride, self._padding) * conv_output_size(
+            width, kernel, stride, self._padding)
+
+    def zero_pads(self, x: paddle.Tensor, out_channels: int) -> bool:
+        """Whether ``forward(x, out_channels)`` runs zero-padded (a narrower width, small output)."""
+        narrower = x.shape[1] < self._in_channels or out_channels < self._out_channels
+        return narrower and self.output_positions(x) <= self.zero_pad_positions
+
     def forward(self, x: paddle.Tensor, out_channels: int | None = None) -> paddle.Tensor:  # type: ignore[override]
         """Convolve ``x`` ([N, C_in, H, W], C_in <= max) into ``out_channels`` maps (default: max)."""
         out_channels = self._out_channels if out_channels is None else out_channels
-        weight = self.active_weight(x.shape[1], out_channels)
+        if self.zero_pads(x, out_channels):
+            return self._zero_padded(x, out_channels)
+        return self._convolve(x, self.active_weight(x.shape[1], out_channels))
+
+    def _zero_padded(self, x: paddle.Tensor, out_channels: int) -> paddle.Tensor:
+        """The full conv of ``x`` padded with zero input channels, cut to the leading ``out_channels`` maps."""
+        batch, channels, height, width = x.shape
+        if channels < self._in_channels:
+            zeros = paddle.zeros([batch, self._in_channels - channels, height, width], dtype=x.dtype)
+            x = paddle.concat([x, zeros], axis=1)
+        out = self._convolve(x, self.weight)
+        return leading_block(out, (batch, out_channels))
+
+    def _convolve(self, x: paddle.Tensor, weight: paddle.Tensor) -> paddle.Tensor:
         return F.conv2d(
             x,
             weight,

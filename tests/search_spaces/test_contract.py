@@ -218,11 +218,12 @@ def test_fields_rebuild_the_space(name: str) -> None:
     assert json.loads(json.dumps(space.fields())) == space.fields()
 
 
+@pytest.mark.parametrize("conv_mode", ["slice", "pad"])
 @pytest.mark.parametrize("name", TINY)
-def test_supernet_subnet_equals_standalone_with_copied_weights(name: str) -> None:
+def test_supernet_subnet_equals_standalone_with_copied_weights(name: str, conv_mode: str) -> None:
     paddle.seed(0)
     space = SPACES.get(name)
-    supernet = space.build_supernet()
+    supernet = space.build_supernet().set_conv_mode(conv_mode)
     supernet.eval()
     x = paddle.randn([2, space.in_channels, space.resolutions[0], space.resolutions[0]])
     for spec in _samples(space, 4, seed=2):

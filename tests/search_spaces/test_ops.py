@@ -10,7 +10,7 @@ import paddle.nn.functional as F
 import pytest
 from paddle import nn
 
-from hnas.search_spaces.ops import ElasticBatchNorm2D, ElasticConv2D, ElasticLinear
+from hnas.search_spaces.ops import CONV_MODES, ElasticBatchNorm2D, ElasticConv2D, ElasticLinear
 
 
 def _randomize_bn(bn: nn.BatchNorm2D) -> None:
@@ -121,3 +121,43 @@ def test_gradient_of_a_slice_is_zero_outside_it() -> None:
     assert grad.shape == (10, 6, 3, 3)
     assert np.abs(grad[:7, :4]).sum() > 0
     assert not grad[7:].any() and not grad[:, 4:].any()
+
+
+def _conv_step(conv: ElasticConv2D, x: paddle.Tensor, out_channels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Output, weight gradient and input gradient of ``conv(x, out_channels).sum()``-like loss."""
+    x = x.detach()
+    x.stop_gradient = False
+    out = conv(x, out_channels)
+    (out * out).sum().backward()
+    weight_grad = conv.weight.grad.numpy().copy()
+    conv.clear_gradients()
+    return out.numpy(), weight_grad, x.grad.numpy()
+
+
+@pytest.mark.parametrize(("in_channels", "out_channels", "stride"), [(4, 7, 2), (6, 7, 1), (4, 10, 1)])
+def test_zero_padded_conv_equals_the_sliced_one(in_channels: int, out_channels: int, stride: int) -> None:
+    paddle.seed(5)
+    conv = ElasticConv2D(6, 10, 3, stride=stride)
+    x = paddle.randn([2, in_channels, 7, 7])
+    sliced = _conv_step(conv, x, out_channels)
+    conv.zero_pad_positions = CONV_MODES["pad"]
+    assert conv.zero_pads(x, out_channels)
+    padded = _conv_step(conv, x, out_channels)
+    size = 4 if stride == 2 else 7
+    assert padded[0].shape == sliced[0].shape == (2, out_channels, size, size)
+    for got, expected in zip(padded, sliced):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    grad = padded[1]
+    assert np.abs(grad[:out_channels, :in_channels]).sum() > 0
+    assert not grad[out_channels:].any() and not grad[:, in_channels:].any()
+
+
+def test_auto_mode_zero_pads_only_small_narrower_outputs() -> None:
+    conv = ElasticConv2D(6, 10, 3, stride=2)
+    conv.zero_pad_positions = CONV_MODES["auto"]
+    small, large = paddle.randn([2, 4, 7, 7]), paddle.randn([2, 4, 16, 16])
+    assert conv.output_positions(small) == 2 * 4 * 4 <= CONV_MODES["auto"]
+    assert conv.output_positions(large) == 2 * 8 * 8 > CONV_MODES["auto"]
+    assert conv.zero_pads(small, 7) and not conv.zero_pads(large, 7)
+    assert not conv.zero_pads(paddle.randn([2, 6, 7, 7]), 10), "the full width needs no padding"
+    assert not ElasticConv2D(6, 10, 3).zero_pads(small, 7), "slicing is the default"

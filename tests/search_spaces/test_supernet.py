@@ -36,13 +36,14 @@ def _shared_supernet(space_name: str) -> ResNetSupernet:
     return net
 
 
-def _supernet(space_name: str) -> ResNetSupernet:
+def _supernet(space_name: str, conv_mode: str = "slice") -> ResNetSupernet:
     """One randomised supernet per space for tests that change no weights (building resnet48 takes ~1 s).
 
-    Returned in eval mode with the max spec active, whatever an earlier test left.
+    Returned in eval mode with the max spec active and ``conv_mode``, whatever an earlier test left.
     """
     net = _shared_supernet(space_name)
     net.eval()
+    net.set_conv_mode(conv_mode)
     return net.apply(net.max_spec())
 
 
@@ -89,9 +90,12 @@ def _batch(space: ResNetSpace, batch_size: int = 2) -> paddle.Tensor:
     return paddle.randn([batch_size, space.in_channels, size, size])
 
 
-@pytest.mark.parametrize(("space_name", "random_count", "code_count"), [("resnet48", 1, 2), ("resnet48_tiny", 3, 5)])
-def test_every_subnet_equals_its_export_in_eval_mode(space_name: str, random_count: int, code_count: int) -> None:
-    net = _supernet(space_name)
+@pytest.mark.parametrize(("space_name", "random_count", "code_count", "conv_mode"),
+                         [("resnet48", 1, 2, "slice"), ("resnet48_tiny", 3, 5, "slice"), ("resnet48_tiny", 3, 5, "pad"),
+                          ("resnet48_tiny", 3, 5, "auto")])
+def test_every_subnet_equals_its_export_in_eval_mode(space_name: str, random_count: int, code_count: int,
+                                                    conv_mode: str) -> None:
+    net = _supernet(space_name, conv_mode)
     net.eval()
     x = _batch(net.space)
     for spec in _specs(net.space, net, random_count, code_count):
@@ -103,8 +107,9 @@ def test_every_subnet_equals_its_export_in_eval_mode(space_name: str, random_cou
         assert net.active_shapes() == {name: tuple(v.shape) for name, v in standalone.state_dict().items()}
 
 
-def test_train_mode_forward_matches_standalone_output_and_running_stats() -> None:
-    net = SPACES.get("resnet48_tiny").build_supernet()
+@pytest.mark.parametrize("conv_mode", ["slice", "pad"])
+def test_train_mode_forward_matches_standalone_output_and_running_stats(conv_mode: str) -> None:
+    net = SPACES.get("resnet48_tiny").build_supernet().set_conv_mode(conv_mode)
     _randomize_bn(net)
     spec = net.space.decode(KNOWN_CODES[0])
     net.apply(spec)
@@ -151,6 +156,11 @@ def test_apply_rejects_a_spec_of_another_space() -> None:
     assert net.active_spec == net.max_spec()
 
 
+def test_conv_mode_must_be_known() -> None:
+    with pytest.raises(HnasError, match="conv mode 'zero'"):
+        _supernet("resnet48_tiny", "zero")
+
+
 def test_apply_with_a_function_is_still_layer_apply() -> None:
     net = _supernet("resnet48_tiny")
     seen: list[nn.Layer] = []
@@ -176,8 +186,9 @@ def test_reorder_keeps_the_max_net_function() -> None:
     np.testing.assert_allclose(net(x).numpy(), before, rtol=1e-5, atol=1e-5)
 
 
-def test_gradients_reach_only_the_active_slices() -> None:
-    net = SPACES.get("resnet48_tiny").build_supernet()
+@pytest.mark.parametrize("conv_mode", ["slice", "pad", "auto"])
+def test_gradients_reach_only_the_active_slices(conv_mode: str) -> None:
+    net = SPACES.get("resnet48_tiny").build_supernet().set_conv_mode(conv_mode)
     spec = net.min_spec()
     net.apply(spec)
     standalone = net.export(spec)
