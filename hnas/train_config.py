@@ -251,6 +251,12 @@ class TrainConfig:
         nan_max_skips: with ``skip``, stop with an error once this many batches in a row were
             skipped (diverged weights make every later batch non-finite).
         device: ``cpu``, ``gpu`` or ``auto`` (GPU when Paddle was built with CUDA and sees one).
+        conv_mode: how the supernet's elastic convs run a narrower width: ``slice`` copies the
+            leading weight block (the default), ``pad`` zero-pads the input and convolves with the
+            full weight, ``auto`` zero-pads convs with at most 32 output positions (batch x height x
+            width). The modes agree up to float rounding; ``pad``/``auto`` are faster where there is
+            little arithmetic per weight (small batches of small images), see
+            ``docs/evaluation-speed.md``.
         optim: optimizer and LR schedule.
         loss: per-role losses and the rank loss.
         checkpoint: checkpoint folder and frequency.
@@ -268,6 +274,7 @@ class TrainConfig:
     nan_policy: Literal["stop", "skip"] = "stop"
     nan_max_skips: int = 10
     device: Literal["cpu", "gpu", "auto"] = "cpu"
+    conv_mode: Literal["slice", "pad", "auto"] = "slice"
     optim: OptimCfg = field(default_factory=OptimCfg)
     loss: LossCfg = field(default_factory=LossCfg)
     checkpoint: CheckpointCfg = field(default_factory=CheckpointCfg)

@@ -304,7 +304,7 @@ def resume_folder(root: Path, resume_from: str | None) -> Path:
 
 #: Settings that steer a run without changing what it trains; they may differ on ``--resume``.
 RESUME_FREE_KEYS: tuple[str, ...] = ("checkpoint.dir", "checkpoint.every_steps", "checkpoint.keep_epochs",
-                                     "max_steps", "device", "data.num_workers", "data.on_bad_image",
+                                     "max_steps", "device", "conv_mode", "data.num_workers", "data.on_bad_image",
                                      "nan_policy", "nan_max_skips", "log.", "eval.")
 
 
@@ -408,7 +408,7 @@ def _build_run(cfg: TrainConfig, resume: bool, root: Path, resume_from: str | No
         raise HnasError(f"loader gives {len(loader)} batches per epoch, schedule expects {lengths.steps_per_epoch}")
     peak_lr = scaled_lr(cfg.optim.lr, batch_size, dist_info.world_size, cfg.optim.reference_batch)
 
-    supernet = space.build_supernet()
+    supernet = space.build_supernet().set_conv_mode(cfg.conv_mode)
     if cfg.checkpoint.init_from is not None and not resume:
         if Path(cfg.checkpoint.init_from).is_dir():
             init_from_supernet(supernet, cfg.checkpoint.init_from, space)

@@ -75,6 +75,9 @@ class Supernet(Protocol):
     def used_parameters(self, spec: Any = None) -> list[Any]:
         """Trainable parameters the subnet touches."""
 
+    def set_conv_mode(self, mode: str) -> Supernet:
+        """How elastic convs run a narrower width: ``slice``, ``pad`` or ``auto`` (equal up to float rounding)."""
+
     def reorder_channels(self) -> list[tuple[Any, int, Any]]:
         """Sort elastic channels by importance (progressive shrinking, the Track 1 baseline).
 

@@ -13,6 +13,7 @@ from hnas.config import ConfigError, load_config
 from hnas.engine.step import NonFiniteLossError
 from hnas.engine.trainer import SupernetModel, train
 from hnas.errors import HnasError
+from hnas.search_spaces.ops import ElasticConv2D
 from hnas.train_config import TrainConfig
 from tests.engine.tiny import TINY_SPACE_OVERRIDE, tiny_config
 
@@ -50,6 +51,26 @@ def test_single_path_run_resumes_exactly_with_untouched_parameters(tmp_path) -> 
     expected, got = _weights(tmp_path / "whole"), _weights(tmp_path / "split")
     for name in expected:
         np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
+
+def test_zero_padded_convs_train_like_sliced_ones_and_may_change_on_resume(tmp_path, monkeypatch) -> None:
+    # conv_mode changes float rounding only, like the device, so a resume may switch it.
+    padded_calls = []
+    zero_padded = ElasticConv2D._zero_padded
+    monkeypatch.setattr(ElasticConv2D, "_zero_padded",
+                        lambda conv, *args: padded_calls.append(conv) or zero_padded(conv, *args))
+    train(tiny_config(tmp_path / "sliced", "max_steps=2"))
+    assert not padded_calls
+    train(tiny_config(tmp_path / "switched", "max_steps=1", "conv_mode=pad"))
+    train(tiny_config(tmp_path / "switched", "max_steps=2"), resume=True)
+    train(tiny_config(tmp_path / "padded", "max_steps=2", "conv_mode=pad"))
+    assert padded_calls
+    sliced = _weights(tmp_path / "sliced")
+    for run in ("switched", "padded"):
+        got = _weights(tmp_path / run)
+        assert got.keys() == sliced.keys()
+        for name in sliced:
+            np.testing.assert_allclose(got[name], sliced[name], rtol=1e-4, atol=1e-5, err_msg=f"{run}: {name}")
 
 
 def test_checkpoint_of_another_space_is_refused_and_kept(tmp_path) -> None:
@@ -107,6 +128,7 @@ def test_train_batch_delegates_to_the_step(tmp_path) -> None:
         ("optim.lr_typo=0.1", "unknown key 'optim.lr_typo'"),
         ("optim.momentum=fast", "key 'optim.momentum': expected float"),
         ("nan_policy=ignore", "'ignore' is not one of"),
+        ("conv_mode=zero", "'zero' is not one of"),
         ("epochs=0", "epochs must be >= 1"),
     ],
 )
