@@ -69,9 +69,15 @@ class BenchData:
 
 
 def load_bench_data(recipe: Recipe) -> BenchData:
-    """Build the space and the train / val data of ``recipe`` (val decoded into tensors once)."""
-    train = build_dataset(recipe.data, None, "train", **dict(recipe.data_args))
-    val = build_dataset(recipe.data, None, "val", **dict(recipe.data_args))
+    """Build the space and the train / val data of ``recipe`` (val decoded into tensors once).
+
+    A ``root`` entry of ``recipe.data_args`` is the dataset's folder (``--data-arg root=DIR``, e.g. an
+    ``imagefolder``); the other entries are the dataset's options.
+    """
+    args = dict(recipe.data_args)
+    root = args.pop("root", None)
+    train = build_dataset(recipe.data, root, "train", **args)
+    val = build_dataset(recipe.data, root, "val", **args)
     if recipe.max_val_images is not None and recipe.max_val_images < len(val):
         val = Subset(val, np.arange(recipe.max_val_images))
     space = resolve_space(recipe.space, train.info.space_overrides())

@@ -47,8 +47,8 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--space", help=f"search space (default: {MINIBENCH_RECIPE.space})")
     group.add_argument("--data", help=f"dataset registry name (default: {MINIBENCH_RECIPE.data})")
     group.add_argument("--data-arg", action="append", type=_data_arg, default=[], metavar="KEY=VALUE",
-                       help="dataset option, repeatable (e.g. --data-arg label=first); replaces the "
-                            "recipe's data options when given")
+                       help="dataset option, repeatable (e.g. --data-arg label=first; root=DIR: the data folder "
+                            "of e.g. --data imagefolder); replaces the recipe's data options when given")
     group.add_argument("--epochs", type=int, help=f"epochs (default: {MINIBENCH_RECIPE.epochs})")
     group.add_argument("--batch-size", type=int, help=f"batch size (default: {MINIBENCH_RECIPE.batch_size})")
     group.add_argument("--lr", type=float, help=f"peak learning rate (default: {MINIBENCH_RECIPE.lr})")

@@ -43,6 +43,27 @@ def test_cli_writes_the_result(tmp_path: Path, capsys) -> None:
     assert "val acc" in capsys.readouterr().out
 
 
+def test_cli_trains_on_an_image_folder_given_as_root(tmp_path: Path, capsys) -> None:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for label in ("a", "b"):
+            for index in range(2):
+                path = tmp_path / "images" / split / label / f"{index}.png"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(rng.integers(0, 256, (32, 36, 3), dtype=np.uint8)).save(path)
+    out = tmp_path / "run.json"
+    options = ["--space", "spos_shufflenetv2_tiny", "--data", "imagefolder", "--data-arg", "image_size=28",
+               "--batch-size", "2", "--max-train-batches", "1", "--out", str(out)]
+    assert main(["standalone", "100000", *options, "--data-arg", f"root={tmp_path / 'images'}"]) == 0
+    record = json.loads(out.read_text())
+    assert record["steps"] == 1 and record["recipe"]["data_args"]["root"] == str(tmp_path / "images")
+    assert main(["standalone", "100000", *options[:-2]]) == 2  # no root: the dataset's own message
+    assert "needs a data root" in capsys.readouterr().err
+
+
 def test_cli_rejects_a_bad_code(capsys) -> None:
     status = main(["standalone", "123", "--data", "synthetic", "--data-arg", "in_channels=1",
                    "--data-arg", "image_size=28", "--max-val-images", "4"])
