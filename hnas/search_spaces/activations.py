@@ -9,9 +9,11 @@ differ and ``check_space`` refuses them. Activations add no FLOPs in either conv
 (``paddle.flops`` counts ReLU/ReLU6 as zero and registers no counter for Hardswish, Swish,
 Mish or PReLU, which it therefore also counts as zero), so FLOPs do not depend on them.
 
-OFA's MobileNetV3 uses ``hswish`` in its later stages, DS-Net and EfficientNet ``swish``,
-YOLOv4-style networks ``mish`` (``x * tanh(softplus(x))``); ResNets ``relu`` and MobileNetV2
-``relu6``.
+OFA's MobileNetV3 uses ``hswish`` (``x * relu6(x + 3) / 6``, Paddle's ``Hardswish``) in its stem,
+later stages and head and ReLU elsewhere (the mbv2 family's ``block_activations``); its
+squeeze-and-excitation gates end in the h-sigmoid ``relu6(x + 3) / 6`` (:func:`make_hsigmoid`), a
+gate rather than a space's activation. DS-Net and EfficientNet use ``swish``, YOLOv4-style
+networks ``mish`` (``x * tanh(softplus(x))``); ResNets ``relu`` and MobileNetV2 ``relu6``.
 
 The ResNet family also has an *outer* activation (``space.overrides.outer_activation``), the
 one after each residual addition only, as in the 3rd-place CVPR 2022 Track 1 solution's final
@@ -59,6 +61,15 @@ def check_outer_activation(name: str, space_name: str) -> None:
     if name not in OUTER_ACTIVATIONS:
         raise ValueError(f"space {space_name!r}: unknown outer_activation {name!r}; "
                          f"known: {', '.join(OUTER_ACTIVATIONS)}")
+
+
+def make_hsigmoid() -> nn.Layer:
+    """The h-sigmoid ``relu6(x + 3) / 6`` of MobileNetV3's squeeze-and-excitation gates (Howard et al.,
+    2019): Paddle's ``Hardsigmoid`` at its default slope 1/6 and offset 0.5, ``clip(x / 6 + 0.5, 0, 1)``.
+    It has no parameters and, like the activations, adds nothing to ``paddle.flops``."""
+    from paddle import nn
+
+    return nn.Hardsigmoid()
 
 
 def make_activation(name: str) -> nn.Layer:

@@ -15,7 +15,8 @@ from hnas.registry import Registry
 from hnas.search_spaces.base import SearchSpace
 from hnas.search_spaces.bn_option import refuse_bn_override
 from hnas.search_spaces.mbv1.space import MBV1_SPACES, MBV1Space
-from hnas.search_spaces.mbv2.space import MBV2_SPACES, MBV2Space
+from hnas.search_spaces.mbv2.named import MBV2_SPACES
+from hnas.search_spaces.mbv2.space import MBV2Space
 from hnas.search_spaces.resnet.space import RESNET_SPACES, ResNetSpace
 from hnas.search_spaces.shufflenet.space import SHUFFLENET_SPACES, ShuffleNetSpace
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from hnas.search_spaces.mbv2.space import MBV2_SPACES, MBBlockShape, MBV2Space, MBV2Spec
+from hnas.search_spaces.mbv2.named import MBV2_SPACES
+from hnas.search_spaces.mbv2.space import MBBlockShape, MBV2Space, MBV2Spec
 
 _PADDLE_EXPORTS = {
     "MBV2Supernet": "hnas.search_spaces.mbv2.supernet",

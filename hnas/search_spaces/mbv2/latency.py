@@ -19,7 +19,7 @@ from paddle import nn
 from hnas.search_spaces.activations import make_activation
 from hnas.search_spaces.counting import conv_output_size
 from hnas.search_spaces.mbv2.spec import MBBlockShape, MBV2Spec
-from hnas.search_spaces.mbv2.standalone import FirstBlock, InvertedResidual
+from hnas.search_spaces.mbv2.standalone import FeatureMix, FirstBlock, InvertedResidual, classifier_input
 from hnas.search_spaces.plain import ConvBN
 
 if TYPE_CHECKING:
@@ -37,11 +37,23 @@ def subnet_keys(space: MBV2Space, spec: MBV2Spec) -> list[Key]:
     size = conv_output_size(size, 3, space.stem_stride)
     keys.append(("first", (stem, first, size)))
     for shape in space.block_shapes(spec):
-        keys.append(("block", (shape.in_channels, shape.mid_channels, shape.out_channels, shape.kernel,
-                               shape.stride, size)))
+        keys.append(_block_key(space, shape, size))
         size = conv_output_size(size, 3, shape.stride)
-    keys.append(("head", (last, space.last_channels, size, space.num_classes)))
+    keys.append(_head_key(space, last, size))
     return keys
+
+
+def _block_key(space: MBV2Space, shape: MBBlockShape, size: int) -> Key:
+    dims = (shape.in_channels, shape.mid_channels, shape.out_channels, shape.kernel, shape.stride, size)
+    if space.stage_specific_blocks:
+        return "mbv3_block", (*dims, shape.activation, shape.se_channels)
+    return "block", dims
+
+
+def _head_key(space: MBV2Space, last: int, size: int) -> Key:
+    if space.mix_channels:
+        return "mbv3_head", (last, space.last_channels, space.mix_channels, size, space.num_classes)
+    return "head", (last, space.last_channels, size, space.num_classes)
 
 
 def all_keys(space: MBV2Space) -> Iterator[Key]:
@@ -73,13 +85,15 @@ def all_keys(space: MBV2Space) -> Iterator[Key]:
                 stride = space.stage_strides[stage] if block == 0 else 1
                 for (in_channels, out_channels), kernel, expand in product(widths, space.kernel_choices,
                                                                            space.expand_choices):
-                    key = ("block", (in_channels, space.mid_channels(in_channels, expand), out_channels, kernel,
-                                     stride, size))
+                    mid = space.mid_channels(in_channels, expand)
+                    key = _block_key(space, MBBlockShape(stage, block, in_channels, mid, out_channels, kernel, stride,
+                                                         space.stage_activation(stage),
+                                                         space.se_channels(stage, mid)), size)
                     if new(key):
                         yield key
                 size = conv_output_size(size, 3, stride)
         for last in choices[-1]:
-            key = ("head", (last, space.last_channels, size, space.num_classes))
+            key = _head_key(space, last, size)
             if new(key):
                 yield key
 
@@ -95,30 +109,36 @@ class _Stem(nn.Layer):
 
 
 class _Head(nn.Layer):
-    def __init__(self, in_c: int, last: int, classes: int, activation: str) -> None:
+    def __init__(self, in_c: int, last: int, classes: int, activation: str, mix: int = 0) -> None:
         super().__init__()
         self.conv = ConvBN(in_c, last, 1)
         self.act = make_activation(activation)
         self.pool = nn.AdaptiveAvgPool2D(1)
-        self.fc = nn.Linear(last, classes)
+        self.mix = FeatureMix(last, mix, activation) if mix else None
+        self.fc = nn.Linear(mix or last, classes)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        return self.fc(paddle.flatten(self.pool(self.act(self.conv(x))), 1))
+        return self.fc(classifier_input(self.pool(self.act(self.conv(x))), self.mix, None))
 
 
-def build_key(key: Key, activation: str = "relu6") -> tuple[nn.Layer, tuple[int, int, int]]:
-    """The layer a key times (with the space's ``activation``) and its input shape ``(C, H, W)`` (batch excluded)."""
+def build_key(space: MBV2Space, key: Key) -> tuple[nn.Layer, tuple[int, int, int]]:
+    """The layer a key of ``space`` times (with its activations) and its input shape ``(C, H, W)`` (batch excluded)."""
     kind, shape = key
     if kind == "stem":
         in_c, out_c, stride, size = shape
-        return _Stem(in_c, out_c, stride, activation), (in_c, size, size)
+        return _Stem(in_c, out_c, stride, space.activation), (in_c, size, size)
     if kind == "first":
         in_c, out_c, size = shape
-        return FirstBlock(in_c, out_c, activation), (in_c, size, size)
+        return FirstBlock(in_c, out_c, space.first_activation), (in_c, size, size)
     if kind == "block":
         in_c, mid, out_c, kernel, stride, size = shape
-        return InvertedResidual(MBBlockShape(0, 0, in_c, mid, out_c, kernel, stride), activation), (in_c, size, size)
-    if kind == "head":
-        in_c, last, size, classes = shape
-        return _Head(in_c, last, classes, activation), (in_c, size, size)
+        block = MBBlockShape(0, 0, in_c, mid, out_c, kernel, stride, space.activation)
+        return InvertedResidual(block), (in_c, size, size)
+    if kind == "mbv3_block":
+        in_c, mid, out_c, kernel, stride, size, activation, se_channels = shape
+        block = MBBlockShape(0, 0, in_c, mid, out_c, kernel, stride, activation, se_channels)
+        return InvertedResidual(block), (in_c, size, size)
+    if kind in ("head", "mbv3_head"):
+        in_c, last, *mix, size, classes = shape
+        return _Head(in_c, last, classes, space.activation, *mix), (in_c, size, size)
     raise ValueError(f"unknown latency key kind {kind!r}")

@@ -5,7 +5,18 @@ A network is a 3x3 stem conv (stride ``stem_stride``), a fixed first inverted-re
 global average pooling and a linear classifier. Each elastic block is ``1x1 expand -> BN ->
 ReLU6 -> kxk depthwise (stride on a stage's first block) -> BN -> ReLU6 -> 1x1 project -> BN``,
 with a residual addition when its stride is 1 and its input and output widths match (every
-block but a stage's first). Per block the kernel size (``kernel_choices``, the centre of the
+block but a stage's first).
+
+**MobileNetV3 options** (OFA's ``ofa_mbv3``; the defaults leave a MobileNetV2 space as above):
+``block_activations`` gives the first block and each stage their own non-linearity (the stem
+and head keep ``activation``); ``stage_se`` puts a squeeze-and-excitation gate after the
+depthwise conv's BN and activation in every block of the chosen stages: global average pool,
+1x1 conv (with bias) to ``make_divisible(mid // se_reduction, channel_divisor)`` channels, ReLU,
+1x1 conv (with bias) back to ``mid``, h-sigmoid ``relu6(x + 3) / 6``, times the input, where
+``mid`` is the block's *active* middle width (so the gate narrows with the expand ratio, its
+leading channels sliced in the supernet); ``mix_channels`` adds MobileNetV3's feature-mix layer
+after the pooling: a 1x1 conv (no bias, no BN) to that width and ``activation``; ``dropout`` is
+applied before the classifier. Per block the kernel size (``kernel_choices``, the centre of the
 largest kernel) and the expand ratio (``expand_choices``: the middle width is
 ``make_divisible(in_channels * ratio, channel_divisor)``) are elastic, per stage the depth.
 
@@ -27,6 +38,12 @@ Arch code (``R + W + S + 2 * sum(stage_blocks)`` digits; 55 for ``mbv2``, 37 for
     then       depth of each of the S stages
     then       two digits per block slot, stage by stage: kernel size, expand ratio (the values
                themselves, e.g. "76" = 7x7 kernel, expand 6); "00" for slots beyond the depth
+
+``ofa_mbv3`` (OFA's MobileNetV3, ``d234_e346_k357_w1.0``) has 46 digits: the image-size code
+(1..4 for 128, 160, 192, 224 px), the depths of its 5 stages (2..4), then kernel and expand
+pairs for 4 slots per stage, e.g. the largest subnet at 224 px is ``4`` + ``44444`` +
+``76`` * 20 and the smallest at 128 px ``1`` + ``22222`` + ``3333 0000`` per stage.
+``ofa_mbv3_tiny`` has the same layout (image-size code 1..4 for 16, 20, 24, 28 px).
 
 Choice view: ``resolution``; with elastic widths ``width.stem``, ``width.first`` and
 ``width.s{s}`` for the widths with a choice (values: the width index, as in the code, so one
@@ -52,13 +69,12 @@ from hnas.search_spaces.resolution import (
     decode_resolution,
     encode_resolution,
     resolution_digits,
-    resolution_range,
 )
 
 if TYPE_CHECKING:
     from paddle import nn
 
-__all__ = ["MBV2_SPACES", "MBBlockShape", "MBV2Space", "MBV2Spec"]
+__all__ = ["MBBlockShape", "MBV2Space", "MBV2Spec"]
 
 
 
@@ -88,6 +104,14 @@ class MBV2Space(SearchSpace):
         num_classes: classifier outputs.
         resolutions: input size of image-size code 1, 2, ...
         activation: the non-linearity of stem, blocks and head (:mod:`hnas.search_spaces.activations`).
+        block_activations: MobileNetV3: the non-linearity of the first block and of each stage's
+            blocks (``S + 1`` names); empty: ``activation`` everywhere.
+        stage_se: MobileNetV3: per stage, whether its blocks have a squeeze-and-excitation gate;
+            empty: none has.
+        se_reduction: a gate's middle width is ``make_divisible(mid // se_reduction, channel_divisor)``.
+        mix_channels: MobileNetV3's feature-mix layer after the pooling (1x1 conv without bias or
+            BN, then ``activation``) to this width; 0: none (MobileNetV2's head).
+        dropout: dropout rate before the classifier.
     """
 
     family: ClassVar[str] = "mbv2"
@@ -110,9 +134,15 @@ class MBV2Space(SearchSpace):
     num_classes: int = 1000
     resolutions: tuple[int, ...] = (224,)
     activation: str = "relu6"
+    block_activations: tuple[str, ...] = ()
+    stage_se: tuple[bool, ...] = ()
+    se_reduction: int = 4
+    mix_channels: int = 0
+    dropout: float = 0.0
 
     def __post_init__(self) -> None:
         check_activation(self.activation, self.name)
+        self._check_mobilenetv3_options()
         n = len(self.stage_channels)
         for attr in ("stage_strides", "stage_blocks", "depth_choices"):
             if len(getattr(self, attr)) != n:
@@ -128,6 +158,22 @@ class MBV2Space(SearchSpace):
         check_resolutions(self.resolutions, self.name)
         if self.width_choices:
             self._check_width_choices()
+
+    def _check_mobilenetv3_options(self) -> None:
+        stages = len(self.stage_channels)
+        if self.block_activations and len(self.block_activations) != stages + 1:
+            raise ValueError(f"space {self.name!r}: block_activations needs {stages + 1} names (first block, one per "
+                             f"stage), got {len(self.block_activations)}")
+        for activation in self.block_activations:
+            check_activation(activation, self.name)
+        if self.stage_se and (len(self.stage_se) != stages or any(not isinstance(se, bool) for se in self.stage_se)):
+            raise ValueError(f"space {self.name!r}: stage_se needs {stages} booleans (one per stage), "
+                             f"got {list(self.stage_se)}")
+        if self.se_reduction < 1 or self.mix_channels < 0:
+            raise ValueError(f"space {self.name!r}: se_reduction must be >= 1 and mix_channels >= 0, got "
+                             f"{self.se_reduction} / {self.mix_channels}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"space {self.name!r}: dropout must lie in [0, 1), got {self.dropout}")
 
     def _check_width_choices(self) -> None:
         fixed = self.fixed_widths
@@ -179,6 +225,31 @@ class MBV2Space(SearchSpace):
 
     def mid_channels(self, in_channels: int, expand: int) -> int:
         return make_divisible(in_channels * expand, self.channel_divisor)
+
+    @property
+    def first_activation(self) -> str:
+        """The first block's non-linearity."""
+        return self.block_activations[0] if self.block_activations else self.activation
+
+    def stage_activation(self, stage: int) -> str:
+        """The non-linearity of the blocks of ``stage`` (0-based)."""
+        return self.block_activations[stage + 1] if self.block_activations else self.activation
+
+    def se_channels(self, stage: int, mid_channels: int) -> int:
+        """Middle width of the gate of a ``stage`` (0-based) block with ``mid_channels``; 0: no gate."""
+        if not (self.stage_se and self.stage_se[stage]):
+            return 0
+        return make_divisible(mid_channels // self.se_reduction, self.channel_divisor)
+
+    @property
+    def feature_channels(self) -> int:
+        """Width of the classifier's input: the feature mix's, or the head conv's without one."""
+        return self.mix_channels or self.last_channels
+
+    @property
+    def stage_specific_blocks(self) -> bool:
+        """Whether blocks differ by stage beyond their shapes (activations or gates; latency keys then name them)."""
+        return bool(self.block_activations or any(self.stage_se))
 
     def stage_in_channels(self, stage: int) -> int:
         """Largest input width of ``stage`` (0-based)."""
@@ -311,11 +382,12 @@ class MBV2Space(SearchSpace):
         for stage, depth in enumerate(spec.depths):
             in_channels, out_channels = widths[stage + 1], widths[stage + 2]
             for block in range(depth):
+                mid_channels = self.mid_channels(in_channels, spec.expands[stage][block])
                 shapes.append(MBBlockShape(
-                    stage=stage, index=block, in_channels=in_channels,
-                    mid_channels=self.mid_channels(in_channels, spec.expands[stage][block]),
+                    stage=stage, index=block, in_channels=in_channels, mid_channels=mid_channels,
                     out_channels=out_channels, kernel=spec.kernels[stage][block],
                     stride=self.stage_strides[stage] if block == 0 else 1,
+                    activation=self.stage_activation(stage), se_channels=self.se_channels(stage, mid_channels),
                 ))
                 in_channels = out_channels
         return shapes
@@ -361,7 +433,7 @@ class MBV2Space(SearchSpace):
     def build_latency_key(self, key: tuple[str, tuple[Any, ...]]) -> Any:
         from hnas.search_spaces.mbv2.latency import build_key
 
-        return build_key(key, self.activation)
+        return build_key(self, key)
 
     def prefix_key(self, spec: MBV2Spec) -> tuple[int, ...]:
         """The stem and the first block, which depend on the resolution and their two widths only.
@@ -382,68 +454,3 @@ class MBV2Space(SearchSpace):
 def _width_label(slot: int) -> str:
     """``"stem"``, ``"first block"``, ``"stage 1"``, ... for width slot ``slot``."""
     return ("stem", "first block")[slot] if slot < 2 else f"stage {slot - 1}"
-
-
-def multiplier_widths(channels: int, low: float = 0.75, high: float = 1.0, divisor: int = 8) -> tuple[int, ...]:
-    """The distinct ``make_divisible(channels * m, divisor)`` for PSS-Net's multipliers ``m`` from ``low``
-    to ``high`` in steps of 0.001 (it rounds its draws to 3 decimals), increasing."""
-    steps = round((high - low) * 1000)
-    return tuple(sorted({make_divisible(channels * (low + i / 1000), divisor) for i in range(steps + 1)}))
-
-
-#: PSS-Net's MobileNetV2: blocks per stage after the fixed first block (``[t, c, n, s]`` rows 2-7).
-PSS_MBV2_DEPTHS: tuple[int, ...] = (2, 3, 4, 3, 3, 1)
-
-#: The named mbv2 spaces. ``mbv2``: OFA's MobileNetV2 space on 224 px ImageNet (55-digit codes).
-#: ``mbv2_multires``: the same with OFA's elastic input resolution, 128, 160, 192 or 224 px (code
-#: digit 0 = 1..4; the data comes at 224 px and each subnet's batch is resized, :mod:`hnas.nn.resize`).
-#: ``mbv2_tiny``: a narrow 4-stage version for the embedded 28 px grayscale data (37-digit codes).
-#: ``pss_mbv2``: PSS-Net's MobileNetV2 width space (``docs/spaces/mobilenetv2.md``): one width per
-#: stem, first block and stage, the distinct ``make_divisible(c * m, 8)`` for m in [0.75, 1.0];
-#: depth, kernel 3 and expand 6 fixed; 128 to 224 px in steps of 8; the 1280-wide head conv fixed
-#: (PSS-Net's 9th multiplier changes nothing in its network, so hnas has no slot for it). 47 digits.
-#: ``pss_mbv2_tiny``: its twin for the embedded data (divisor 4, 20/24/28 px, 21 digits).
-MBV2_SPACES: tuple[MBV2Space, ...] = (
-    MBV2Space(name="mbv2"),
-    MBV2Space(name="mbv2_multires", resolutions=(128, 160, 192, 224)),
-    MBV2Space(
-        name="mbv2_tiny",
-        stem_channels=8,
-        first_channels=8,
-        stage_channels=(12, 16, 24, 32),
-        stage_strides=(2, 2, 1, 2),
-        stage_blocks=(4, 4, 4, 4),
-        depth_choices=((2, 3, 4),) * 4,
-        last_channels=64,
-        channel_divisor=1,
-        in_channels=1,
-        num_classes=10,
-        resolutions=(28,),
-    ),
-    MBV2Space(
-        name="pss_mbv2",
-        stage_blocks=PSS_MBV2_DEPTHS,
-        depth_choices=tuple((depth,) for depth in PSS_MBV2_DEPTHS),
-        kernel_choices=(3,),
-        expand_choices=(6,),
-        width_choices=tuple(multiplier_widths(channels) for channels in (32, 16, 24, 32, 64, 96, 160, 320)),
-        resolutions=resolution_range(128, 224, 8),
-    ),
-    MBV2Space(
-        name="pss_mbv2_tiny",
-        stem_channels=16,
-        first_channels=8,
-        stage_channels=(12, 16, 24, 32),
-        stage_strides=(2, 2, 1, 2),
-        stage_blocks=(1, 2, 2, 1),
-        depth_choices=((1,), (2,), (2,), (1,)),
-        kernel_choices=(3,),
-        expand_choices=(6,),
-        width_choices=tuple(multiplier_widths(channels, divisor=4) for channels in (16, 8, 12, 16, 24, 32)),
-        last_channels=64,
-        channel_divisor=4,
-        in_channels=1,
-        num_classes=10,
-        resolutions=(20, 24, 28),
-    ),
-)

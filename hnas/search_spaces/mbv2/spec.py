@@ -32,7 +32,11 @@ class MBV2Spec:
 
 @dataclass(frozen=True)
 class MBBlockShape:
-    """Concrete shape of one active elastic block."""
+    """Concrete shape of one active elastic block.
+
+    ``activation`` is the block's non-linearity (after its expand and depthwise convs);
+    ``se_channels`` the middle width of its squeeze-and-excitation gate, 0 without one.
+    """
 
     stage: int
     index: int
@@ -41,6 +45,8 @@ class MBBlockShape:
     out_channels: int
     kernel: int
     stride: int
+    activation: str = "relu6"
+    se_channels: int = 0
 
     @property
     def residual(self) -> bool:

@@ -1,10 +1,13 @@
 """The shortcut-free feature network ZenScore runs on an mbv2 subnet: stem, first block and every
 block's expand -> depthwise -> project chain, then the head conv; no residual additions, no
-pooling or classifier (see :mod:`hnas.proxies.zen_score`)."""
+squeeze-and-excitation gates (like the shortcuts, they are left out, so the score does not depend
+on their random weights), no pooling, feature mix or classifier (see :mod:`hnas.proxies.zen_score`).
+Each conv is followed by the activation its layer uses in the network."""
 
 from __future__ import annotations
 
 import paddle
+from paddle import nn
 
 from hnas.search_spaces.mbv2.standalone import StandaloneMBV2
 from hnas.search_spaces.ops import conv_bn_recording
@@ -17,22 +20,21 @@ class ZenMBV2:
     def __init__(self, net: StandaloneMBV2) -> None:
         self.net = net
 
-    def _chain(self) -> list[tuple[ConvBN, bool]]:
-        """Every conv+BN on the feature path and whether ReLU6 follows it."""
+    def _chain(self) -> list[tuple[ConvBN, nn.Layer | None]]:
+        """Every conv+BN on the feature path and the activation that follows it (None: none)."""
         net = self.net
-        chain = [(net.stem.conv, True), (net.first.dw, True), (net.first.project, False)]
+        chain = [(net.stem.conv, net.stem.act), (net.first.dw, net.first.act), (net.first.project, None)]
         for block in net.blocks():
-            chain += [(block.expand, True), (block.dw, True), (block.project, False)]
-        return chain + [(net.head.conv, True)]
+            chain += [(block.expand, block.act), (block.dw, block.act), (block.project, None)]
+        return chain + [(net.head.conv, net.head.act)]
 
     def conv_bns(self) -> list[ConvBN]:
         return [layer for layer, _ in self._chain()]
 
     def features(self, x: paddle.Tensor, bn_variances: list[float] | None = None) -> paddle.Tensor:
-        act = self.net.stem.act
-        for layer, activated in self._chain():
+        for layer, act in self._chain():
             x = conv_bn_recording(layer.conv, layer.bn, x, bn_variances)
-            if activated:
+            if act is not None:
                 x = act(x)
         return x
 

@@ -12,7 +12,7 @@ from hnas.proxies.latency import LatencyTable, build_table, write_table
 from hnas.search_spaces import SPACES
 
 
-@pytest.mark.parametrize("name", ["mbv2_tiny", "mbv2", "pss_mbv2_tiny", "pss_mbv2"])
+@pytest.mark.parametrize("name", ["mbv2_tiny", "mbv2", "pss_mbv2_tiny", "pss_mbv2", "ofa_mbv3_tiny", "ofa_mbv3"])
 def test_keys_chain_like_the_network_and_cover_every_subnet(name: str) -> None:
     space = SPACES.get(name)
     every = set(space.all_latency_keys())
@@ -46,3 +46,15 @@ def test_a_measured_mbv2_tiny_table_predicts_the_sum_of_a_subnets_keys(tmp_path)
     spec = space.distribution().sample(random.Random(1))
     expected = sum(table.entries[json.dumps([k, list(v)])] for k, v in space.latency_keys(spec))
     assert table.predict(spec) == pytest.approx(expected) and expected > 0
+
+
+def test_mobilenetv3_keys_name_activation_and_gate() -> None:
+    space = SPACES.get("ofa_mbv3")
+    keys = space.latency_keys(space.max_spec())
+    assert [kind for kind, _ in keys] == ["stem", "first", *["mbv3_block"] * 20, "mbv3_head"]
+    blocks = [shape for kind, shape in keys if kind == "mbv3_block"]
+    assert [(shape[6], shape[7] > 0) for shape in blocks[::4]] == [
+        ("relu", False), ("relu", True), ("hswish", False), ("hswish", True), ("hswish", True)]
+    assert keys[-1] == ("mbv3_head", (160, 960, 1280, 7, 1000))
+    assert all(kind in ("stem", "first", "block", "head") for kind, _ in SPACES.get("mbv2").all_latency_keys())
+

@@ -12,7 +12,8 @@ import pytest
 
 from hnas.errors import ArchCodeError
 from hnas.search_spaces import SPACES
-from hnas.search_spaces.mbv2.space import MBV2Space, multiplier_widths
+from hnas.search_spaces.mbv2.named import multiplier_widths
+from hnas.search_spaces.mbv2.space import MBV2Space
 from hnas.search_spaces.resolution import resolution_range
 
 PSS = SPACES.get("pss_mbv2")
