@@ -2,10 +2,12 @@
 
 Run from the repository root (needs the paddleslim extra)::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_vs_paddleslim.py [--repeats 7] [--archs 4] [--out FILE]
+    OMP_NUM_THREADS=1 python benchmarks/bench_vs_paddleslim.py [--repeats 7] [--archs 4] [--conv-mode slice]
+        [--out FILE]
 
 Networks: ResNet48 (space ``resnet48``), one fixed subnet (``--arch``, default a seeded draw of the
-competition distribution). hnas: ``space.build_supernet()`` with the subnet applied. PaddleSlim:
+competition distribution). hnas: ``space.build_supernet()`` with the subnet applied, in conv mode
+``--conv-mode`` (``ElasticSupernet.set_conv_mode``; default ``slice``). PaddleSlim:
 the baseline's ``Convert(supernet(expand_ratio=[1.0]))`` + ``OFA`` (paddleslim_ext/ofa.py), traced
 through paddleslim_ext.compat, the subnet set with ``set_net_config`` at the same channel counts.
 Stand-alone: ``supernet.export(spec)``. All three hold the same weights.
@@ -46,6 +48,7 @@ import paddle.nn.functional as F  # noqa: E402
 
 from hnas.engine.pretrained import hnas_to_paddleslim_key  # noqa: E402
 from hnas.io.atomic import atomic_write_text  # noqa: E402
+from hnas.search_spaces.ops import CONV_MODES  # noqa: E402
 from hnas.search_spaces.sampling import sample_codes  # noqa: E402
 from hnas.search_spaces.spaces import SPACES  # noqa: E402
 from paddleslim_ext.compat import paddleslim_compat, paddleslim_version  # noqa: E402
@@ -64,16 +67,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=7, help="timed training steps per network and regime")
     parser.add_argument("--archs", type=int, default=4, help="archs of the evaluation-throughput part")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--conv-mode", choices=list(CONV_MODES), default="slice",
+                        help="how hnas's elastic convs run a narrower width")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     parser.add_argument("--memory-child", choices=NETWORKS, help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
-def build(space: Any, code: str, seed: int, trace_size: int) -> dict[str, Any]:
+def build(space: Any, code: str, seed: int, trace_size: int, conv_mode: str) -> dict[str, Any]:
     """The three networks with the same weights, subnet ``code`` active, in training mode."""
     paddle.seed(seed)
     spec = space.decode(code)
-    supernet = space.build_supernet()
+    supernet = space.build_supernet().set_conv_mode(conv_mode)
     ofa = build_ofa_supernet(space)
     ofa.set_state_dict({hnas_to_paddleslim_key(key, space): value for key, value in supernet.state_dict().items()})
     ofa.train()
@@ -171,14 +176,14 @@ def time_evaluation(space: Any, networks: dict[str, Any], codes: list[str]) -> d
             "hnas_vs_paddleslim_speed": rates["hnas_archs_per_s"] / rates["paddleslim_archs_per_s"]}
 
 
-def memory_child(name: str, code: str, seed: int) -> None:
+def memory_child(name: str, code: str, seed: int, conv_mode: str) -> None:
     """Child process: 3 conv-dominated training steps of network ``name`` only; prints its peak RSS in MiB."""
     space = SPACES.get("resnet48")
     spec = space.decode(code)
     batch, size = REGIMES["conv_dominated"]
     paddle.seed(seed)
     if name == "hnas":
-        network = space.build_supernet().apply(spec)
+        network = space.build_supernet().set_conv_mode(conv_mode).apply(spec)
     elif name == "standalone":
         network = space.build_standalone(spec)
     else:
@@ -205,10 +210,11 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def peak_memory(code: str, seed: int) -> dict[str, float]:
+def peak_memory(code: str, seed: int, conv_mode: str) -> dict[str, float]:
     result = {}
     for name in NETWORKS:
-        command = [sys.executable, __file__, "--memory-child", name, "--arch", code, "--seed", str(seed)]
+        command = [sys.executable, __file__, "--memory-child", name, "--arch", code, "--seed", str(seed),
+                   "--conv-mode", conv_mode]
         completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
         result[f"{name}_peak_rss_mib"] = json.loads(completed.stdout.strip().splitlines()[-1])["peak_rss_mib"]
     return result
@@ -220,11 +226,11 @@ def main() -> None:
     space = SPACES.get("resnet48")
     code = args.arch or sample_codes(space, 1, seed=args.seed, distribution="competition")[0]
     if args.memory_child:
-        memory_child(args.memory_child, code, args.seed)
+        memory_child(args.memory_child, code, args.seed, args.conv_mode)
         return
-    memory = peak_memory(code, args.seed)
+    memory = peak_memory(code, args.seed, args.conv_mode)
     print("peak RSS MiB: " + ", ".join(f"{key.split('_')[0]} {value:.0f}" for key, value in memory.items()))
-    networks = build(space, code, args.seed, trace_size=64)
+    networks = build(space, code, args.seed, trace_size=64, conv_mode=args.conv_mode)
     check = logits_check(networks, paddle.randn([2, 3, 64, 64]))
     print(f"logits vs stand-alone: hnas {check['hnas_max_abs_diff']:.2e}, PaddleSlim "
           f"{check['paddleslim_max_abs_diff']:.2e} (logit scale {check['logit_scale']:.1f})")
@@ -248,7 +254,7 @@ def main() -> None:
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "cpu_count": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),
         "note": "CPU shared with other processes while measuring; timings are noisy",
-        "arch": code, "repeats": args.repeats, "logits_check": check, "training": training,
+        "arch": code, "conv_mode": args.conv_mode, "repeats": args.repeats, "logits_check": check, "training": training,
         "evaluation": evaluation, "memory": memory,
     }
     atomic_write_text(args.out, json.dumps(summary, indent=2) + "\n")
