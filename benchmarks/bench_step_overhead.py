@@ -7,10 +7,12 @@ Run from the repository root::
 Networks: ResNet48 (space ``resnet48``), one fixed subnet (a seeded draw of the competition
 distribution, as ``bench_vs_paddleslim.py``); hnas's supernet with the subnet applied, once per
 conv mode (``slice``, the default; ``auto``; ``pad``: ``ElasticSupernet.set_conv_mode``), and its
-stand-alone export, all holding the same weights. Each training step (forward + cross-entropy,
-backward, momentum update, gradient clear) is timed in three phases, the four networks taking
-turns in one process (the order rotates every round), median of ``--repeats``, as wall time and
-as the process's CPU time (less sensitive to other jobs on a shared machine). Also reported:
+stand-alone export, all holding the same weights; one more plain network,
+``standalone_full_width`` (the same depths at the largest widths), shows what computing with
+full-size tensors costs. Each training step (forward + cross-entropy, backward, momentum update,
+gradient clear) is timed in three phases, the five networks taking turns in one process (the
+order rotates every round), median of ``--repeats``, as wall time and as the process's CPU time
+(less sensitive to other jobs on a shared machine). Also reported:
 
 * ``slice_ms``: the weight slices one supernet forward takes (``leading_block`` of every active
   elastic conv at its active shape, with autograd), timed alone;
@@ -29,6 +31,7 @@ Writes a JSON summary (default ``benchmarks/results/bench_step_overhead.json``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -152,12 +155,12 @@ def one_conv(repeats: int) -> list[dict[str, Any]]:
         for mode in ("slice", "pad"):
             conv.zero_pad_positions = CONV_MODES[mode]
             samples = []
-            for _ in range(repeats):
+            for _ in range(repeats + 1):  # the first is a warm-up
                 start = time.process_time()
                 conv(x, 408).sum().backward()
                 conv.clear_gradients(set_to_zero=False)
                 samples.append(time.process_time() - start)
-            row[f"{mode}_cpu_ms"] = round(1000 * statistics.median(samples), 2)
+            row[f"{mode}_cpu_ms"] = round(1000 * statistics.median(samples[1:]), 2)
         rows.append(row)
     return rows
 
@@ -187,9 +190,16 @@ def main() -> None:
         supernets[mode].train()
     images = paddle.randn([args.batch, 3, args.size, args.size])
     labels = paddle.randint(0, space.num_classes, [args.batch])
+    largest = space.max_spec()
+    full_width = dataclasses.replace(spec, out_codes=largest.out_codes,
+                                     mid_codes=tuple(codes[:depth] for codes, depth in zip(largest.mid_codes,
+                                                                                             spec.depths)))
+    standalone_full_width = supernet.export(full_width)
+    standalone_full_width.train()
     differences = mode_differences(supernets, images, labels)
     names = {"hnas" if mode == "slice" else f"hnas_{mode}": net for mode, net in supernets.items()}
-    steps = {name: phased_step(net, images, labels) for name, net in {**names, "standalone": standalone}.items()}
+    plain = {"standalone": standalone, "standalone_full_width": standalone_full_width}
+    steps = {name: phased_step(net, images, labels) for name, net in {**names, **plain}.items()}
     for step in steps.values():
         for _ in range(2):
             step()
@@ -204,6 +214,7 @@ def main() -> None:
     cpu = {name: medians(values, 1) for name, values in times.items()}
     used = sum(int(param.numel()) for param in supernet.used_parameters())
     alone = sum(int(param.numel()) for param in standalone.parameters() if not param.stop_gradient)
+    alone_full = sum(int(param.numel()) for param in standalone_full_width.parameters() if not param.stop_gradient)
     summary = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "paddle": paddle.__version__,
@@ -221,7 +232,7 @@ def main() -> None:
                          for name, (phases, _) in cpu.items()},
         "slice_ms": round(1000 * statistics.median(slices), 1),
         "optimizer_elements": {"hnas_used_parameters_full_size": used, "standalone": alone,
-                               "ratio": round(used / alone, 3)},
+                               "standalone_full_width": alone_full, "ratio": round(used / alone, 3)},
         "conv_modes_vs_slice": differences,
         "one_conv": one_conv(args.repeats),
         "load_average": Path("/proc/loadavg").read_text().split()[:3],
