@@ -180,3 +180,11 @@ def test_an_out_of_range_choice_is_a_clear_cli_error(capsys: pytest.CaptureFixtu
         assert main(["flops", "--space", "ofa_mbv3", bad]) == 2
         err = capsys.readouterr().err
         assert err.startswith("hnas: error:") and what in err
+
+
+def test_flops_help_lists_both_spaces_with_their_range(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["flops", "--help"])
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  ofa_mbv3")}
+    assert set(lines) == {"ofa_mbv3", "ofa_mbv3_tiny"}
+    assert f"{FULL.flops(FULL.min_spec()) / 1e6:.1f}M..{FULL.flops(FULL.max_spec()) / 1e6:.1f}M" in lines["ofa_mbv3"]
