@@ -114,6 +114,8 @@ class ElasticConv2D(nn.Conv2D):
 
     def zero_pads(self, x: paddle.Tensor, out_channels: int) -> bool:
         """Whether ``forward(x, out_channels)`` runs zero-padded (a narrower width, small output)."""
+        if self.zero_pad_positions <= 0:
+            return False
         narrower = x.shape[1] < self._in_channels or out_channels < self._out_channels
         return narrower and self.output_positions(x) <= self.zero_pad_positions
 
