@@ -3,14 +3,15 @@
 Run from the repository root::
 
     python benchmarks/bench_train_step.py [--space resnet48_tiny] [--batch 64] [--repeats 12]
-        [--random-subnets 2] [--memory-steps 20] [--out FILE]
+        [--random-subnets 2] [--memory-steps 20] [--conv-mode slice] [--out FILE]
 
 1. Step time: for the largest, the smallest and ``--random-subnets`` random subnets, one SGD
    training step (forward, cross-entropy, backward, momentum update, gradient clear) of
    the supernet with that subnet applied, against the same subnet exported as a stand-alone
    network (``supernet.export``: same widths, same weights), same batch. The two are
    timed alternately in one process so that load from other processes hits both alike;
-   the median of ``--repeats`` steps is reported and the goal is a ratio <= 1.15.
+   the median of ``--repeats`` steps is reported and the goal is a ratio <= 1.15. The supernet's
+   convs run in ``--conv-mode`` (``ElasticSupernet.set_conv_mode``; default ``slice``).
 2. Peak memory: ``ru_maxrss`` of a child process running ``hnas train`` with the embedded
    default config for ``--memory-steps`` steps (0 skips this part).
 
@@ -41,6 +42,7 @@ import paddle  # noqa: E402
 import paddle.nn.functional as F  # noqa: E402
 
 from hnas.io.atomic import atomic_write_text  # noqa: E402
+from hnas.search_spaces.ops import CONV_MODES  # noqa: E402
 from hnas.search_spaces.sampling import sample_spec  # noqa: E402
 from hnas.search_spaces.spaces import SPACES  # noqa: E402
 
@@ -58,6 +60,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random subnets and the batch")
     parser.add_argument("--memory-steps", type=int, default=20,
                         help="steps of the embedded-default run whose peak memory is measured (0 = skip)")
+    parser.add_argument("--conv-mode", choices=list(CONV_MODES), default="slice",
+                        help="how the supernet's elastic convs run a narrower width")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     args = parser.parse_args()
     if args.out == DEFAULT_OUT and args.space != "resnet48_tiny":
@@ -136,7 +140,7 @@ def main() -> None:
     specs = [space.max_spec(), space.min_spec()] + [sample_spec(space, rng) for _ in range(args.random_subnets)]
     images = paddle.randn([args.batch, space.in_channels, space.resolutions[0], space.resolutions[0]])
     labels = paddle.randint(0, space.num_classes, [args.batch])
-    supernet = space.build_supernet()
+    supernet = space.build_supernet().set_conv_mode(args.conv_mode)
     rows = []
     for spec in specs:
         row = compare_subnet(supernet, spec, images, labels, args.repeats)
@@ -154,6 +158,7 @@ def main() -> None:
         "note": "CPU shared with other processes while measuring; timings are noisy",
         "space": args.space,
         "batch": args.batch,
+        "conv_mode": args.conv_mode,
         "repeats": args.repeats,
         "subnets": rows,
         "ratio_median": statistics.median(ratios),
