@@ -19,7 +19,7 @@ from hnas.errors import HnasError
 from hnas.evaluation.options import ScoringOptions
 from hnas.io.atomic import atomic_write_text
 from hnas.search.evolution import Buckets, Candidate, SearchCfg, SearchState, run_search
-from hnas.search.scoring import ScoreMany, by_supernet, one_at_a_time
+from hnas.search.scoring import ScoreMany, by_predictor, by_supernet
 from hnas.search_spaces.base import SearchSpace
 
 #: Files a search folder holds.
@@ -151,7 +151,7 @@ def run_search_folder(run: SearchRun) -> SearchState:
     needs_scorer = trained is not None and (predictor is None or run.rescore_top > 0)
     scorer = build_scorer(trained, run.scoring, shared_prefix=run.shared_prefix).scorer if needs_scorer else None
     if predictor is not None:
-        score = one_at_a_time(lambda spec: float(predictor.predict([spec])[0]))
+        score = by_predictor(predictor)
     else:
         score = by_supernet(scorer)
     run.out.mkdir(exist_ok=True)

@@ -11,7 +11,7 @@ import pytest
 import hnas.nn.scorer as scorer_module
 from hnas.nn.scorer import SubnetScorer
 from hnas.search.evolution import SearchCfg, SearchState, run_search
-from hnas.search.scoring import by_supernet, one_at_a_time
+from hnas.search.scoring import by_predictor, by_supernet, one_at_a_time
 from hnas.search_spaces.base import SearchSpace
 from hnas.search_spaces.resnet import ResNetSpace
 from hnas.search_spaces.spaces import SPACES
@@ -90,3 +90,24 @@ def test_a_search_resumed_on_the_other_path_equals_an_uninterrupted_one(tmp_path
     assert part.generations_done == 1
     assert _search(space, scorer, per_candidate=False, state_path=path).history == whole.history
     assert SearchState.load(path, {}).history == whole.history
+
+
+def test_a_predictor_scores_a_generation_in_one_call_as_one_candidate_at_a_time() -> None:
+    from hnas.predictor.fit import FitCfg, fit_predictor
+    from hnas.search_spaces.sampling import sample_codes
+
+    space = SPACES.get("mbv2_tiny")
+    specs = [space.decode(code) for code in sample_codes(space, 30, seed=4)]
+    predictor, _ = fit_predictor(space, specs, [0.5 + 0.01 * space.num_blocks(s) for s in specs],
+                                 FitCfg(hidden=(16,), epochs=5))
+    calls = []
+
+    class Counting:
+        def predict(self, batch):
+            calls.append(len(batch))
+            return predictor.predict(batch)
+
+    batched = by_predictor(Counting())(specs[:12])
+    assert calls == [12]
+    single = one_at_a_time(lambda spec: float(predictor.predict([spec])[0]))(specs[:12])
+    assert batched == pytest.approx(single, rel=1e-6, abs=1e-7)
