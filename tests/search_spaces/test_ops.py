@@ -10,7 +10,7 @@ import paddle.nn.functional as F
 import pytest
 from paddle import nn
 
-from hnas.search_spaces.ops import CONV_MODES, ElasticBatchNorm2D, ElasticConv2D, ElasticLinear
+from hnas.search_spaces.ops import CONV_MODES, ElasticBatchNorm2D, ElasticConv2D, ElasticLinear, leading_block
 
 
 def _randomize_bn(bn: nn.BatchNorm2D) -> None:
@@ -161,3 +161,20 @@ def test_auto_mode_zero_pads_only_small_narrower_outputs() -> None:
     assert conv.zero_pads(small, 7) and not conv.zero_pads(large, 7)
     assert not conv.zero_pads(paddle.randn([2, 6, 7, 7]), 10), "the full width needs no padding"
     assert not ElasticConv2D(6, 10, 3).zero_pads(small, 7), "slicing is the default"
+
+
+@pytest.mark.parametrize("sizes", [(7, 4), (7, 6), (10, 4), (7,), (10, 6)])
+def test_leading_block_is_the_exact_prefix_and_its_gradient_is_zero_padded(sizes: tuple[int, ...]) -> None:
+    weight = paddle.create_parameter([10, 6, 3, 3], "float32")
+    weight.set_value(paddle.randn([10, 6, 3, 3]))
+    block = leading_block(weight, sizes)
+    prefix = tuple(slice(0, size) for size in sizes)
+    np.testing.assert_array_equal(block.numpy(), weight.numpy()[prefix])
+    if block is weight:
+        assert sizes in ((10, 6),)
+        return
+    upstream = paddle.randn(block.shape)
+    (block * upstream).sum().backward()
+    expected = np.zeros([10, 6, 3, 3], dtype="float32")
+    expected[prefix] = upstream.numpy()
+    np.testing.assert_array_equal(weight.grad.numpy(), expected)
