@@ -153,14 +153,12 @@ class ElasticConv2D(nn.Conv2D):
 
 
 def centre(weight: paddle.Tensor, size: int) -> paddle.Tensor:
-    """The central ``size x size`` window of ``weight`` ([C, 1, K, K]), cut with ``paddle.split``."""
+    """The central ``size x size`` window of ``weight`` ([C, 1, K, K]), cut with one ``paddle.crop``."""
     full = weight.shape[-1]
     if size == full:
         return weight
     start = (full - size) // 2
-    for axis in (2, 3):
-        weight = paddle.split(weight, [start, size, full - start - size], axis=axis)[1]
-    return weight
+    return paddle.crop(weight, shape=[*weight.shape[:2], size, size], offsets=[0, 0, start, start])
 
 
 class ElasticDepthwiseConv2D(nn.Conv2D):

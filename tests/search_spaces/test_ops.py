@@ -10,7 +10,14 @@ import paddle.nn.functional as F
 import pytest
 from paddle import nn
 
-from hnas.search_spaces.ops import CONV_MODES, ElasticBatchNorm2D, ElasticConv2D, ElasticLinear, leading_block
+from hnas.search_spaces.ops import (
+    CONV_MODES,
+    ElasticBatchNorm2D,
+    ElasticConv2D,
+    ElasticLinear,
+    centre,
+    leading_block,
+)
 
 
 def _randomize_bn(bn: nn.BatchNorm2D) -> None:
@@ -177,4 +184,22 @@ def test_leading_block_is_the_exact_prefix_and_its_gradient_is_zero_padded(sizes
     (block * upstream).sum().backward()
     expected = np.zeros([10, 6, 3, 3], dtype="float32")
     expected[prefix] = upstream.numpy()
+    np.testing.assert_array_equal(weight.grad.numpy(), expected)
+
+
+@pytest.mark.parametrize(("full", "size"), [(7, 5), (7, 3), (5, 3), (5, 5)])
+def test_centre_is_the_exact_window_and_its_gradient_is_zero_padded(full: int, size: int) -> None:
+    weight = paddle.create_parameter([4, 1, full, full], "float32")
+    weight.set_value(paddle.randn([4, 1, full, full]))
+    window = centre(weight, size)
+    start = (full - size) // 2
+    inner = (slice(None), slice(None), slice(start, start + size), slice(start, start + size))
+    np.testing.assert_array_equal(window.numpy(), weight.numpy()[inner])
+    if size == full:
+        assert window is weight
+        return
+    upstream = paddle.randn(window.shape)
+    (window * upstream).sum().backward()
+    expected = np.zeros([4, 1, full, full], dtype="float32")
+    expected[inner] = upstream.numpy()
     np.testing.assert_array_equal(weight.grad.numpy(), expected)
