@@ -61,3 +61,17 @@ def test_the_twin_trains_a_step_and_records_its_space(tmp_path: Path) -> None:
     assert main(["train", "--config", str(CONFIGS / "ofa_mbv3_tiny.yaml"), *args]) == 0
     meta = json.loads((run / "last" / "meta.json").read_text())
     assert meta["space_name"] == "ofa_mbv3_tiny"
+
+
+def test_the_gpu_config_trains_one_step_at_its_full_size(tmp_path: Path) -> None:
+    """ofa_mbv3 (960 / 1280 head, SE stages, 224 px teacher, students resized to their image size) on a tiny
+    image folder: one optimizer step of batch 2 with the config's sampler, losses and optimizer."""
+    from tests.test_configs import _image_folder
+
+    folder = _image_folder(tmp_path / "images")
+    run = tmp_path / "run"
+    args = [f"data.root={folder}", "data.batch_size=2", "data.num_workers=0", "device=cpu", "max_steps=1",
+            "eval.every_epochs=0", "log.visualdl=false", f"checkpoint.dir={run}"]
+    assert main(["train", "--config", str(CONFIGS / "ofa_mbv3.yaml"), *args]) == 0
+    meta = json.loads((run / "last" / "meta.json").read_text())
+    assert meta["progress"]["global_step"] == 1 and meta["space_name"] == "ofa_mbv3"
