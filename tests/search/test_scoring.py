@@ -62,6 +62,19 @@ def test_search_results_are_the_same_with_and_without_shared_prefixes(space_name
     assert _shared_groups(shared, space, whole) > 0  # prefixes were shared
 
 
+def test_random_search_results_are_the_same_with_and_without_shared_prefixes() -> None:
+    space = SPACES.get("mbv2_tiny")  # one resolution, fixed widths: every candidate shares the prefix
+    net = trained_like("mbv2_tiny")
+    val, recal = _data(space.in_channels)
+    val = _labelled_by_max_subnet(net, space, val)
+    cfg = dataclasses.replace(CFG, strategy="random")
+    shared = SubnetScorer(net, val, recal, "reset")
+    with_prefixes = _search(space, shared, per_candidate=False, cfg=cfg)
+    whole = _search(space, SubnetScorer(net, val, recal, "reset", shared_prefix=False), per_candidate=True, cfg=cfg)
+    assert with_prefixes.history == whole.history and len({c.score for c in whole.history}) > 1
+    assert _shared_groups(shared, space, whole) == cfg.generations  # one group per generation
+
+
 def test_a_space_without_prefixes_is_scored_candidate_by_candidate(monkeypatch) -> None:
     @dataclasses.dataclass(frozen=True)
     class NoPrefixSpace(ResNetSpace):
