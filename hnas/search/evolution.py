@@ -5,6 +5,10 @@ Evolution: generation 0 is ``population`` random candidates; each later generati
 ``top_k`` best candidates seen so far, topped up with random ones. Random search evaluates the
 same number of candidates per generation, all random. Every candidate lies in the distribution's
 support and satisfies its constraints, and no candidate is evaluated twice (draws are bounded).
+A mutant or crossover child is redrawn at most :data:`CHILD_DRAWS` times (fewer if ``max_draws``
+is lower); a slot still without a new feasible child is filled by a random candidate, as in SPOS,
+and the generation logs how many. Once the parents have converged most children are subnets
+already evaluated, and without this cap each such slot cost ``max_draws`` redraws.
 
 A generation's candidates are all drawn before any of them is scored, then scored together in
 one :data:`~hnas.search.scoring.ScoreMany` call (a supernet then runs the prefixes they share
@@ -37,6 +41,10 @@ from hnas.search_spaces.distributions import Distribution
 logger = logging.getLogger(__name__)
 
 STRATEGIES: tuple[str, ...] = ("evolution", "random")
+
+#: Redraws of one mutant or crossover child before its slot goes to a random candidate. A child
+#: of parents that have not converged needs a handful (at most 14 in the search tests).
+CHILD_DRAWS = 100
 
 
 @dataclass(frozen=True)
@@ -185,15 +193,15 @@ def _draw_new(make: Callable[[], Any], space: SearchSpace, dist: Distribution, s
 
 
 def _generation(state: SearchState, cfg: SearchCfg, space: SearchSpace, dist: Distribution,
-                generation: int, buckets: Buckets | None = None) -> list[str]:
+                generation: int, buckets: Buckets | None = None, child_draws: int = CHILD_DRAWS) -> list[str]:
     """The candidates of ``generation`` (deterministic given the history and the seed)."""
     # Not keyed by the strategy: evolution and random search start from the same random generation 0.
     rng = random.Random(f"hnas-search/{cfg.seed}/{generation}")
     seen = {c.arch for c in state.history}
     codes: list[str] = []
 
-    def add(make: Callable[[], Any]) -> bool:
-        code = _draw_new(make, space, dist, seen, cfg.max_draws)
+    def add(make: Callable[[], Any], draws: int = cfg.max_draws) -> bool:
+        code = _draw_new(make, space, dist, seen, draws)
         if code is None:
             return False
         seen.add(code)
@@ -206,10 +214,17 @@ def _generation(state: SearchState, cfg: SearchCfg, space: SearchSpace, dist: Di
             per_bucket = buckets.best(state.history, max(1, cfg.top_k // max(1, len(buckets.best(state.history)))))
             ranked = [c for group in per_bucket.values() for c in group] or ranked
         parents = [space.decode(c.arch) for c in ranked]
+        child_draws = min(cfg.max_draws, child_draws)
+        failed = 0
         for _ in range(cfg.mutations):
-            add(lambda: mutate(space, dist, rng.choice(parents), rng, cfg.mutation_prob))
+            failed += not add(lambda: mutate(space, dist, rng.choice(parents), rng, cfg.mutation_prob), child_draws)
         for _ in range(cfg.crossovers):
-            add(lambda: crossover(space, dist, rng.choice(parents), rng.choice(parents), rng))
+            failed += not add(lambda: crossover(space, dist, rng.choice(parents), rng.choice(parents), rng),
+                              child_draws)
+        if failed:
+            logger.info("generation %d: %d of %d mutants and crossovers found no new feasible child in %d "
+                        "draws; random candidates fill the population", generation, failed,
+                        cfg.mutations + cfg.crossovers, child_draws)
     while len(codes) < cfg.population:
         if not add(lambda: dist.sample(rng)):
             break
@@ -225,6 +240,7 @@ def run_search(
     state: SearchState,
     state_path: Path | None = None,
     buckets: Buckets | None = None,
+    child_draws: int = CHILD_DRAWS,
 ) -> SearchState:
     """Run (or continue) the search until ``cfg.generations`` generations are done.
 
@@ -235,11 +251,13 @@ def run_search(
         costs: named cost functions recorded with every candidate (``flops``, ``params``, ...).
         state: from :meth:`SearchState.load`; saved to ``state_path`` after every generation.
         buckets: multi-target mode (parents from the best of every bucket).
+        child_draws: redraws of a mutant or crossover child before its slot goes to a random
+            candidate (at most ``cfg.max_draws``).
     """
     started = time.monotonic()
     start_generation = state.generations_done
     for generation in range(state.generations_done, cfg.generations):
-        codes = _generation(state, cfg, space, dist, generation, buckets)
+        codes = _generation(state, cfg, space, dist, generation, buckets, child_draws)
         if not codes:
             raise HnasError(f"generation {generation}: no new candidate in {cfg.max_draws} draws; the "
                             "constrained space is exhausted (lower population or generations)")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+import random
 from pathlib import Path
 
 import pytest
 
-from hnas.search.evolution import SearchCfg, SearchState, format_duration, run_search
+from hnas.search import evolution
+from hnas.search.evolution import Candidate, SearchCfg, SearchState, format_duration, run_search
 from hnas.search.scoring import one_at_a_time
 from hnas.search_spaces import SPACES
 from hnas.search_spaces.distributions import ConstrainedDistribution, Constraint, cost_function
@@ -79,3 +82,26 @@ def test_eta_keeps_hours() -> None:
     assert format_duration(59.6) == "0:01:00"
     assert format_duration(3 * 3600 + 62) == "3:01:02"
     assert format_duration(30 * 3600) == "30:00:00"
+
+
+def test_children_of_converged_parents_are_redrawn_a_bounded_number_of_times_then_filled_randomly(
+        monkeypatch, caplog) -> None:
+    # One parent, no mutation: every mutant and every crossover is the parent itself, already evaluated.
+    space, dist = SPACES.get("resnet48_tiny"), SPACES.get("resnet48_tiny").distribution("uniform")
+    parent = space.encode(dist.sample(random.Random(0)))
+    state = SearchState({}, 1, [Candidate(parent, 1.0, 0)])
+    cfg = SearchCfg(population=8, top_k=1, mutations=4, crossovers=3, mutation_prob=0.0, max_draws=10_000)
+    calls = []
+
+    def counted(operator):
+        return lambda *args: calls.append(operator.__name__) or operator(*args)
+
+    monkeypatch.setattr(evolution, "mutate", counted(evolution.mutate))
+    monkeypatch.setattr(evolution, "crossover", counted(evolution.crossover))
+    with caplog.at_level(logging.INFO, logger=evolution.__name__):
+        codes = evolution._generation(state, cfg, space, dist, 1)
+    assert len(calls) == (cfg.mutations + cfg.crossovers) * evolution.CHILD_DRAWS < 7 * cfg.max_draws
+    assert len(codes) == cfg.population == len(set(codes)) and parent not in codes
+    assert all(dist.contains(space.decode(code)) for code in codes)
+    assert "7 of 7 mutants and crossovers found no new feasible child in 100 draws" in caplog.text
+    assert codes == evolution._generation(state, cfg, space, dist, 1)  # still deterministic
