@@ -83,7 +83,8 @@ MBV2_SPACES: tuple[MBV2Space, ...] = (
         in_channels=1,
         num_classes=10,
         resolutions=(20, 24, 28),
-    ),    MBV2Space(
+    ),
+    MBV2Space(
         name="ofa_mbv3",
         stem_channels=16,
         first_channels=16,
